@@ -1,0 +1,1 @@
+"""Great Expectations suites as JSON files, one per suite, named like the suite."""

@@ -1,0 +1,1 @@
+"""The shell of trustshift: files, the warehouse, study configs, suites, flows and the CLI."""

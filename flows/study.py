@@ -1,0 +1,274 @@
+"""The study file: design, column roles, waves, instrument, outcomes, privacy and locations."""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from datetime import date
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+
+from flows.errors import StudyFileError, format_validation_error
+from flows.instrument import Construct, Instrument, Item, load_instrument
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Design(_Strict):
+    """How the campaign was assigned and how respondents were sampled."""
+
+    assignment: Literal["cluster_randomised", "quasi_experimental", "pre_post"]
+    sampling: Literal["panel", "repeated_cross_section"]
+    unit_of_assignment: str = Field(
+        default="cluster", description="the column role the campaign was assigned on"
+    )
+    minimum_cell_size: int = Field(default=10, ge=1, description="smallest cell ever published")
+
+
+class Arm(_Strict):
+    """The arm column and which of its values mean campaign and comparison."""
+
+    column: str
+    treatment: list[str] = Field(min_length=1)
+    comparison: list[str] = Field(default_factory=list)
+
+
+class Columns(_Strict):
+    """Which raw column plays which role. Optional roles may be absent from a study."""
+
+    respondent: str
+    cluster: str | None = None
+    stratum: str | None = None
+    arm: Arm | None = None
+    wave: str | None = Field(
+        default=None, description="a column holding the wave name; else the file tells"
+    )
+    weight: str | None = None
+    exposure: str | None = None
+    enumerator: str | None = None
+    interview_start: str | None = None
+    interview_end: str | None = None
+    submission: str | None = None
+    consent: str | None = None
+    consent_value: str = "1"
+
+
+class Wave(_Strict):
+    """One survey round, in fieldwork order."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    fieldwork_start: date | None = None
+    fieldwork_end: date | None = None
+
+    @model_validator(mode="after")
+    def _check_dates(self) -> Wave:
+        if (
+            self.fieldwork_start
+            and self.fieldwork_end
+            and self.fieldwork_end < self.fieldwork_start
+        ):
+            raise ValueError(f"wave {self.name!r}: fieldwork_end is before fieldwork_start")
+        return self
+
+
+class InstrumentRef(_Strict):
+    """The instrument a study uses, with the items and constructs it adds."""
+
+    base: str = Field(description="a bundled instrument name or a path relative to the study")
+    constructs: list[Construct] = Field(default_factory=list)
+    items: list[Item] = Field(default_factory=list)
+    drop_items: list[str] = Field(
+        default_factory=list, description="items of the base the study did not field"
+    )
+
+
+class Outcomes(_Strict):
+    """Pre-specified outcomes: primary ones and families for multiple-testing control."""
+
+    primary: list[str] = Field(default_factory=list)
+    families: dict[str, list[str]] = Field(default_factory=dict)
+
+
+class Reading(_Strict):
+    """How to read this study's exports."""
+
+    sheet: str | None = Field(default=None, description="the XLSX sheet holding the data")
+    rename: dict[str, str] = Field(
+        default_factory=dict, description="raw column name -> instrument item or role column"
+    )
+
+
+class Quality(_Strict):
+    """Thresholds for field-quality checks."""
+
+    out_of_range: Literal["refuse", "quarantine"] = Field(
+        default="refuse",
+        description=(
+            "refuse: a value neither in range nor a declared code stops ingestion; "
+            "quarantine: it is stored as missing (reason 'out_of_range') and its row is "
+            "quarantined by validation"
+        ),
+    )
+    minimum_duration_minutes: float = 10.0
+    speeder_fraction_of_median: float = 0.33
+    straightlining_batteries: list[str] = Field(default_factory=lambda: ["trust"])
+    maximum_dont_know_rate: float = 0.3
+    minimum_age: int | None = 18
+    maximum_age: int | None = None
+    age_item: str | None = "age"
+
+
+class Locations(_Strict):
+    """Where the study keeps its files, relative to the study file."""
+
+    inbox: str = "inbox"
+    archive: str = "raw"
+    warehouse: str = "warehouse/trustshift.duckdb"
+
+
+class Study(_Strict):
+    """Everything trustshift needs to know about one evaluation."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: str
+    design: Design
+    columns: Columns
+    waves: list[Wave] = Field(min_length=1)
+    instrument: InstrumentRef
+    outcomes: Outcomes = Field(default_factory=Outcomes)
+    pii: list[str] = Field(default_factory=list, description="identifying columns to drop")
+    missing_codes: dict[str, list[float]] = Field(
+        default_factory=dict,
+        description="study-wide extra codes per reason, e.g. dont_know = [-88, 888]",
+    )
+    reading: Reading = Field(default_factory=Reading)
+    quality: Quality = Field(default_factory=Quality)
+    locations: Locations = Field(default_factory=Locations)
+
+    _path: Path | None = PrivateAttr(default=None)
+    _instrument: Instrument | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _check_waves(self) -> Study:
+        names = [wave.name for wave in self.waves]
+        if len(set(names)) != len(names):
+            raise ValueError(f"waves: a wave name is repeated in {names}")
+        if self.design.assignment != "pre_post" and self.columns.arm is None:
+            raise ValueError(
+                f"columns.arm: a {self.design.assignment} study needs the arm column and its "
+                "treatment and comparison values"
+            )
+        return self
+
+    # -- resolved views -------------------------------------------------------------
+    @property
+    def path(self) -> Path:
+        if self._path is None:
+            raise StudyFileError("Study: this study was not loaded from a file; use load_study")
+        return self._path
+
+    @property
+    def root(self) -> Path:
+        """The folder holding the study file; locations are relative to it."""
+        return self.path.parent
+
+    @property
+    def inbox(self) -> Path:
+        return self.root / self.locations.inbox
+
+    @property
+    def archive(self) -> Path:
+        return self.root / self.locations.archive
+
+    @property
+    def wave_names(self) -> list[str]:
+        return [wave.name for wave in self.waves]
+
+    @cached_property
+    def file_hash(self) -> str:
+        """SHA-256 of the study file's bytes (part of every run's record)."""
+        return hashlib.sha256(self.path.read_bytes()).hexdigest()
+
+    def resolved_instrument(self) -> Instrument:
+        """The base instrument with the study's additions and omissions applied."""
+        if self._instrument is None:
+            base_ref = self.instrument.base
+            candidate = (self.root / base_ref) if self._path else Path(base_ref)
+            base = load_instrument(candidate if candidate.suffix else base_ref)
+            merged = base.extended(list(self.instrument.constructs), list(self.instrument.items))
+            if self.instrument.drop_items:
+                unknown = set(self.instrument.drop_items) - set(merged.item_names)
+                if unknown:
+                    raise StudyFileError(
+                        f"{self._path}: instrument.drop_items names unknown items "
+                        f"{sorted(unknown)}; remove them"
+                    )
+                kept = [i for i in merged.items if i.name not in self.instrument.drop_items]
+                merged = Instrument.model_validate(
+                    {**merged.model_dump(), "items": [i.model_dump() for i in kept]}
+                )
+            self._check_outcomes(merged)
+            self._instrument = merged
+        return self._instrument
+
+    def _check_outcomes(self, instrument: Instrument) -> None:
+        declared = list(self.outcomes.primary)
+        for members in self.outcomes.families.values():
+            declared.extend(members)
+        constructs = {c.name for c in instrument.constructs}
+        for name in declared:
+            if name in constructs:
+                continue
+            if name not in instrument.item_names:
+                raise StudyFileError(
+                    f"{self._path}: outcome {name!r} is neither an item nor a construct of the "
+                    "instrument; declare it under [[instrument.items]] or fix the name"
+                )
+            if not instrument.item(name).is_numeric:
+                raise StudyFileError(
+                    f"{self._path}: outcome {name!r} is a {instrument.item(name).scale} item; "
+                    "an outcome must be numeric, binary or ordinal"
+                )
+
+    def special_codes(self) -> dict[str, list[float]]:
+        """Reason -> every code meaning it, instrument codes and study-wide codes together."""
+        instrument = self.resolved_instrument()
+        merged: dict[str, list[float]] = {
+            name: [code.code] for name, code in instrument.special_codes.items()
+        }
+        for reason, codes in self.missing_codes.items():
+            merged.setdefault(reason, [])
+            merged[reason].extend(c for c in codes if c not in merged[reason])
+        return merged
+
+
+def load_study(path: str | Path) -> Study:
+    """Read and validate a study file (TOML); every problem is reported with its key path."""
+    path = Path(path).resolve()
+    if path.is_dir():
+        path = path / "study.toml"
+    if not path.is_file():
+        raise StudyFileError(
+            f"load_study: no study file at {str(path)!r}. Give the path to a study TOML file "
+            "(see data/studies/example/study.toml) or create one with `trustshift init`."
+        )
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise StudyFileError(
+            f"load_study: {path} is not valid TOML ({error}). Fix the syntax."
+        ) from None
+    except UnicodeDecodeError:
+        raise StudyFileError(f"load_study: {path} is not UTF-8 text. Save it as UTF-8.") from None
+    try:
+        study = Study.model_validate(raw)
+    except Exception as error:
+        raise StudyFileError(format_validation_error(path, error)) from None
+    study._path = path
+    study.resolved_instrument()
+    return study

@@ -1,0 +1,1 @@
+"""Pure statistics for campaign evaluations: DataFrames in, tidy results out."""
