@@ -80,9 +80,10 @@ class Item(_Strict):
     @model_validator(mode="after")
     def _check_scale(self) -> Item:
         where = f"item {self.name!r}"
-        if self.scale == "likert":
-            if self.minimum is None or self.maximum is None or self.minimum >= self.maximum:
-                raise ValueError(f"{where}: a likert item needs minimum < maximum")
+        if self.scale == "likert" and (
+            self.minimum is None or self.maximum is None or self.minimum >= self.maximum
+        ):
+            raise ValueError(f"{where}: a likert item needs minimum < maximum")
         if self.scale in ("categorical",) and not self.labels:
             raise ValueError(f"{where}: a categorical item needs labels (code -> label)")
         if self.scale == "select_multiple" and not self.choices:
