@@ -1,0 +1,21 @@
+"""Errors and warnings raised by the estimators in :mod:`measurement`."""
+
+from __future__ import annotations
+
+__all__ = ["DesignError", "FewClustersWarning", "StatisticalCaveatWarning"]
+
+
+class DesignError(ValueError):
+    """The data cannot identify the requested design.
+
+    Raised for an empty arm-by-wave cell, a single cluster (or a single cluster in an arm),
+    an outcome without variation, or a treatment that does not vary within the fixed effects.
+    """
+
+
+class StatisticalCaveatWarning(UserWarning):
+    """A statistical caveat about a result that is still returned (never a switch of method)."""
+
+
+class FewClustersWarning(StatisticalCaveatWarning):
+    """Cluster-robust inference rests on few clusters; prefer the wild bootstrap p-value."""

@@ -1,0 +1,505 @@
+"""Least squares with absorbed fixed effects and cluster-robust (CR1) variance.
+
+The single linear-model core of :mod:`measurement`: every effect estimator, balance test and
+bootstrap builds on :func:`fit_linear_model` (or on :func:`prepare_design`, the same data
+preparation exposed for the cluster-level bootstrap and randomization inference).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from measurement.errors import DesignError
+
+__all__ = ["Design", "LinearFit", "SmallSample", "fit_linear_model", "prepare_design"]
+
+SmallSample = Literal["stata", "fixest"]
+INTERCEPT = "Intercept"
+_DEMEAN_TOLERANCE = 1e-12
+_DEMEAN_MAX_ITERATIONS = 10_000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LinearFit:
+    """A fitted linear model with its variance.
+
+    Attributes
+    ----------
+    outcome : str
+        Name of the dependent variable.
+    coefficients : pandas.Series
+        Point estimates indexed by regressor name (``"Intercept"`` when no fixed effects are
+        absorbed).
+    vcov : pandas.DataFrame
+        Variance-covariance matrix of ``coefficients`` (CR1 when clustered, HC1 otherwise).
+    n_obs : int
+        Rows used after dropping rows with a missing value in any used column.
+    n_clusters : int
+        Number of clusters (``n_obs`` when ``cluster`` is None).
+    df_resid : int
+        Degrees of freedom of the t reference: ``n_clusters - 1`` when clustered,
+        ``n_obs - n_parameters`` otherwise.
+    n_parameters : int
+        The K of the small-sample factor (depends on ``small_sample``).
+    small_sample_factor : float
+        The factor multiplying the sandwich.
+    variance : str
+        Words describing the variance estimator and the small-sample convention.
+    """
+
+    outcome: str
+    coefficients: pd.Series
+    vcov: pd.DataFrame
+    n_obs: int
+    n_clusters: int
+    df_resid: int
+    n_parameters: int
+    small_sample_factor: float
+    variance: str
+    residual_sum_of_squares: float = field(default=float("nan"))
+
+    def term(self, name: str, confidence: float = 0.95) -> dict[str, float]:
+        """Estimate, standard error, t statistic, p-value and interval for one coefficient.
+
+        The reference distribution is t with ``df_resid`` degrees of freedom (t(G-1) when
+        clustered, as Stata's ``regress, vce(cluster)`` and R fixest).
+        """
+        if name not in self.coefficients.index:
+            raise ValueError(
+                f"LinearFit.term: no coefficient named {name!r}; the model has "
+                f"{list(self.coefficients.index)!r}. Pass one of these names."
+            )
+        if not 0 < confidence < 1:
+            raise ValueError(
+                f"LinearFit.term: confidence must lie strictly between 0 and 1; got "
+                f"{confidence!r}. Pass for example 0.95."
+            )
+        estimate = float(self.coefficients[name])
+        std_error = float(np.sqrt(self.vcov.loc[name, name]))
+        statistic = estimate / std_error if std_error > 0 else float("nan")
+        p_value = float(2 * stats.t.sf(abs(statistic), self.df_resid))
+        critical = float(stats.t.ppf(0.5 + confidence / 2, self.df_resid))
+        return {
+            "estimate": estimate,
+            "std_error": std_error,
+            "statistic": float(statistic),
+            "p_value": p_value,
+            "conf_low": estimate - critical * std_error,
+            "conf_high": estimate + critical * std_error,
+        }
+
+    def tidy(self, confidence: float = 0.95) -> pd.DataFrame:
+        """One row per coefficient in the broom vocabulary."""
+        rows = [
+            {"outcome": self.outcome, "term": name, **self.term(name, confidence)}
+            | {"n_obs": self.n_obs, "n_clusters": self.n_clusters}
+            for name in self.coefficients.index
+        ]
+        return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Design:
+    """Complete-case arrays of a linear model, fixed effects already partialled out.
+
+    ``y`` and ``x`` are the within-transformed (weighted) outcome and regressors, so that
+    OLS of ``y`` on ``x`` with weights ``weights`` gives the coefficients of the full model
+    (Frisch-Waugh-Lovell). ``cluster_codes`` are 0..G-1. ``fixed_effect_codes`` keeps the raw
+    codes so that callers can re-partial new columns (randomization inference).
+    """
+
+    outcome: str
+    names: list[str]
+    y: np.ndarray
+    x: np.ndarray
+    weights: np.ndarray | None
+    cluster_codes: np.ndarray | None
+    n_clusters: int
+    fixed_effect_codes: list[np.ndarray]
+    n_fixed_effect_levels: list[int]
+    rows: np.ndarray
+    """Boolean mask over the input rows that were used."""
+
+    @property
+    def n_obs(self) -> int:
+        return int(self.y.shape[0])
+
+
+def _codes(column: pd.Series) -> tuple[np.ndarray, int]:
+    codes, uniques = pd.factorize(column, sort=True)
+    return codes.astype(np.int64), len(uniques)
+
+
+def demean(
+    values: np.ndarray,
+    fixed_effect_codes: list[np.ndarray],
+    n_levels: list[int],
+    weights: np.ndarray | None = None,
+) -> np.ndarray:
+    """Partial fixed effects out of the columns of ``values`` (weighted within-transformation).
+
+    One fixed effect is removed exactly by subtracting (weighted) group means; several by
+    alternating projections (Gaure 2013) until the largest change is below 1e-12 relative.
+    """
+    matrix = np.array(values, dtype=float, copy=True)
+    if not fixed_effect_codes:
+        return matrix
+    squeeze = matrix.ndim == 1
+    if squeeze:
+        matrix = matrix[:, None]
+    w = np.ones(matrix.shape[0]) if weights is None else weights
+    totals = [
+        np.bincount(codes, weights=w, minlength=size)
+        for codes, size in zip(fixed_effect_codes, n_levels, strict=True)
+    ]
+    scale = max(float(np.abs(matrix).max(initial=0.0)), 1.0)
+    for _ in range(_DEMEAN_MAX_ITERATIONS):
+        largest_change = 0.0
+        for codes, size, total in zip(fixed_effect_codes, n_levels, totals, strict=True):
+            for column in range(matrix.shape[1]):
+                sums = np.bincount(codes, weights=w * matrix[:, column], minlength=size)
+                means = np.divide(sums, total, out=np.zeros(size), where=total > 0)
+                matrix[:, column] -= means[codes]
+                largest_change = max(largest_change, float(np.abs(means).max(initial=0.0)))
+        if len(fixed_effect_codes) == 1 or largest_change <= _DEMEAN_TOLERANCE * scale:
+            break
+    return matrix[:, 0] if squeeze else matrix
+
+
+def prepare_design(
+    responses: pd.DataFrame,
+    *,
+    outcome: str,
+    regressors: list[str],
+    cluster: str | None,
+    fixed_effects: list[str] | tuple[str, ...] = (),
+    weight: str | None = None,
+    caller: str = "fit_linear_model",
+) -> Design:
+    """Check columns, drop incomplete rows and partial out fixed effects.
+
+    Returns a :class:`Design`; see :func:`fit_linear_model` for the parameters.
+    """
+    if not isinstance(responses, pd.DataFrame):
+        raise TypeError(
+            f"{caller}: responses must be a pandas DataFrame; got {type(responses).__name__}. "
+            "Pass the respondent-by-wave frame."
+        )
+    regressors = list(regressors)
+    fixed_effects = list(fixed_effects)
+    used = [outcome, *regressors, *fixed_effects]
+    if cluster is not None:
+        used.append(cluster)
+    if weight is not None:
+        used.append(weight)
+    missing = [name for name in dict.fromkeys(used) if name not in responses.columns]
+    if missing:
+        raise ValueError(
+            f"{caller}: columns {missing!r} are not in responses; found "
+            f"{list(responses.columns)[:20]!r}. Pass existing column names."
+        )
+    if not regressors and not fixed_effects:
+        raise ValueError(
+            f"{caller}: the model has no regressor and no fixed effect; got regressors=[]. "
+            "Pass at least one regressor."
+        )
+    numeric_columns = [outcome, *regressors] + ([weight] if weight is not None else [])
+    numeric = {}
+    for name in dict.fromkeys(numeric_columns):
+        column = responses[name]
+        if not (pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)):
+            raise TypeError(
+                f"{caller}: column {name!r} must be numeric; found dtype {column.dtype}. "
+                "Code it as numbers (0/1 for indicators)."
+            )
+        numeric[name] = column.to_numpy(dtype=float, na_value=np.nan)
+    keep = np.ones(len(responses), dtype=bool)
+    for values in numeric.values():
+        keep &= np.isfinite(values)
+    for name in [*fixed_effects, *([cluster] if cluster is not None else [])]:
+        keep &= responses[name].notna().to_numpy()
+    if weight is not None:
+        negative = keep & (numeric[weight] < 0)
+        if negative.any():
+            raise ValueError(
+                f"{caller}: weight column {weight!r} holds negative values in "
+                f"{int(negative.sum())} rows. Pass non-negative survey weights."
+            )
+        keep &= numeric[weight] > 0
+    if not keep.any():
+        raise DesignError(
+            f"{caller}: no row has all of {used!r} present; found 0 complete rows of "
+            f"{len(responses)}. Check the columns for missing values."
+        )
+    used_frame = responses.loc[keep]
+    y = numeric[outcome][keep]
+    x = (
+        np.column_stack([numeric[name][keep] for name in regressors])
+        if regressors
+        else np.empty((int(keep.sum()), 0))
+    )
+    weights = numeric[weight][keep] if weight is not None else None
+    fe_codes: list[np.ndarray] = []
+    fe_levels: list[int] = []
+    for name in fixed_effects:
+        codes, size = _codes(used_frame[name])
+        fe_codes.append(codes)
+        fe_levels.append(size)
+    names = list(regressors)
+    if not fixed_effects:
+        x = np.column_stack([np.ones(x.shape[0]), x])
+        names = [INTERCEPT, *names]
+    cluster_codes = None
+    n_clusters = int(y.shape[0])
+    if cluster is not None:
+        cluster_codes, n_clusters = _codes(used_frame[cluster])
+        if n_clusters < 2:
+            raise DesignError(
+                f"{caller}: cluster-robust inference needs at least two clusters; found "
+                f"{n_clusters} value of {cluster!r} among the complete rows. Check the cluster "
+                "column or estimate without clustering."
+            )
+    if np.ptp(y) == 0:
+        raise DesignError(
+            f"{caller}: the outcome {outcome!r} does not vary; every one of the {y.shape[0]} "
+            f"complete rows holds {y[0]!r}. Drop this outcome or check its coding."
+        )
+    y_within = demean(y, fe_codes, fe_levels, weights)
+    x_within = demean(x, fe_codes, fe_levels, weights)
+    for index, name in enumerate(names):
+        if name == INTERCEPT:
+            continue
+        spread = float(np.abs(x_within[:, index]).max(initial=0.0))
+        original = float(np.abs(x[:, index] - x[:, index].mean()).max(initial=0.0))
+        if spread <= 1e-9 * max(original, 1.0):
+            where = f" within the fixed effects {fixed_effects!r}" if fixed_effects else ""
+            raise DesignError(
+                f"{caller}: the regressor {name!r} does not vary{where}; found "
+                f"{np.unique(x[:, index])[:5]!r} among {x.shape[0]} complete rows. Drop it or "
+                "check the assignment and strata."
+            )
+    return Design(
+        outcome=outcome,
+        names=names,
+        y=y_within,
+        x=x_within,
+        weights=weights,
+        cluster_codes=cluster_codes,
+        n_clusters=n_clusters,
+        fixed_effect_codes=fe_codes,
+        n_fixed_effect_levels=fe_levels,
+        rows=keep,
+    )
+
+
+def _nested_in_cluster(codes: np.ndarray, size: int, cluster_codes: np.ndarray) -> bool:
+    """True when every level of a fixed effect lies within one cluster."""
+    first = np.full(size, -1, dtype=np.int64)
+    first[codes[::-1]] = cluster_codes[::-1]
+    return bool(np.all(first[codes] == cluster_codes))
+
+
+def count_parameters(design: Design, small_sample: SmallSample) -> int:
+    """The K of the small-sample factor under the chosen convention.
+
+    ``"stata"``: fixed effects enter as dummies plus a constant, K = k + sum(L_j) - (J - 1)
+    for J fixed effects with L_j levels (exact for one fixed effect and for connected sets).
+    ``"fixest"``: as R fixest's default ``ssc(fixef.K = "nested")``: levels of a fixed effect
+    nested in the cluster are not counted, one parameter is kept per fully nested fixed effect.
+    """
+    k = len(design.names)
+    levels = design.n_fixed_effect_levels
+    if not levels:
+        return k
+    n_fe = len(levels)
+    k_fe = sum(levels) - (n_fe - 1)
+    if small_sample == "stata" or design.cluster_codes is None:
+        return k + k_fe
+    nested = [
+        size
+        for codes, size in zip(design.fixed_effect_codes, levels, strict=True)
+        if _nested_in_cluster(codes, size, design.cluster_codes)
+    ]
+    if not nested:
+        return k + k_fe
+    return k + k_fe - sum(nested) + len(nested)
+
+
+def fit_design(design: Design, *, small_sample: SmallSample = "stata") -> LinearFit:
+    """Least squares and CR1 (or HC1) variance on a prepared :class:`Design`."""
+    x, y, w = design.x, design.y, design.weights
+    xw = x if w is None else x * w[:, None]
+    bread_inverse = xw.T @ x
+    try:
+        bread = np.linalg.inv(bread_inverse)
+    except np.linalg.LinAlgError as error:
+        raise DesignError(
+            f"fit_linear_model: the regressors {design.names!r} are perfectly collinear; the "
+            "cross-product matrix is singular. Drop a redundant regressor."
+        ) from error
+    if np.linalg.cond(bread_inverse) > 1e12:
+        raise DesignError(
+            f"fit_linear_model: the regressors {design.names!r} are (nearly) collinear; the "
+            f"condition number is {np.linalg.cond(bread_inverse):.3g}. Drop a redundant "
+            "regressor."
+        )
+    beta = bread @ (xw.T @ y)
+    residuals = y - x @ beta
+    scores = xw * residuals[:, None]
+    n = design.n_obs
+    k = count_parameters(design, small_sample)
+    if n - k <= 0:
+        raise DesignError(
+            f"fit_linear_model: {n} complete rows cannot identify {k} parameters. "
+            "Collect more data or use fewer regressors and fixed effects."
+        )
+    if design.cluster_codes is not None:
+        g = design.n_clusters
+        cluster_scores = np.column_stack(
+            [
+                np.bincount(design.cluster_codes, weights=scores[:, j], minlength=g)
+                for j in range(scores.shape[1])
+            ]
+        )
+        meat = cluster_scores.T @ cluster_scores
+        factor = g / (g - 1) * (n - 1) / (n - k)
+        df_resid = g - 1
+        convention = (
+            "Stata regress, vce(cluster): fixed effects counted as dummies in K"
+            if small_sample == "stata"
+            else "R fixest default ssc(): fixed effects nested in the cluster not counted in K"
+        )
+        variance = (
+            f"CR1 cluster-robust, c = G/(G-1) * (N-1)/(N-K) with G={g}, N={n}, K={k} "
+            f"({convention}); t({df_resid}) reference"
+        )
+    else:
+        g = n
+        meat = scores.T @ scores
+        factor = n / (n - k)
+        df_resid = n - k
+        variance = f"HC1 heteroskedasticity-robust, c = N/(N-K) with N={n}, K={k}; t({df_resid})"
+    vcov = factor * bread @ meat @ bread
+    vcov = (vcov + vcov.T) / 2
+    rss = float(residuals @ (residuals if w is None else residuals * w))
+    return LinearFit(
+        outcome=design.outcome,
+        coefficients=pd.Series(beta, index=design.names, dtype=float),
+        vcov=pd.DataFrame(vcov, index=design.names, columns=design.names),
+        n_obs=n,
+        n_clusters=g,
+        df_resid=df_resid,
+        n_parameters=k,
+        small_sample_factor=float(factor),
+        variance=variance,
+        residual_sum_of_squares=rss,
+    )
+
+
+def fit_linear_model(
+    responses: pd.DataFrame,
+    *,
+    outcome: str,
+    regressors: list[str],
+    cluster: str | None,
+    fixed_effects: list[str] | tuple[str, ...] = (),
+    weight: str | None = None,
+    small_sample: SmallSample = "stata",
+) -> LinearFit:
+    """Fit ``outcome ~ regressors | fixed_effects`` by (weighted) least squares with CR1 errors.
+
+    The model is :math:`y_i = x_i'\\beta + \\sum_j \\alpha_{j, f_j(i)} + u_i`, estimated by OLS
+    (WLS when ``weight`` is given) after partialling the fixed effects out of ``y`` and ``x``
+    (Frisch-Waugh-Lovell; identical coefficients and cluster-robust variance to including the
+    fixed effects as dummies). Without fixed effects an intercept named ``"Intercept"`` is
+    added. Rows with a missing value in any used column are dropped (see ``n_obs``).
+
+    Parameters
+    ----------
+    responses : pandas.DataFrame
+        One row per respondent (and wave).
+    outcome : str
+        Numeric dependent variable.
+    regressors : list of str
+        Numeric regressors (interactions must be columns already).
+    cluster : str or None
+        Cluster column (unit of assignment). None gives HC1 errors with a t(N-K) reference.
+    fixed_effects : list of str, default ()
+        Categorical columns absorbed as fixed effects (for example the stratum).
+    weight : str or None, default None
+        Analytic or probability (survey) weights: point estimates are WLS, as Stata's
+        ``[aweight=]`` and ``[pweight=]``; the clustered variance is the weighted sandwich,
+        which equals Stata's pweight ``vce(cluster)`` (the sandwich is invariant to the scale
+        of the weights).
+    small_sample : {"stata", "fixest"}, default "stata"
+        Small-sample convention of the CR1 factor c = G/(G-1) * (N-1)/(N-K).
+        ``"stata"``: K counts the fixed effects as dummies plus a constant, as Stata's
+        ``regress y x i.stratum, vce(cluster c)`` and statsmodels OLS with dummies and
+        ``cov_type="cluster"``. ``"fixest"``: K excludes fixed effects nested in the cluster
+        (one parameter kept per nested fixed effect), as R fixest's and pyfixest's defaults
+        (and Stata's ``areg``/``reghdfe`` with nested absorbed effects).
+
+    Returns
+    -------
+    LinearFit
+        Coefficients, variance, ``n_obs``, ``n_clusters``, ``df_resid`` (G-1 when clustered)
+        and ``term(name, confidence)`` giving t(G-1) p-values and intervals.
+
+    Raises
+    ------
+    ValueError
+        A named column is missing; the model has no regressor; negative weights.
+    TypeError
+        ``responses`` is not a DataFrame or a numeric column is not numeric.
+    DesignError
+        No complete row; fewer than two clusters; the outcome does not vary; a regressor
+        does not vary within the fixed effects; collinear regressors; N <= K.
+
+    Notes
+    -----
+    CR1 is :math:`c (X'WX)^{-1} (\\sum_g s_g s_g') (X'WX)^{-1}` with cluster scores
+    :math:`s_g = \\sum_{i \\in g} w_i \\tilde x_i \\hat u_i`. With few clusters (below about
+    30-50) CR1 with a t(G-1) reference still over-rejects; use the wild cluster bootstrap.
+
+    References
+    ----------
+    Cameron, A. C., & Miller, D. L. (2015). A practitioner's guide to cluster-robust
+    inference. Journal of Human Resources, 50(2), 317-372.
+    Gaure, S. (2013). OLS with multiple high dimensional category variables. Computational
+    Statistics & Data Analysis, 66, 8-18.
+    Bergé, L. (2018). Efficient estimation of maximum likelihood models with multiple
+    fixed-effects: the R package FENmlm. CREA Discussion Papers 13 (fixest's small-sample
+    conventions).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(1)
+    >>> frame = pd.DataFrame({"cluster": np.repeat(np.arange(20), 10)})
+    >>> frame["treated"] = (frame["cluster"] % 2).astype(float)
+    >>> frame["stratum"] = frame["cluster"] // 4
+    >>> frame["outcome"] = 0.5 * frame["treated"] + rng.normal(size=200)
+    >>> fit = fit_linear_model(frame, outcome="outcome", regressors=["treated"],
+    ...                        cluster="cluster", fixed_effects=["stratum"])
+    >>> fit.n_clusters, fit.df_resid
+    (20, 19)
+    """
+    if small_sample not in ("stata", "fixest"):
+        raise ValueError(
+            f"fit_linear_model: small_sample must be 'stata' or 'fixest'; got {small_sample!r}. "
+            "Pass one of these."
+        )
+    design = prepare_design(
+        responses,
+        outcome=outcome,
+        regressors=regressors,
+        cluster=cluster,
+        fixed_effects=fixed_effects,
+        weight=weight,
+    )
+    return fit_design(design, small_sample=small_sample)
