@@ -80,7 +80,8 @@ class LinearFit:
                 f"{confidence!r}. Pass for example 0.95."
             )
         estimate = float(self.coefficients[name])
-        std_error = float(np.sqrt(self.vcov.loc[name, name]))
+        position = list(self.coefficients.index).index(name)
+        std_error = float(np.sqrt(self.vcov.to_numpy()[position, position]))
         statistic = estimate / std_error if std_error > 0 else float("nan")
         p_value = float(2 * stats.t.sf(abs(statistic), self.df_resid))
         critical = float(stats.t.ppf(0.5 + confidence / 2, self.df_resid))
