@@ -1,13 +1,200 @@
-"""The `trustshift` command line."""
+"""The `trustshift` command line: exit 0 ok, 1 data-quality failure, 2 usage error."""
+
+from __future__ import annotations
+
+import functools
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, ParamSpec, TypeVar
 
 import typer
+from rich.console import Console
+from rich.table import Table
 
-app = typer.Typer(help="Evidence of what an information campaign changed.", no_args_is_help=True)
+from flows.errors import TrustshiftError
+
+app = typer.Typer(
+    help="Evidence of what an information campaign changed: ingest, validate, estimate, report.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console()
+errors = Console(stderr=True)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_STUDY = REPOSITORY_ROOT / "data" / "studies" / "example"
+INBOX_IGNORED_SUFFIXES = (".partial", ".tmp", ".md", ".txt", ".json")
+
+
+class _State:
+    debug = False
+
+
+@app.callback()
+def main(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+) -> None:
+    """trustshift: honest evidence of what a migration information campaign changed."""
+    _State.debug = debug
+
+
+def reported(command: Callable[P, R]) -> Callable[P, R]:
+    """Turn trustshift errors into one clear message and an exit code (no traceback)."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except TrustshiftError as error:
+            if _State.debug:
+                raise
+            errors.print(f"[bold red]error:[/] {error}", markup=True, highlight=False)
+            raise typer.Exit(error.exit_code) from None
+
+    return wrapper
+
+
+StudyArgument = Annotated[
+    Path, typer.Argument(help="The study file (study.toml) or the folder holding it.")
+]
+
+
+def inbox_files(inbox: Path) -> list[Path]:
+    """Wave files waiting in an inbox: regular, visible files, in name order."""
+    if not inbox.is_dir():
+        return []
+    return sorted(
+        path
+        for path in inbox.iterdir()
+        if path.is_file()
+        and not path.name.startswith(".")
+        and not path.name.endswith(INBOX_IGNORED_SUFFIXES)
+    )
+
+
+@app.command()
+@reported
+def ingest(
+    study_file: StudyArgument,
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Wave files; by default every file in the study's inbox."),
+    ] = None,
+    wave: Annotated[
+        str | None, typer.Option(help="The wave these files hold, if neither file nor name says.")
+    ] = None,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Replace a stored wave with a different file.")
+    ] = False,
+) -> None:
+    """Read survey waves, strip identifying columns and store them in the warehouse."""
+    from flows.ingest import ingest_wave
+    from flows.study import load_study
+    from flows.warehouse import warehouse_path
+
+    study = load_study(study_file)
+    paths = list(files) if files else inbox_files(study.inbox)
+    if not paths:
+        errors.print(f"No wave files in {study.inbox}. Drop survey exports there or name them.")
+        raise typer.Exit(2)
+    for path in paths:
+        outcome = ingest_wave(study, path, wave=wave, replace=replace)
+        console.print(outcome.message, highlight=False)
+    console.print(f"Warehouse: {warehouse_path(study)}", highlight=False)
+
+
+@app.command()
+@reported
+def status(study_file: StudyArgument) -> None:
+    """Show what the warehouse holds for a study."""
+    from flows import api
+    from flows.study import load_study
+    from flows.warehouse import warehouse_path
+
+    study = load_study(study_file)
+    table = Table(title=f"{study.id}: {study.title}")
+    stored = api.waves(study)
+    for column in ("wave", "version", "status", "file_name", "format", "rows_stored"):
+        table.add_column(column)
+    for row in stored.itertuples(index=False):
+        table.add_row(
+            row.wave, str(row.version), row.status, row.file_name, row.format, str(row.rows_stored)
+        )
+    console.print(table)
+    console.print(f"Warehouse: {warehouse_path(study)}", highlight=False)
+
+
+@app.command()
+@reported
+def simulate(
+    out: Annotated[Path, typer.Option(help="Folder to write the study into.")] = Path(
+        "work/simulated"
+    ),
+    study_file: Annotated[
+        Path, typer.Option("--study", help="The study file whose design to simulate.")
+    ] = EXAMPLE_STUDY / "study.toml",
+    formats: Annotated[
+        str, typer.Option(help="Comma-separated: csv, xlsx, sav, dta, kobo.")
+    ] = "csv",
+    seed: Annotated[int, typer.Option(help="Seed of the random generator.")] = 20261130,
+    clusters: Annotated[int, typer.Option(help="Number of communities.")] = 40,
+    respondents: Annotated[int, typer.Option(help="Respondents per community.")] = 20,
+    sampling: Annotated[
+        str | None, typer.Option(help="panel or repeated_cross_section (default: the study's).")
+    ] = None,
+) -> None:
+    """Simulate a study with known effects and field faults, with a truth file beside it."""
+    from flows.simulation import SimulationSettings, simulate_study, write_simulated_study
+    from flows.study import load_study
+
+    study = load_study(study_file)
+    chosen = [name.strip() for name in formats.split(",") if name.strip()]
+    settings = SimulationSettings(
+        seed=seed,
+        n_clusters=clusters,
+        respondents_per_cluster=respondents,
+        **({"sampling": sampling} if sampling else {}),
+    )
+    simulated = simulate_study(study, settings)
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(study.path, out / "study.toml")
+    write_simulated_study(simulated, out / study.locations.inbox, formats=tuple(chosen))
+    console.print(f"Simulated study written to {out}", highlight=False)
+
+
+@app.command()
+@reported
+def demo(
+    workdir: Annotated[Path, typer.Option(help="Where the demo study is built.")] = Path(
+        "work/demo"
+    ),
+) -> None:
+    """Run the pipeline end to end on the bundled example study (from scratch)."""
+    from flows.ingest import ingest_wave
+    from flows.study import load_study
+    from flows.warehouse import warehouse_path
+
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True)
+    shutil.copy2(EXAMPLE_STUDY / "study.toml", workdir / "study.toml")
+    shutil.copytree(EXAMPLE_STUDY / "inbox", workdir / "inbox")
+    study = load_study(workdir / "study.toml")
+    console.print(f"[bold]Example study[/] {study.title}", highlight=False)
+    for path in inbox_files(study.inbox):
+        outcome = ingest_wave(study, path)
+        console.print(f"  ingested {outcome.message}", highlight=False)
+    console.print(f"Warehouse: {warehouse_path(study).resolve()}", highlight=False)
 
 
 @app.command()
 def version() -> None:
     """Print the version."""
-    from importlib.metadata import version as dist_version
+    from importlib.metadata import version as distribution_version
 
-    typer.echo(dist_version("trustshift"))
+    console.print(distribution_version("trustshift"))

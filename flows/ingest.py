@@ -1,0 +1,343 @@
+"""Ingest one survey wave: archive the raw file, code it, pseudonymise it, store it."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from flows.errors import IngestError
+from flows.privacy import pseudonym_key, pseudonymise
+from flows.reading import code_wave, read_raw
+from flows.study import Study
+from flows.warehouse import (
+    INTERVIEW_COLUMNS,
+    NOT_ANSWERED,
+    OUT_OF_RANGE,
+    connect,
+    current_wave,
+    warehouse_path,
+)
+
+IngestStatus = Literal["stored", "replaced", "unchanged"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IngestOutcome:
+    """What happened to one file."""
+
+    study_id: str
+    wave: str
+    file_name: str
+    sha256: str
+    status: IngestStatus
+    version: int
+    rows_read: int
+    rows_stored: int
+    format: str
+    message: str
+
+
+def file_checksum(path: Path) -> str:
+    """SHA-256 of a file's bytes, read in blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def ingest_wave(
+    study: Study, path: Path | str, *, wave: str | None = None, replace: bool = False
+) -> IngestOutcome:
+    """Store one wave file in the study's warehouse in one transaction.
+
+    An identical file already stored is a no-op. A different file for a stored wave is refused
+    unless ``replace``; the replaced version stays in the raw archive and the waves table.
+    Nothing is written to the warehouse when the file cannot be read or coded.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise IngestError(
+            f"ingest_wave: no file at {str(path)!r}. Give the path to a survey export "
+            f"(CSV, XLSX, SPSS .sav, Stata .dta or a KoboToolbox/ODK export)."
+        )
+    checksum = file_checksum(path)
+    database = warehouse_path(study)
+    with connect(database, read_only=True) as connection:
+        already = connection.execute(
+            "SELECT wave, version FROM waves WHERE study_id = ? AND sha256 = ? "
+            "AND status = 'stored' LIMIT 1",
+            [study.id, checksum],
+        ).fetchone()
+    if already is not None:
+        return IngestOutcome(
+            study_id=study.id,
+            wave=already[0],
+            file_name=path.name,
+            sha256=checksum,
+            status="unchanged",
+            version=int(already[1]),
+            rows_read=0,
+            rows_stored=0,
+            format="",
+            message=(
+                f"{path.name} is already stored as wave {already[0]!r} (same SHA-256); "
+                "nothing to do."
+            ),
+        )
+
+    raw = read_raw(path, study=study)
+    coded = code_wave(raw, study=study, wave=wave)
+    with connect(database, read_only=True) as connection:
+        current = current_wave(connection, study.id, coded.wave)
+    if current is not None and not replace:
+        raise IngestError(
+            f"ingest_wave: wave {coded.wave!r} of study {study.id!r} is already stored from "
+            f"{current['file_name']} (SHA-256 {str(current['sha256'])[:12]}...); {path.name} "
+            "differs from it. Re-run with --replace (replace=True) to store this file instead; "
+            "the stored version stays in the raw archive and the waves table."
+        )
+
+    key = pseudonym_key(study.id, study.archive)
+    interviews = normalized_interviews(coded.frame, key)
+    answers = normalized_answers(coded.frame, study)
+    archive_path = archive_file(path, study.archive / coded.wave, checksum)
+    version = 1 if current is None else int(str(current["version"])) + 1
+    now = datetime.now()
+
+    with connect(database) as connection:
+        connection.execute("BEGIN TRANSACTION")
+        try:
+            register_study(connection, study, now)
+            if current is not None:
+                _retire_version(connection, study.id, coded.wave, int(str(current["version"])), now)
+            connection.execute(
+                "INSERT INTO waves VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'stored', ?, ?, NULL, ?)",
+                [
+                    study.id,
+                    coded.wave,
+                    version,
+                    study.wave_names.index(coded.wave),
+                    path.name,
+                    checksum,
+                    coded.source_format,
+                    coded.row_count,
+                    len(interviews),
+                    str(archive_path.relative_to(study.root))
+                    if archive_path.is_relative_to(study.root)
+                    else str(archive_path),
+                    now,
+                    _describe_dropped(coded.dropped_columns, coded.missing_items),
+                ],
+            )
+            _insert_frame(connection, "interviews", interviews, study.id, coded.wave, version)
+            _insert_frame(connection, "answers", answers, study.id, coded.wave, version)
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+    status: IngestStatus = "stored" if current is None else "replaced"
+    return IngestOutcome(
+        study_id=study.id,
+        wave=coded.wave,
+        file_name=path.name,
+        sha256=checksum,
+        status=status,
+        version=version,
+        rows_read=coded.row_count,
+        rows_stored=len(interviews),
+        format=coded.source_format,
+        message=(
+            f"{path.name}: wave {coded.wave!r} {status} as version {version} "
+            f"({len(interviews)} interviews, {len(answers)} answers)."
+        ),
+    )
+
+
+def archive_file(path: Path, directory: Path, checksum: str) -> Path:
+    """Copy the raw file, untouched, into the archive under its checksum (atomic rename)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    target = directory / f"{checksum[:16]}-{path.name}"
+    if target.exists() and file_checksum(target) == checksum:
+        return target
+    partial = target.with_name(target.name + ".partial")
+    shutil.copy2(path, partial)
+    if file_checksum(partial) != checksum:
+        partial.unlink()
+        raise IngestError(
+            f"archive_file: the copy of {path} in {directory} does not match its SHA-256; "
+            "the file changed while it was read. Wait until it is fully written and retry."
+        )
+    partial.replace(target)
+    return target
+
+
+def normalized_interviews(coded: pd.DataFrame, key: bytes) -> pd.DataFrame:
+    """One row per submitted interview with its role columns; ids pseudonymised."""
+    interviews = pd.DataFrame(index=coded.index)
+    for column in INTERVIEW_COLUMNS:
+        interviews[column] = coded[column] if column in coded.columns else pd.NA
+    interviews["respondent"] = pseudonymise(interviews["respondent"], key)
+    return interviews.reset_index(drop=True)
+
+
+def item_columns(coded: pd.DataFrame) -> list[str]:
+    """The item columns of a coded wave (everything that is not a role column)."""
+    roles = {*INTERVIEW_COLUMNS, "wave"}
+    return [column for column in coded.columns if column not in roles]
+
+
+def normalized_answers(coded: pd.DataFrame, study: Study) -> pd.DataFrame:
+    """Long form: one row per interview and item, with the value or why it is missing."""
+    columns = item_columns(coded)
+    codes = coded[columns].to_numpy(dtype="float64", na_value=np.nan)
+    n_rows, n_items = codes.shape
+    special: dict[float, str] = {}
+    for reason, reason_codes in study.special_codes().items():
+        for code in reason_codes:
+            special[float(code)] = reason
+    reasons = np.full(codes.shape, None, dtype=object)
+    reasons[np.isnan(codes)] = NOT_ANSWERED
+    for code, reason in special.items():
+        reasons[codes == code] = reason
+    lower, upper, allowed = _bounds_by_column(study, columns)
+    answered = ~np.isnan(codes) & (reasons == None)  # noqa: E711 (elementwise on object array)
+    outside = answered & ((codes < lower) | (codes > upper))
+    for j, valid in enumerate(allowed):
+        if valid is not None:
+            outside[:, j] |= answered[:, j] & ~np.isin(codes[:, j], list(valid))
+    reasons[outside] = OUT_OF_RANGE
+    values = np.where(reasons == None, codes, np.nan)  # noqa: E711
+    return pd.DataFrame(
+        {
+            "row_number": np.repeat(coded["row_number"].to_numpy(dtype="int64"), n_items),
+            "item": np.tile(np.asarray(columns, dtype=object), n_rows),
+            "value": values.reshape(-1),
+            "answered_code": codes.reshape(-1),
+            "missing_reason": reasons.reshape(-1),
+        }
+    )
+
+
+def _bounds_by_column(
+    study: Study, columns: list[str]
+) -> tuple[np.ndarray, np.ndarray, list[frozenset[float] | None]]:
+    instrument = study.resolved_instrument()
+    by_stored_name = {stored: item for item in instrument.items for stored in item.stored_names()}
+    lower = np.full(len(columns), -np.inf)
+    upper = np.full(len(columns), np.inf)
+    allowed: list[frozenset[float] | None] = []
+    for j, column in enumerate(columns):
+        item = by_stored_name.get(column)
+        if item is None:
+            allowed.append(None)
+            continue
+        low, high = item.bounds
+        lower[j] = -np.inf if low is None else low
+        upper[j] = np.inf if high is None else high
+        allowed.append(item.valid_codes)
+    return lower, upper, allowed
+
+
+def register_study(connection: duckdb.DuckDBPyConnection, study: Study, now: datetime) -> None:
+    """Insert or refresh the study's row, its item metadata and its missing-value reasons."""
+    instrument = study.resolved_instrument()
+    connection.execute(
+        "INSERT INTO studies VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (study_id) DO UPDATE "
+        "SET title = excluded.title, assignment = excluded.assignment, "
+        "sampling = excluded.sampling, instrument_id = excluded.instrument_id, "
+        "study_file_sha256 = excluded.study_file_sha256, updated_at = excluded.updated_at",
+        [
+            study.id,
+            study.title,
+            study.design.assignment,
+            study.design.sampling,
+            instrument.id,
+            study.file_hash,
+            now,
+            now,
+        ],
+    )
+    connection.execute("DELETE FROM items WHERE study_id = ?", [study.id])
+    rows = [
+        (
+            study.id,
+            item.name,
+            stored,
+            item.construct_name,
+            item.scale,
+            item.direction,
+            item.bounds[0],
+            item.bounds[1],
+            item.true_value,
+            item.correct_answer,
+            item.question,
+        )
+        for item in instrument.items
+        for stored in item.stored_names()
+    ]
+    connection.executemany("INSERT INTO items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    connection.execute("DELETE FROM missing_reasons WHERE study_id = ?", [study.id])
+    labels = {name: code.label for name, code in instrument.special_codes.items()}
+    reason_rows: list[tuple[str, str, float | None, str]] = [
+        (study.id, reason, float(code), labels.get(reason, reason.replace("_", " ")))
+        for reason, codes in study.special_codes().items()
+        for code in codes
+    ]
+    reason_rows.append((study.id, NOT_ANSWERED, None, "Not answered (blank)"))
+    reason_rows.append((study.id, OUT_OF_RANGE, None, "Out of range (kept for review)"))
+    connection.executemany("INSERT INTO missing_reasons VALUES (?, ?, ?, ?)", reason_rows)
+
+
+def _retire_version(
+    connection: duckdb.DuckDBPyConnection, study_id: str, wave: str, version: int, now: datetime
+) -> None:
+    connection.execute(
+        "UPDATE waves SET status = 'replaced', replaced_at = ? "
+        "WHERE study_id = ? AND wave = ? AND version = ?",
+        [now, study_id, wave, version],
+    )
+    for table in ("answers", "interviews"):
+        connection.execute(
+            f"DELETE FROM {table} WHERE study_id = ? AND wave = ? AND version = ?",
+            [study_id, wave, version],
+        )
+
+
+def _insert_frame(
+    connection: duckdb.DuckDBPyConnection,
+    table: str,
+    frame: pd.DataFrame,
+    study_id: str,
+    wave: str,
+    version: int,
+) -> None:
+    staged = frame.copy()
+    staged.insert(0, "version", version)
+    staged.insert(0, "wave", wave)
+    staged.insert(0, "study_id", study_id)
+    connection.register("staged_frame", staged)
+    try:
+        columns = ", ".join(f'"{c}"' for c in staged.columns)
+        connection.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM staged_frame")
+    finally:
+        connection.unregister("staged_frame")
+
+
+def _describe_dropped(
+    dropped: list[str] | tuple[str, ...], missing: list[str] | tuple[str, ...]
+) -> str:
+    parts = []
+    if dropped:
+        parts.append(f"{len(dropped)} unmapped or identifying column(s) dropped")
+    if missing:
+        parts.append(f"{len(missing)} instrument item(s) not in the file: {', '.join(missing)}")
+    return "; ".join(parts)
