@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-__all__ = ["DesignError", "FewClustersWarning", "StatisticalCaveatWarning"]
+__all__ = [
+    "DesignError",
+    "FewClustersWarning",
+    "LowReliabilityWarning",
+    "StatisticalCaveatWarning",
+]
 
 
 class DesignError(ValueError):
@@ -19,3 +24,8 @@ class StatisticalCaveatWarning(UserWarning):
 
 class FewClustersWarning(StatisticalCaveatWarning):
     """Cluster-robust inference rests on few clusters; prefer the wild bootstrap p-value."""
+
+
+class LowReliabilityWarning(StatisticalCaveatWarning):
+    """A construct's items agree poorly (Cronbach's alpha under the threshold); read its score
+    and any effect on it with care, or report the items one by one."""
