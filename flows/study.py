@@ -9,7 +9,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from flows.errors import StudyFileError, format_validation_error
 from flows.instrument import Construct, Instrument, Item, load_instrument
@@ -200,7 +200,14 @@ class Study(_Strict):
             base_ref = self.instrument.base
             candidate = (self.root / base_ref) if self._path else Path(base_ref)
             base = load_instrument(candidate if candidate.suffix else base_ref)
-            merged = base.extended(list(self.instrument.constructs), list(self.instrument.items))
+            try:
+                merged = base.extended(
+                    list(self.instrument.constructs), list(self.instrument.items)
+                )
+            except ValidationError as error:
+                raise StudyFileError(
+                    format_validation_error(f"{self._path} [instrument]", error)
+                ) from None
             if self.instrument.drop_items:
                 unknown = set(self.instrument.drop_items) - set(merged.item_names)
                 if unknown:
