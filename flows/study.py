@@ -103,6 +103,40 @@ class Reading(_Strict):
     )
 
 
+class ContradictionRule(_Strict):
+    """Two answers that cannot go together: ``item`` equal to ``equals`` with ``other_item``
+    in ``other_values`` (special codes such as -77 are compared as written, never as numbers)."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    item: str
+    equals: float
+    other_item: str
+    other_values: list[float] = Field(min_length=1)
+
+    def describe(self) -> str:
+        values = ", ".join(f"{value:g}" for value in self.other_values)
+        return f"{self.name}: {self.item} = {self.equals:g} with {self.other_item} in [{values}]"
+
+
+def _default_contradictions() -> list[ContradictionRule]:
+    return [
+        ContradictionRule(
+            name="plan_without_wish",
+            item="plan_12_months",
+            equals=1,
+            other_item="wish_to_leave",
+            other_values=[0],
+        ),
+        ContradictionRule(
+            name="preparations_without_plan",
+            item="preparations_made",
+            equals=1,
+            other_item="plan_12_months",
+            other_values=[0],
+        ),
+    ]
+
+
 class Quality(_Strict):
     """Thresholds for field-quality checks."""
 
@@ -121,6 +155,28 @@ class Quality(_Strict):
     minimum_age: int | None = 18
     maximum_age: int | None = None
     age_item: str | None = "age"
+    duplicate_similarity: float = Field(
+        default=0.97,
+        gt=0.5,
+        le=1.0,
+        description="share of equal answers above which two interviews are duplicates",
+    )
+    straightlining_minimum_items: int = Field(
+        default=5, ge=2, description="answered battery items needed to call a straight line"
+    )
+    enumerator_outlier_z: float = Field(
+        default=4.0, gt=0, description="robust z-score beyond which an enumerator is an outlier"
+    )
+    enumerator_minimum_interviews: int = Field(
+        default=10, ge=2, description="interviews an enumerator needs to be compared to peers"
+    )
+    contradictions: list[ContradictionRule] = Field(default_factory=_default_contradictions)
+    minimum_found_at_baseline: float = Field(
+        default=0.8, ge=0, le=1, description="share of later-wave respondents seen at baseline"
+    )
+    maximum_follow_up_gap: float = Field(
+        default=0.05, ge=0, le=1, description="largest accepted gap in follow-up rates of arms"
+    )
 
 
 class Locations(_Strict):
