@@ -248,13 +248,13 @@ def construct_reliability(
                 }
             )
     table = pd.DataFrame(rows, columns=RELIABILITY_COLUMNS)
-    low_rows = table[table["below_threshold"]]
-    if not low_rows.empty:
+    low_rows = [row for row in rows if row["below_threshold"]]
+    if low_rows:
         listed = ", ".join(
-            f"{row.construct}"
-            + (f" ({row.wave})" if row.wave is not None else "")
-            + f" alpha={row.estimate:.2f}"
-            for row in low_rows.itertuples()
+            str(row["construct"])
+            + (f" ({row['wave']})" if row["wave"] is not None else "")
+            + f" alpha={float(row['estimate']):.2f}"
+            for row in low_rows
         )
         warnings.warn(
             f"{caller}: alpha is under {threshold} for {listed}; these items agree poorly, so "
