@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
 import pingouin
@@ -210,7 +210,7 @@ def construct_reliability(
             (str(value), part)
             for value, part in responses.groupby(wave, sort=False, dropna=True, observed=True)
         ]
-    rows = []
+    rows: list[dict[str, Any]] = []
     for wave_value, part in groups:
         for construct, members in item_lists.items():
             data = part[members].astype(float)
