@@ -79,6 +79,7 @@ class EffectModel:
     regressors: list[str]
     term: str
     cluster: str
+    stratum: str | None
     fixed_effects: list[str]
     weight: str | None
     estimator: str
@@ -198,6 +199,7 @@ def specify_ancova(
         regressors=[treated, baseline, *covariates],
         term=treated,
         cluster=cluster,
+        stratum=stratum,
         fixed_effects=fixed,
         weight=weight,
         estimator="ancova",
@@ -253,6 +255,7 @@ def specify_did(
         regressors=[treated, post, interaction, *covariates],
         term=interaction,
         cluster=cluster,
+        stratum=stratum,
         fixed_effects=fixed,
         weight=weight,
         estimator="did",
