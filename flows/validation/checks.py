@@ -1,0 +1,473 @@
+"""Field-quality checks computed once per wave, vectorised, as 0/1 flag columns with reasons."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from flows.instrument import Item
+from flows.study import Study
+
+INTERVIEW_DATE_COLUMN = "interview_date"
+DURATION_COLUMN = "duration_minutes"
+
+# check name -> derived flag column validated by the field_quality suite
+FIELD_QUALITY_FLAGS: dict[str, str] = {
+    "duplicate_submission": "flag_duplicate_submission",
+    "speeder": "flag_speeder",
+    "straightliner": "flag_straightliner",
+    "contradiction": "flag_contradiction",
+    "enumerator_outlier": "flag_enumerator_outlier",
+}
+CONTRADICTION_FLAG = FIELD_QUALITY_FLAGS["contradiction"]
+ENUMERATOR_FLAG = FIELD_QUALITY_FLAGS["enumerator_outlier"]
+# role -> derived flag column validated by the cross_wave suite
+CROSS_WAVE_FLAGS: dict[str, str] = {
+    "arm": "flag_arm_changed",
+    "cluster": "flag_cluster_changed",
+    "stratum": "flag_stratum_changed",
+}
+FOUND_AT_BASELINE_COLUMN = "found_at_baseline"
+
+ENUMERATOR_COLUMNS: tuple[str, ...] = (
+    "enumerator",
+    "n_interviews",
+    "median_duration_minutes",
+    "mean_duration_minutes",
+    "duration_z",
+    "dont_know_rate",
+    "refused_rate",
+    "answer_variance",
+    "answer_variance_z",
+    "near_duplicate_share",
+    "near_duplicate_z",
+)
+ITEM_RATE_COLUMNS: tuple[str, ...] = ("item", "n_answers", "dont_know_rate", "refused_rate")
+FOLLOW_UP_COLUMNS: tuple[str, ...] = (
+    "arm",
+    "n_baseline",
+    "n_followed",
+    "follow_up_rate",
+    "follow_up_gap",
+)
+
+# Float sentinel for a missing answer in the answer matrix, so NaN compares equal to NaN.
+_MISSING = -1.0e300
+# A robust z-score divides by 1.4826 x MAD; the floors keep a metric on which almost every
+# enumerator is identical (e.g. no near-duplicates at all) from turning noise into outliers.
+_MAD_SCALE = 1.4826
+
+
+def item_special_codes(study: Study, item: Item) -> list[float]:
+    """Every code declared as missing for ``item`` (instrument and study-wide), sorted."""
+    codes = study.special_codes()
+    return sorted({code for name in item.special_codes for code in codes.get(name, [])})
+
+
+def battery_items(study: Study, battery: str) -> list[str]:
+    """The likert item columns of a battery named by construct or by domain."""
+    instrument = study.resolved_instrument()
+    domains = {construct.name: construct.domain for construct in instrument.constructs}
+    return [
+        item.name
+        for item in instrument.items
+        if item.scale == "likert"
+        and (item.construct_name == battery or domains.get(item.construct_name) == battery)
+    ]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FieldQuality:
+    """Derived columns of one wave, the reasons of flagged rows and the per-group tables."""
+
+    derived: pd.DataFrame
+    reasons: dict[str, pd.Series]
+    enumerators: pd.DataFrame
+    item_rates: pd.DataFrame
+    conflicting_respondents: pd.DataFrame
+
+
+def _codes_of(study: Study, reason: str) -> list[float]:
+    return list(study.special_codes().get(reason, []))
+
+
+def _row_hash(matrix: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """A 64-bit hash of each row over the given columns (float bits, polynomial mix)."""
+    bits = matrix.view(np.uint64)
+    hashed = np.full(matrix.shape[0], np.uint64(1469598103934665603), dtype=np.uint64)
+    prime = np.uint64(1099511628211)
+    with np.errstate(over="ignore"):
+        for column in columns:
+            hashed = (hashed ^ bits[:, column]) * prime
+            hashed ^= hashed >> np.uint64(29)
+    return hashed
+
+
+def _near_duplicate_pairs(matrix: np.ndarray, similarity: float) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (earlier, later) of rows whose answers agree on at least ``similarity`` of items.
+
+    Two rows that differ in at most d items agree exactly on at least one of d + 1 disjoint
+    blocks of columns (pigeonhole), so only rows sharing a block hash are compared.
+    """
+    n_rows, n_columns = matrix.shape
+    if n_rows < 2 or n_columns == 0:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty
+    allowed = int(np.floor((1.0 - similarity) * n_columns + 1e-9))
+    n_blocks = min(allowed + 1, n_columns)
+    earlier: list[np.ndarray] = []
+    later: list[np.ndarray] = []
+    positions = np.arange(n_rows)
+    for block in range(n_blocks):
+        columns = np.arange(block, n_columns, n_blocks)
+        hashed = pd.Series(_row_hash(matrix, columns))
+        shared = hashed.duplicated(keep=False).to_numpy()
+        if not shared.any():
+            continue
+        candidates = pd.DataFrame({"hash": hashed.to_numpy()[shared], "row": positions[shared]})
+        groups = candidates.groupby("hash", sort=False)["row"]
+        for _, rows in groups:
+            members = rows.to_numpy()
+            # Huge groups mean a block of near-constant answers: compare each row with the
+            # one before it only, which still finds the runs of copies fabrication produces.
+            if len(members) > 200:
+                first, second = members[:-1], members[1:]
+            else:
+                first, second = np.triu_indices(len(members), k=1)
+                first, second = members[first], members[second]
+            agree = (matrix[first] == matrix[second]).mean(axis=1)
+            keep = agree >= similarity
+            earlier.append(first[keep])
+            later.append(second[keep])
+    if not earlier:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty
+    pairs = pd.DataFrame({"earlier": np.concatenate(earlier), "later": np.concatenate(later)})
+    pairs = pairs.drop_duplicates().sort_values(["later", "earlier"], kind="stable")
+    return pairs["earlier"].to_numpy(), pairs["later"].to_numpy()
+
+
+def _robust_z(values: pd.Series, floor: float) -> pd.Series:
+    finite = values.dropna()
+    if finite.empty:
+        return pd.Series(np.nan, index=values.index)
+    median = float(finite.median())
+    scale = _MAD_SCALE * float((finite - median).abs().median())
+    return (values - median) / max(scale, floor)
+
+
+def field_quality(coded: pd.DataFrame, study: Study, items: list[str]) -> FieldQuality:
+    """Compute every per-row field-quality flag of a coded wave, and the per-group tables."""
+    quality = study.quality
+    n_rows = len(coded)
+    row_numbers = coded["row_number"].to_numpy()
+    derived = pd.DataFrame(index=coded.index)
+    reasons: dict[str, pd.Series] = {}
+
+    def flag(column: str, mask: np.ndarray, texts: pd.Series | np.ndarray | list[str]) -> None:
+        derived[column] = mask.astype(np.int8)
+        reasons[column] = pd.Series(np.asarray(texts, dtype=object), index=coded.index[mask])
+
+    matrix = (
+        coded[items].to_numpy(dtype=np.float64, na_value=np.nan) if items else np.empty((n_rows, 0))
+    )
+    matrix = np.where(np.isnan(matrix), _MISSING, matrix)
+
+    # -- interview date and duration ----------------------------------------------------
+    if "interview_start" in coded.columns:
+        start = pd.to_datetime(coded["interview_start"])
+        derived[INTERVIEW_DATE_COLUMN] = (
+            start.dt.year * 10000 + start.dt.month * 100 + start.dt.day
+        ).astype("float64")
+    duration = pd.Series(np.nan, index=coded.index)
+    if "interview_start" in coded.columns and "interview_end" in coded.columns:
+        duration = (
+            pd.to_datetime(coded["interview_end"]) - pd.to_datetime(coded["interview_start"])
+        ).dt.total_seconds() / 60.0
+    derived[DURATION_COLUMN] = duration.astype("float64")
+
+    # -- duplicates ---------------------------------------------------------------------
+    duplicate = np.zeros(n_rows, dtype=bool)
+    duplicate_text = np.full(n_rows, "", dtype=object)
+    conflicts = pd.DataFrame({"respondent": [], "row_numbers": []})
+    if "submission" in coded.columns:
+        submissions = coded["submission"]
+        repeated = (submissions.duplicated(keep="first") & submissions.notna()).to_numpy()
+        first_row = coded.groupby("submission", sort=False)["row_number"].transform("first")
+        duplicate |= repeated
+        duplicate_text[repeated] = [
+            f"submission id repeated (first in row {int(r)})" for r in first_row[repeated]
+        ]
+    respondents = coded["respondent"]
+    repeated = (respondents.duplicated(keep="first") & respondents.notna()).to_numpy()
+    if repeated.any():
+        position = pd.Series(np.arange(n_rows), index=coded.index)
+        first_position = position.groupby(respondents.to_numpy(), sort=False).transform("first")
+        later = np.flatnonzero(repeated)
+        first = first_position.to_numpy()[later]
+        agree = (matrix[later] == matrix[first]).mean(axis=1) if items else np.ones(len(later))
+        same = agree >= quality.duplicate_similarity
+        duplicate[later[same]] = True
+        for index, earlier in zip(later[same], first[same], strict=True):
+            if not duplicate_text[index]:
+                duplicate_text[index] = (
+                    f"respondent id repeated with the same answers (first in row "
+                    f"{int(row_numbers[earlier])})"
+                )
+        if (~same).any():
+            conflicting = respondents.to_numpy()[later[~same]]
+            rows = coded.loc[respondents.isin(conflicting), ["respondent", "row_number"]]
+            grouped = rows.groupby("respondent", sort=True)["row_number"]
+            conflicts = pd.DataFrame(
+                {
+                    "respondent": [str(name) for name, _ in grouped],
+                    "row_numbers": [sorted(int(v) for v in values) for _, values in grouped],
+                }
+            )
+    earlier_rows, later_rows = _near_duplicate_pairs(matrix, quality.duplicate_similarity)
+    near_duplicate = np.zeros(n_rows, dtype=bool)
+    near_duplicate[earlier_rows] = True
+    near_duplicate[later_rows] = True
+    fresh = ~duplicate[later_rows]
+    for index, earlier in zip(later_rows[fresh], earlier_rows[fresh], strict=True):
+        if not duplicate_text[index]:
+            duplicate_text[index] = f"answers near-identical to row {int(row_numbers[earlier])}"
+    duplicate[later_rows] = True
+    flag(FIELD_QUALITY_FLAGS["duplicate_submission"], duplicate, duplicate_text[duplicate])
+
+    # -- speeders -------------------------------------------------------------------------
+    median_duration = float(duration[duration > 0].median()) if (duration > 0).any() else np.nan
+    cutoff = quality.minimum_duration_minutes
+    if not np.isnan(median_duration):
+        cutoff = max(cutoff, quality.speeder_fraction_of_median * median_duration)
+    speeder = (duration < cutoff).to_numpy(dtype=bool, na_value=False)
+    flag(
+        FIELD_QUALITY_FLAGS["speeder"],
+        speeder,
+        [
+            f"{minutes:.1f} minutes (threshold {cutoff:.1f}; median {median_duration:.1f})"
+            for minutes in duration.to_numpy()[speeder]
+        ],
+    )
+
+    # -- straight-lining ------------------------------------------------------------------
+    straight = np.zeros(n_rows, dtype=bool)
+    straight_text = np.full(n_rows, "", dtype=object)
+    instrument = study.resolved_instrument()
+    for battery in quality.straightlining_batteries:
+        columns = [c for c in battery_items(study, battery) if c in coded.columns]
+        if len(columns) < quality.straightlining_minimum_items:
+            continue
+        special = sorted(
+            {c for name in columns for c in item_special_codes(study, instrument.item(name))}
+        )
+        values = coded[columns].to_numpy(dtype=np.float64, na_value=np.nan)
+        answered = ~np.isnan(values) & ~np.isin(values, special)
+        low = np.where(answered, values, np.inf).min(axis=1)
+        high = np.where(answered, values, -np.inf).max(axis=1)
+        hit = (answered.sum(axis=1) >= quality.straightlining_minimum_items) & (low == high)
+        new = hit & ~straight
+        straight_text[new] = [
+            f"the same answer {value:g} to all {int(n)} answered items of battery {battery!r}"
+            for value, n in zip(low[new], answered.sum(axis=1)[new], strict=True)
+        ]
+        straight |= hit
+    flag(FIELD_QUALITY_FLAGS["straightliner"], straight, straight_text[straight])
+
+    # -- contradictions -------------------------------------------------------------------
+    contradiction = np.zeros(n_rows, dtype=bool)
+    contradiction_text = np.full(n_rows, "", dtype=object)
+    for rule in quality.contradictions:
+        if rule.item not in coded.columns or rule.other_item not in coded.columns:
+            continue
+        hit = (coded[rule.item] == rule.equals) & coded[rule.other_item].isin(rule.other_values)
+        hit_array = hit.to_numpy(dtype=bool, na_value=False)
+        for index in np.flatnonzero(hit_array):
+            separator = "; " if contradiction_text[index] else ""
+            contradiction_text[index] += separator + rule.describe()
+        contradiction |= hit_array
+    flag(CONTRADICTION_FLAG, contradiction, contradiction_text[contradiction])
+
+    # -- item rates ----------------------------------------------------------------------
+    dont_know = np.isin(matrix, _codes_of(study, "dont_know"))
+    refused = np.isin(matrix, _codes_of(study, "refused"))
+    answered_any = matrix != _MISSING
+    n_answers = answered_any.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        item_rates = pd.DataFrame(
+            {
+                "item": items,
+                "n_answers": n_answers.astype(np.int64),
+                "dont_know_rate": np.where(n_answers > 0, dont_know.sum(axis=0) / n_answers, 0.0),
+                "refused_rate": np.where(n_answers > 0, refused.sum(axis=0) / n_answers, 0.0),
+            },
+            columns=list(ITEM_RATE_COLUMNS),
+        )
+
+    # -- enumerators ----------------------------------------------------------------------
+    enumerators = pd.DataFrame(columns=list(ENUMERATOR_COLUMNS))
+    if "enumerator" in coded.columns:
+        enumerators = _enumerator_table(
+            coded,
+            study,
+            items,
+            matrix=matrix,
+            duration=duration,
+            dont_know=dont_know.sum(axis=1),
+            refused=refused.sum(axis=1),
+            answered=answered_any.sum(axis=1),
+            near_duplicate=near_duplicate,
+        )
+    derived[ENUMERATOR_FLAG] = np.zeros(n_rows, dtype=np.int8)
+    reasons[ENUMERATOR_FLAG] = pd.Series([], index=coded.index[:0], dtype=object)
+    return FieldQuality(
+        derived=derived,
+        reasons=reasons,
+        enumerators=enumerators,
+        item_rates=item_rates,
+        conflicting_respondents=conflicts,
+    )
+
+
+def _enumerator_table(
+    coded: pd.DataFrame,
+    study: Study,
+    items: list[str],
+    *,
+    matrix: np.ndarray,
+    duration: pd.Series,
+    dont_know: np.ndarray,
+    refused: np.ndarray,
+    answered: np.ndarray,
+    near_duplicate: np.ndarray,
+) -> pd.DataFrame:
+    instrument = study.resolved_instrument()
+    enumerator = coded["enumerator"].astype("string").fillna("(none)").to_numpy()
+    per_row = pd.DataFrame(
+        {
+            "enumerator": enumerator,
+            "duration": duration.to_numpy(),
+            "dont_know": dont_know,
+            "refused": refused,
+            "answered": answered,
+            "near_duplicate": near_duplicate.astype(np.float64),
+        }
+    )
+    grouped = per_row.groupby("enumerator", sort=True)
+    table = pd.DataFrame(
+        {
+            "n_interviews": grouped.size(),
+            "median_duration_minutes": grouped["duration"].median(),
+            "mean_duration_minutes": grouped["duration"].mean(),
+            "dont_know_rate": grouped["dont_know"].sum() / grouped["answered"].sum().clip(lower=1),
+            "refused_rate": grouped["refused"].sum() / grouped["answered"].sum().clip(lower=1),
+            "near_duplicate_share": grouped["near_duplicate"].mean(),
+        }
+    )
+    # Within-enumerator variance of substantive answers on numeric scales, relative to the
+    # wave's variance of the same item, averaged over items: fabricated interviews vary less.
+    spread_items = [
+        name
+        for name in items
+        if name in instrument.item_names and instrument.item(name).scale in ("likert", "percentage")
+    ]
+    if spread_items:
+        positions = [items.index(name) for name in spread_items]
+        values = matrix[:, positions].copy()
+        special = sorted(
+            {c for name in spread_items for c in item_special_codes(study, instrument.item(name))}
+        )
+        values[(values == _MISSING) | np.isin(values, special)] = np.nan
+        frame = pd.DataFrame(values, columns=spread_items)
+        overall = frame.var()
+        frame["enumerator"] = enumerator
+        within = frame.groupby("enumerator", sort=True).var()
+        relative = within.div(overall.where(overall > 0))
+        table["answer_variance"] = relative.mean(axis=1, skipna=True)
+    else:
+        table["answer_variance"] = np.nan
+    eligible = table["n_interviews"] >= study.quality.enumerator_minimum_interviews
+    compared = table[eligible]
+    table["duration_z"] = np.nan
+    table["answer_variance_z"] = np.nan
+    table["near_duplicate_z"] = np.nan
+    if len(compared) >= 3:
+        median_duration = float(compared["mean_duration_minutes"].median())
+        table.loc[eligible, "duration_z"] = _robust_z(
+            compared["mean_duration_minutes"], floor=0.05 * abs(median_duration) or 1.0
+        )
+        table.loc[eligible, "answer_variance_z"] = _robust_z(
+            compared["answer_variance"], floor=0.05
+        )
+        table.loc[eligible, "near_duplicate_z"] = _robust_z(
+            compared["near_duplicate_share"], floor=0.02
+        )
+    table = table.reset_index()
+    return table[list(ENUMERATOR_COLUMNS)]
+
+
+def enumerator_outliers(
+    coded: pd.DataFrame, enumerators: pd.DataFrame, failing: dict[str, str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every interview of an outlier enumerator: the 0/1 flag and the reason of each row.
+
+    ``failing`` maps enumerator -> the reason text (from the enumerators suite's row checks).
+    """
+    if not failing or "enumerator" not in coded.columns:
+        return np.zeros(len(coded), dtype=np.int8), np.empty(0, dtype=object)
+    enumerator = coded["enumerator"].astype("string").fillna("(none)")
+    mask = enumerator.isin(list(failing)).to_numpy()
+    texts = enumerator[mask].map(failing).to_numpy(dtype=object)
+    return mask.astype(np.int8), texts
+
+
+def cross_wave(
+    coded: pd.DataFrame, study: Study, wave: str, earlier_waves: pd.DataFrame
+) -> tuple[pd.DataFrame, dict[str, pd.Series], pd.DataFrame]:
+    """Compare a later wave with the earlier ones: changed roles, baseline share, follow-up.
+
+    Returns the derived columns, the reasons of flagged rows and the follow-up table by arm.
+    """
+    derived = pd.DataFrame(index=coded.index)
+    reasons: dict[str, pd.Series] = {}
+    order = {name: position for position, name in enumerate(study.wave_names)}
+    earlier = earlier_waves[earlier_waves["wave"].map(order) < order[wave]]
+    earlier = earlier.assign(_order=earlier["wave"].map(order)).sort_values(
+        ["_order", "row_number"], kind="stable"
+    )
+    latest = earlier.drop_duplicates("respondent", keep="last").set_index("respondent")
+    respondent = coded["respondent"]
+    for role, column in CROSS_WAVE_FLAGS.items():
+        if role not in coded.columns or role not in latest.columns:
+            continue
+        before = respondent.map(latest[role])
+        now = coded[role]
+        changed = before.notna() & now.notna() & (before.astype("string") != now.astype("string"))
+        mask = changed.to_numpy(dtype=bool, na_value=False)
+        derived[column] = mask.astype(np.int8)
+        waves_before = respondent.map(latest["wave"])
+        reasons[column] = pd.Series(
+            [
+                f"{role} {str(b)!r} in wave {w!r}, {str(a)!r} now"
+                for b, w, a in zip(before[mask], waves_before[mask], now[mask], strict=True)
+            ],
+            index=coded.index[mask],
+            dtype=object,
+        )
+    baseline_name = study.wave_names[0]
+    baseline = earlier_waves[earlier_waves["wave"] == baseline_name]
+    derived[FOUND_AT_BASELINE_COLUMN] = respondent.isin(baseline["respondent"]).astype("float64")
+    follow_up = pd.DataFrame(columns=list(FOLLOW_UP_COLUMNS))
+    if "arm" in baseline.columns and not baseline.empty:
+        first = baseline.drop_duplicates("respondent")
+        followed = first["respondent"].isin(respondent)
+        grouped = first.assign(followed=followed).groupby("arm", sort=True)["followed"]
+        follow_up = pd.DataFrame(
+            {"n_baseline": grouped.size(), "n_followed": grouped.sum().astype(np.int64)}
+        )
+        follow_up["follow_up_rate"] = follow_up["n_followed"] / follow_up["n_baseline"]
+        follow_up["follow_up_gap"] = follow_up["follow_up_rate"].max() - follow_up["follow_up_rate"]
+        follow_up = follow_up.reset_index()[list(FOLLOW_UP_COLUMNS)]
+    return derived, reasons, follow_up
