@@ -1,0 +1,144 @@
+"""Read a delimited text export: detect its encoding and delimiter, keep every code as text."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pandas as pd
+
+from flows.errors import IngestError
+from flows.reading.detection import text_encoding_from_bytes
+
+DELIMITERS = (",", ";", "\t", "|")
+DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+SNIFF_CHARACTERS = 64 * 1024
+SNIFF_RECORDS = 50
+
+
+def decode_text(path: Path, data: bytes) -> tuple[str, str]:
+    """The file's text and the encoding it was decoded with."""
+    encoding = text_encoding_from_bytes(data[:SNIFF_CHARACTERS]) or "utf-8"
+    if encoding in ("utf-8", "utf-8-sig"):
+        try:
+            return data.decode(encoding), encoding
+        except UnicodeDecodeError:
+            body = data[3:] if encoding == "utf-8-sig" else data
+            encoding = "cp1252"
+            data = body
+    if encoding == "cp1252":
+        try:
+            return data.decode("cp1252"), "cp1252"
+        except UnicodeDecodeError:
+            # Bytes cp1252 leaves undefined (0x81, 0x8d, ...): Latin-1 maps every byte.
+            return data.decode("latin-1"), "latin-1"
+    try:
+        return data.decode(encoding), encoding
+    except UnicodeDecodeError as error:
+        raise IngestError(
+            f"read_raw: {path.name} looks like {encoding.upper()} text but byte {error.start} "
+            f"cannot be decoded ({error.reason}); the file is truncated or mixes encodings. "
+            "Export the wave again as UTF-8 CSV."
+        ) from None
+
+
+def _reject_non_tabular(path: Path, text: str) -> None:
+    start = text.lstrip("\ufeff \t\r\n")[:200].lower()
+    if start.startswith(("<!doctype html", "<html", "<?xml", "<")):
+        raise IngestError(
+            f"read_raw: {path.name} holds an HTML or XML document, not a table (it starts with "
+            f"{start[:40]!r}); a download often saves the login or error page instead of the "
+            "export. Download the export again."
+        )
+    if start.startswith(("{", "[")):
+        raise IngestError(
+            f"read_raw: {path.name} holds JSON, not a table (it starts with {start[:40]!r}). "
+            "Export the wave as CSV or XLSX."
+        )
+
+
+def detect_delimiter(text: str) -> str | None:
+    """The delimiter giving the most consistent multi-column records; None for one column."""
+    sample = text[:SNIFF_CHARACTERS]
+    truncated = len(text) > len(sample)
+    best: tuple[float, int, str] | None = None
+    for delimiter in DELIMITERS:
+        try:
+            records = [
+                record
+                for _, record in zip(
+                    range(SNIFF_RECORDS + 1),
+                    csv.reader(io.StringIO(sample), delimiter=delimiter),
+                    strict=False,
+                )
+                if record
+            ]
+        except csv.Error:
+            continue
+        if truncated and len(records) > 1:
+            records = records[:-1]
+        if not records or len(records[0]) < 2:
+            continue
+        width = len(records[0])
+        data = records[1:]
+        consistency = sum(len(r) == width for r in data) / len(data) if data else 1.0
+        score = (consistency, width, delimiter)
+        if best is None or score[:2] > best[:2]:
+            best = score
+    return None if best is None else best[2]
+
+
+def read_delimited(
+    path: Path, data: bytes, *, known_extension: bool
+) -> tuple[pd.DataFrame, str, str]:
+    """The raw frame (every column as text), the encoding and the delimiter of a text export."""
+    text, encoding = decode_text(path, data)
+    text = text.removeprefix("\ufeff")
+    _reject_non_tabular(path, text)
+    delimiter = detect_delimiter(text)
+    if delimiter is None:
+        if not known_extension:
+            raise IngestError(
+                f"read_raw: cannot tell the format of {path.name}: the extension "
+                f"{path.suffix!r} is not one we read and the text has no comma, semicolon, tab "
+                "or pipe between columns. Export the wave as CSV, XLSX, SPSS .sav or Stata .dta."
+            )
+        delimiter = ","
+    header = next(csv.reader(io.StringIO(text[:SNIFF_CHARACTERS]), delimiter=delimiter), [])
+    reject_duplicate_names(path, header)
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            sep=delimiter,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            engine="c",
+        )
+    except pd.errors.EmptyDataError:
+        raise IngestError(
+            f"read_raw: {path.name} is empty (no header and no rows). Export the wave again."
+        ) from None
+    except pd.errors.ParserError as error:
+        raise IngestError(
+            f"read_raw: {path.name} is not a consistent {DELIMITER_NAMES[delimiter]}-separated "
+            f"table ({error}). Check for unquoted delimiters or line breaks in answers and export "
+            "the wave again."
+        ) from None
+    return frame, encoding, delimiter
+
+
+def reject_duplicate_names(path: Path, header: list[str]) -> None:
+    """Raise when the header names one column twice (empty names are left to pandas)."""
+    seen: dict[str, int] = {}
+    for position, name in enumerate(header, start=1):
+        if not name.strip():
+            continue
+        if name in seen:
+            raise IngestError(
+                f"read_raw: {path.name} names the column {name!r} twice (columns "
+                f"{seen[name]} and {position}); the reader cannot tell which one holds the "
+                "answers. Rename or remove one of them in the export."
+            )
+        seen[name] = position

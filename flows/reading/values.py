@@ -1,0 +1,153 @@
+"""Turn one raw column into numeric codes: numbers, answer labels, file value labels."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from flows.errors import IngestError
+
+# Text that means "no value" in exports whose cells are read as text.
+BLANK_TEXT = frozenset({"", "nan", "NaN", "null", "NULL", "None", "."})
+INTEGER_TEXT = re.compile(r"^(-?\d+)\.0+$")
+SHOWN_LABELS = 16
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Place:
+    """Where a value sits, for error messages: the file, the raw column and what it feeds."""
+
+    file: str
+    column: str
+    target: str
+    rows: np.ndarray  # 1-based data-row numbers of the frame being coded
+
+    @property
+    def described(self) -> str:
+        if self.target and self.target != self.column:
+            return f"column {self.column!r} ({self.target}) in {self.file}"
+        return f"column {self.column!r} in {self.file}"
+
+    def first_rows(self, mask: np.ndarray) -> tuple[int, int]:
+        """How many rows the mask marks and the number of the first."""
+        positions = np.flatnonzero(mask)
+        return len(positions), int(self.rows[positions[0]])
+
+
+def label_key(text: object) -> str:
+    """Case-, width-, apostrophe- and space-insensitive form of an answer label."""
+    folded = unicodedata.normalize("NFKC", str(text)).casefold()
+    folded = folded.replace("’", "'").replace("‘", "'").replace("`", "'")
+    return " ".join(folded.split())
+
+
+def show_number(value: float) -> str:
+    """A code as people write it: 7, not 7.0."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def text_of(series: pd.Series) -> pd.Series:
+    """The column as stripped text, blank cells as empty strings; 12.0 written as 12."""
+    if pd.api.types.is_bool_dtype(series.dtype):
+        series = series.astype(object)
+    text = series.astype(str).fillna("").str.strip()
+    return text.str.replace(INTEGER_TEXT, r"\1", regex=True)
+
+
+def file_recoding(
+    file_labels: Mapping[Any, str] | None, labels: Mapping[str, float]
+) -> dict[float, float]:
+    """File code -> instrument code, where the file's value label names another code."""
+    recode: dict[float, float] = {}
+    for code, label in (file_labels or {}).items():
+        target = labels.get(label_key(label))
+        number = _as_number(code)
+        if target is not None and number is not None and number != target:
+            recode[number] = target
+    return recode
+
+
+def _as_number(value: object) -> float | None:
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return None if np.isnan(number) else number
+
+
+def _recode(values: np.ndarray, recode: Mapping[float, float]) -> np.ndarray:
+    if not recode:
+        return values
+    result = values.copy()
+    for source, target in recode.items():
+        result[values == source] = target
+    return result
+
+
+def codes_from(
+    series: pd.Series,
+    *,
+    labels: Mapping[str, float],
+    file_labels: Mapping[Any, str] | None,
+    place: Place,
+    describe_expected: str,
+) -> np.ndarray:
+    """Float codes of a column: numbers kept, labels looked up; unknown text raises."""
+    recode = file_recoding(file_labels, labels)
+    if pd.api.types.is_bool_dtype(series.dtype):
+        return series.to_numpy(dtype="float64", na_value=np.nan)
+    if pd.api.types.is_numeric_dtype(series.dtype):
+        return _recode(series.to_numpy(dtype="float64", na_value=np.nan), recode)
+    text = text_of(series)
+    numbers = np.array(
+        pd.to_numeric(text, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    )
+    numbers = _recode(numbers, recode)
+    blank = text.isin(BLANK_TEXT).to_numpy()
+    unresolved = np.isnan(numbers) & ~blank
+    if not unresolved.any():
+        return numbers
+    known = dict(labels)
+    for code, label in (file_labels or {}).items():
+        number = _as_number(code)
+        value = recode.get(number, number) if number is not None else None
+        if value is None:
+            continue
+        known.setdefault(label_key(label), value)
+        known.setdefault(label_key(code), value)
+    pending = text[unresolved]
+    uniques = pd.unique(pending)
+    mapping = {value: known.get(label_key(value)) for value in uniques}
+    unknown = [value for value in uniques if mapping[value] is None]
+    if unknown:
+        first = unknown[0]
+        count, row = place.first_rows((text == first).to_numpy())
+        others = f" (and {len(unknown) - 1} other unknown values)" if len(unknown) > 1 else ""
+        raise IngestError(
+            f"code_wave: {place.described} holds {first!r} in {count} row(s) (first at row "
+            f"{row}){others}, which is neither a number nor a known answer label; "
+            f"{describe_expected}. Write codes or these labels in the export, or declare the "
+            "label in the instrument."
+        )
+    numbers[unresolved] = pending.map(mapping).to_numpy(dtype="float64")
+    return numbers
+
+
+def describe_labels(labels: Mapping[str, str], specials: Iterable[tuple[float, str]]) -> str:
+    """'the labels are ... and the missing codes ...' for an error message."""
+    shown = [repr(label) for label in list(labels.values())[:SHOWN_LABELS]]
+    if len(labels) > SHOWN_LABELS:
+        shown.append("...")
+    missing = [f"{show_number(code)} {label!r}" for code, label in specials]
+    parts = []
+    if shown:
+        parts.append("the answer labels are " + ", ".join(shown))
+    if missing:
+        parts.append("the missing codes are " + ", ".join(missing))
+    return "; ".join(parts) if parts else "it takes numbers only"
