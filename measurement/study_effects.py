@@ -1,0 +1,422 @@
+"""Every pre-specified effect of a study in one tidy table, one row per estimate."""
+
+from __future__ import annotations
+
+import importlib
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from measurement.effects import (
+    EffectEstimate,
+    EffectModel,
+    fit_effect_model,
+    specify_ancova,
+    specify_did,
+    summarize_effect,
+)
+from measurement.errors import DesignError, FewClustersWarning
+from measurement.linear_model import SmallSample
+from measurement.randomization_inference import randomization_inference_effect
+from measurement.wild_bootstrap import BootstrapWeights, wild_bootstrap_effect
+
+__all__ = ["EFFECT_COLUMNS", "estimate_study_effects"]
+
+EFFECT_COLUMNS = [
+    "outcome",
+    "construct",
+    "family",
+    "waves_compared",
+    "estimator",
+    "term",
+    "estimate",
+    "std_error",
+    "statistic",
+    "conf_low",
+    "conf_high",
+    "p_value",
+    "p_value_wild_bootstrap",
+    "conf_low_wild_bootstrap",
+    "conf_high_wild_bootstrap",
+    "p_value_randomization",
+    "adjusted_p_value",
+    "q_value",
+    "n_obs",
+    "n_clusters",
+    "comparison_mean",
+    "standardized_effect",
+    "specification",
+    "inference",
+    "notes",
+    "warnings",
+]
+"""Columns of :func:`estimate_study_effects`.
+
+``estimate`` ... ``p_value`` are CR1 with a t(G-1) reference; ``*_wild_bootstrap`` the wild
+cluster restricted bootstrap (interval by test inversion); ``p_value_randomization`` the
+randomization-inference p-value (statistic: the coefficient); ``adjusted_p_value`` the
+Benjamini-Hochberg q-value and ``q_value`` Anderson's (2008) sharpened q-value, both within
+``family`` and computed from ``p_value`` (or the column named by ``adjust``);
+``standardized_effect`` is ``estimate`` over the comparison arm's baseline standard
+deviation; ``warnings`` lists caveats (few clusters, high or differential attrition, those
+passed with the outcome such as low reliability, or why a row could not be estimated).
+"""
+
+HIGH_ATTRITION = 0.20
+DIFFERENTIAL_ATTRITION = 0.05
+
+
+def _outcome_specs(outcomes: Sequence[Mapping[str, object] | str]) -> list[dict[str, object]]:
+    specs = []
+    for entry in outcomes:
+        spec: dict[str, object] = {"outcome": entry} if isinstance(entry, str) else dict(entry)
+        if "outcome" not in spec:
+            raise ValueError(
+                f"estimate_study_effects: an outcome specification lacks the key 'outcome'; "
+                f"found {spec!r}. Pass dicts like {{'outcome': 'trust_iom', 'construct': "
+                "'trust_official', 'family': 'trust'}."
+            )
+        spec.setdefault("construct", spec["outcome"])
+        spec.setdefault("family", spec["construct"])
+        specs.append(spec)
+    return specs
+
+
+def _attrition_caveats(
+    responses: pd.DataFrame,
+    *,
+    respondent: str,
+    wave: str,
+    waves: tuple[str, str],
+    treated: str,
+) -> list[str]:
+    base = responses.loc[responses[wave] == waves[0], [respondent, treated]].drop_duplicates(
+        respondent
+    )
+    followed = set(responses.loc[responses[wave] == waves[1], respondent])
+    base = base.assign(followed_up=base[respondent].isin(followed).astype(float))
+    rates = base.groupby(treated)["followed_up"].mean()
+    caveats = []
+    overall = 1 - float(base["followed_up"].mean()) if len(base) else float("nan")
+    if overall > HIGH_ATTRITION:
+        caveats.append(f"high attrition ({overall:.0%} of baseline respondents not followed up)")
+    if len(rates) == 2:
+        gap = float(rates.iloc[1] - rates.iloc[0])
+        if abs(gap) > DIFFERENTIAL_ATTRITION:
+            caveats.append(
+                f"differential attrition (follow-up rate {gap * 100:+.1f} points in the "
+                "campaign arm)"
+            )
+    return caveats
+
+
+def _adjust(table: pd.DataFrame, column: str) -> tuple[pd.DataFrame, str | None]:
+    try:
+        multiple = importlib.import_module("measurement.multiple_testing")
+    except ImportError:
+        return table, "multiple_testing module not available: adjusted p and q left empty"
+    for _family, rows in table.groupby("family", sort=False):
+        p = rows[column]
+        present = p.notna()
+        if not present.any():
+            continue
+        table.loc[p.index[present], "adjusted_p_value"] = np.asarray(
+            multiple.benjamini_hochberg(p[present].to_numpy()), dtype=float
+        )
+        table.loc[p.index[present], "q_value"] = np.asarray(
+            multiple.sharpened_q_values(p[present].to_numpy()), dtype=float
+        )
+    return table, None
+
+
+def estimate_study_effects(
+    responses: pd.DataFrame,
+    *,
+    outcomes: Sequence[Mapping[str, object] | str],
+    treated: str,
+    cluster: str,
+    wave: str,
+    waves: tuple[str, str],
+    estimator: Literal["ancova", "did"] = "ancova",
+    respondent: str | None = None,
+    stratum: str | None = None,
+    covariates: Sequence[str] = (),
+    weight: str | None = None,
+    bootstrap_draws: int = 9999,
+    bootstrap_weights: BootstrapWeights = "auto",
+    randomization_draws: int = 9999,
+    adjust: Literal["p_value", "p_value_wild_bootstrap"] = "p_value",
+    confidence: float = 0.95,
+    seed: int | None = None,
+    small_sample: SmallSample = "stata",
+) -> pd.DataFrame:
+    """Estimate every outcome's intention-to-treat effect with all its inference.
+
+    For each outcome: the ANCOVA (panels: follow-up outcome on treatment, the respondent's
+    baseline outcome and stratum fixed effects) or the difference-in-differences
+    (``treated x post`` on the two waves, panels or repeated cross-sections), with CR1
+    errors on ``cluster`` and a t(G-1) reference; the wild cluster restricted bootstrap
+    p-value and interval; the randomization-inference p-value; and multiple-testing
+    adjustments within each outcome family.
+
+    Parameters
+    ----------
+    responses : pandas.DataFrame
+        Respondent-by-wave frame with the outcome columns.
+    outcomes : sequence of dict or str
+        One entry per outcome: ``{"outcome": column, "construct": name, "family": name,
+        "warnings": [text, ...]}`` (construct and family default to the outcome; warnings,
+        for example low reliability, are copied into the row).
+    treated : str
+        0/1 assignment of the cluster.
+    cluster : str
+        Unit of assignment.
+    wave : str
+        Wave column.
+    waves : tuple of str
+        (baseline wave, follow-up wave).
+    estimator : {"ancova", "did"}, default "ancova"
+        ANCOVA needs ``respondent`` (a panel).
+    respondent : str or None
+        Respondent identifier linking the waves (panels).
+    stratum, covariates, weight, confidence, small_sample
+        As in :func:`measurement.effects.estimate_ancova`.
+    bootstrap_draws : int, default 9999
+        Wild bootstrap draws (0 skips the bootstrap).
+    bootstrap_weights : {"auto", "rademacher", "webb"}, default "auto"
+    randomization_draws : int, default 9999
+        Randomization-inference draws (0 skips it).
+    adjust : {"p_value", "p_value_wild_bootstrap"}, default "p_value"
+        Which p-value the family-wise adjustments use.
+    seed : int or None
+        Root seed; each outcome and method gets its own stream
+        (``numpy.random.SeedSequence(seed).spawn``), so results do not depend on the
+        order of outcomes beyond their position.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`EFFECT_COLUMNS`, one row per outcome.
+
+    Raises
+    ------
+    ValueError
+        Bad arguments (unknown estimator, missing columns, ANCOVA without ``respondent``,
+        waves not in the data).
+
+    Warns
+    -----
+    FewClustersWarning
+        Once, when the design has fewer than 30 clusters.
+
+    Notes
+    -----
+    An outcome the data cannot identify (DesignError) gives a row with empty estimates and
+    the reason in ``warnings`` rather than stopping the whole table. Binary outcomes are
+    estimated as linear probability models (noted in ``notes``).
+
+    References
+    ----------
+    Anderson, M. L. (2008). Multiple inference and gender differences in the effects of
+    early intervention. Journal of the American Statistical Association, 103(484),
+    1481-1495.
+    Roodman, D., MacKinnon, J. G., Nielsen, M. Ø., & Webb, M. D. (2019). Fast and wild:
+    Bootstrap inference in Stata using boottest. Stata Journal, 19(1), 4-60.
+    """
+    caller = "estimate_study_effects"
+    if estimator not in ("ancova", "did"):
+        raise ValueError(
+            f"{caller}: estimator must be 'ancova' or 'did'; got {estimator!r}. Pass one of these."
+        )
+    if adjust not in ("p_value", "p_value_wild_bootstrap"):
+        raise ValueError(
+            f"{caller}: adjust must be 'p_value' or 'p_value_wild_bootstrap'; got {adjust!r}."
+        )
+    if len(waves) != 2:
+        raise ValueError(
+            f"{caller}: waves must name (baseline, follow-up); got {waves!r}. Pass two names."
+        )
+    specs = _outcome_specs(outcomes)
+    columns = [treated, cluster, wave, *covariates]
+    columns += [name for name in (respondent, stratum, weight) if name is not None]
+    columns += [str(spec["outcome"]) for spec in specs]
+    missing = [name for name in dict.fromkeys(columns) if name not in responses.columns]
+    if missing:
+        raise ValueError(
+            f"{caller}: columns {missing!r} are not in responses. Pass existing column names."
+        )
+    present_waves = set(responses[wave].dropna().astype(str))
+    absent = [name for name in waves if name not in present_waves]
+    if absent:
+        raise ValueError(
+            f"{caller}: waves {absent!r} are not in column {wave!r}; found "
+            f"{sorted(present_waves)!r}. Pass the baseline and follow-up wave names."
+        )
+    if estimator == "ancova" and respondent is None:
+        raise ValueError(
+            f"{caller}: ANCOVA links each respondent's baseline outcome and needs "
+            "respondent=...; got None. Pass the respondent column or use estimator='did'."
+        )
+    baseline_rows = responses.loc[responses[wave].astype(str) == waves[0]]
+    follow_rows = responses.loc[responses[wave].astype(str) == waves[1]]
+    study_caveats: list[str] = []
+    if respondent is not None:
+        study_caveats = _attrition_caveats(
+            responses.assign(**{wave: responses[wave].astype(str)}),
+            respondent=respondent,
+            wave=wave,
+            waves=(waves[0], waves[1]),
+            treated=treated,
+        )
+    streams = np.random.SeedSequence(seed).spawn(2 * len(specs))
+    rows: list[dict[str, object]] = []
+    few_clusters: set[int] = set()
+    waves_compared = f"{waves[0]} -> {waves[1]}"
+    for position, spec in enumerate(specs):
+        outcome = str(spec["outcome"])
+        extra = spec.get("warnings", ())
+        given = [str(extra)] if isinstance(extra, str) else [str(item) for item in extra]  # type: ignore[attr-defined]
+        row: dict[str, object] = {
+            "outcome": outcome,
+            "construct": spec["construct"],
+            "family": spec["family"],
+            "waves_compared": waves_compared,
+            "estimator": estimator,
+        }
+        try:
+            model = _specify(
+                estimator,
+                baseline_rows,
+                follow_rows,
+                outcome=outcome,
+                treated=treated,
+                cluster=cluster,
+                wave=wave,
+                respondent=respondent,
+                stratum=stratum,
+                covariates=list(covariates),
+                weight=weight,
+            )
+            fit = fit_effect_model(model, small_sample=small_sample)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FewClustersWarning)
+                effect = summarize_effect(model, fit, confidence=confidence, caller=caller)
+        except DesignError as error:
+            row.update(
+                {"term": treated, "warnings": "; ".join([*given, f"not estimated: {error}"])}
+            )
+            rows.append(row)
+            continue
+        if effect.warnings:
+            few_clusters.add(effect.n_clusters)
+        row.update(_effect_columns(effect))
+        if bootstrap_draws:
+            boot = wild_bootstrap_effect(
+                model,
+                draws=bootstrap_draws,
+                weights=bootstrap_weights,
+                confidence=confidence,
+                seed=np.random.default_rng(streams[2 * position]),
+            )
+            row["p_value_wild_bootstrap"] = boot.p_value
+            row["conf_low_wild_bootstrap"] = boot.conf_low
+            row["conf_high_wild_bootstrap"] = boot.conf_high
+            row["inference"] = f"{row['inference']}; {boot.inference}"
+        if randomization_draws:
+            permutation = randomization_inference_effect(
+                model,
+                draws=randomization_draws,
+                seed=np.random.default_rng(streams[2 * position + 1]),
+            )
+            row["p_value_randomization"] = permutation.p_value
+            row["inference"] = f"{row['inference']}; {permutation.inference}"
+        row["warnings"] = "; ".join([*effect.warnings, *study_caveats, *given])
+        rows.append(row)
+    table = pd.DataFrame(rows).reindex(columns=EFFECT_COLUMNS)
+    for name in ("adjusted_p_value", "q_value"):
+        table[name] = table[name].astype(float)
+    table, problem = _adjust(table, adjust)
+    if problem:
+        table["notes"] = [
+            "; ".join(part for part in (str(note or ""), problem) if part)
+            for note in table["notes"].fillna("")
+        ]
+    if few_clusters:
+        warnings.warn(
+            f"{caller}: only {min(few_clusters)} clusters; CR1 with a t(G-1) reference may "
+            "over-reject. Read p_value_wild_bootstrap and p_value_randomization.",
+            FewClustersWarning,
+            stacklevel=2,
+        )
+    return table
+
+
+def _effect_columns(effect: EffectEstimate) -> dict[str, object]:
+    return {
+        "term": effect.term,
+        "estimate": effect.estimate,
+        "std_error": effect.std_error,
+        "statistic": effect.statistic,
+        "conf_low": effect.conf_low,
+        "conf_high": effect.conf_high,
+        "p_value": effect.p_value,
+        "n_obs": effect.n_obs,
+        "n_clusters": effect.n_clusters,
+        "comparison_mean": effect.comparison_mean,
+        "standardized_effect": effect.standardized_effect,
+        "specification": effect.specification,
+        "inference": effect.inference,
+        "notes": "; ".join(effect.notes),
+    }
+
+
+def _specify(
+    estimator: str,
+    baseline_rows: pd.DataFrame,
+    follow_rows: pd.DataFrame,
+    *,
+    outcome: str,
+    treated: str,
+    cluster: str,
+    wave: str,
+    respondent: str | None,
+    stratum: str | None,
+    covariates: list[str],
+    weight: str | None,
+) -> EffectModel:
+    if estimator == "ancova":
+        baseline_name = f"{outcome}__baseline"
+        linked = baseline_rows[[respondent, outcome]].drop_duplicates(respondent)
+        frame = follow_rows.merge(
+            linked.rename(columns={outcome: baseline_name}), on=respondent, how="left"
+        )
+        return specify_ancova(
+            frame,
+            outcome=outcome,
+            treated=treated,
+            baseline=baseline_name,
+            cluster=cluster,
+            stratum=stratum,
+            covariates=covariates,
+            weight=weight,
+        )
+    post = "post"
+    while post in baseline_rows.columns:
+        post = f"_{post}"
+    stacked = pd.concat(
+        [baseline_rows.assign(**{post: 0.0}), follow_rows.assign(**{post: 1.0})],
+        ignore_index=True,
+    )
+    return specify_did(
+        stacked,
+        outcome=outcome,
+        treated=treated,
+        post=post,
+        cluster=cluster,
+        stratum=stratum,
+        covariates=covariates,
+        weight=weight,
+    )
