@@ -210,7 +210,10 @@ def match_columns(raw_names: Iterable[object], *, study: Study, file: str) -> Co
 
     used = set(role_map.values()) | set(item_map.values()) | set(combined_map.values())
     dropped = tuple(raw for raw in names if raw not in used)
-    metadata = any("/" in raw or normal_name(raw) in EXPORT_METADATA for raw in names)
+    # One `_uuid` column is common outside Kobo; group paths or several meta columns are not.
+    metadata = any("/" in raw for raw in names) or (
+        sum(normal_name(raw) in EXPORT_METADATA for raw in names) >= 2
+    )
     return ColumnMap(
         roles=role_map,
         items=item_map,
