@@ -252,6 +252,7 @@ class _Coder:
             file_labels=None,
             place=place,
             describe_expected="a survey weight must be a number",
+            fix="Correct the export: a decimal point, no thousands separators, blank if unknown.",
         )
 
     def datetimes(self, column: str, role: str) -> pd.Series:

@@ -97,6 +97,7 @@ def codes_from(
     file_labels: Mapping[Any, str] | None,
     place: Place,
     describe_expected: str,
+    fix: str = "Write codes or these labels in the export, or declare the label in the instrument.",
 ) -> np.ndarray:
     """Float codes of a column: numbers kept, labels looked up; unknown text raises."""
     recode = file_recoding(file_labels, labels)
@@ -132,8 +133,7 @@ def codes_from(
         raise IngestError(
             f"code_wave: {place.described} holds {first!r} in {count} row(s) (first at row "
             f"{row}){others}, which is neither a number nor a known answer label; "
-            f"{describe_expected}. Write codes or these labels in the export, or declare the "
-            "label in the instrument."
+            f"{describe_expected}. {fix}"
         )
     numbers[unresolved] = pending.map(mapping).to_numpy(dtype="float64")
     return numbers

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from flows.study import Study, load_study
@@ -49,6 +48,7 @@ base = "migration_campaign"
 out_of_range = "{out_of_range}"
 {extra}
 """
+
 
 @pytest.fixture
 def make_study(tmp_path: Path) -> Callable[..., Study]:

@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 import pyreadstat
 
-
 # Identifying values: they must never reach a coded wave.
 NAMES = ["Aminata Zulu-Quartz", "Moussa Quill", "Awa Xylo", "Ibrahima Vex"]
 PHONES = ["+221 77 901 23 45", "+221 77 000 11 22", "+221 70 555 66 77", "+221 76 123 98 76"]

@@ -116,9 +116,7 @@ def test_select_multiple_choice_columns_are_accepted_in_every_layout(
     frame = wave_frame()
     for choice in ("saved_money", "asked_family"):
         values = frame.pop(f"preparations__{choice}")
-        frame[template.format(choice=choice)] = values.map(
-            {1.0: "True", 0.0: "False"}
-        ).fillna("")
+        frame[template.format(choice=choice)] = values.map({1.0: "True", 0.0: "False"}).fillna("")
     coded = read_wave(write_csv(frame, tmp_path / "baseline.csv"), study=study)
     assert_standard_items(coded.frame)
     assert "preparations__sold_assets" in coded.missing_items
@@ -151,9 +149,7 @@ def test_a_special_code_in_the_combined_column_fills_every_choice(
     assert coded.loc[2, "preparations__saved_money"] == -77.0
 
 
-def test_answer_labels_map_to_codes_ignoring_case_and_spaces(
-    tmp_path: Path, study: Study
-) -> None:
+def test_answer_labels_map_to_codes_ignoring_case_and_spaces(tmp_path: Path, study: Study) -> None:
     frame = wave_frame()
     frame["local_opportunities"] = ["Strongly agree", "  strongly   DISAGREE ", "Agree", "4"]
     frame["intended_destination"] = ["Italy", "don't know", "Not applicable", "REFUSED TO ANSWER"]
@@ -222,17 +218,13 @@ def test_the_wave_comes_from_the_file_name(
     assert read_wave(write_csv(wave_frame(), tmp_path / file_name), study=study).wave == wave
 
 
-def test_the_wave_argument_names_the_wave_of_an_unnamed_file(
-    tmp_path: Path, study: Study
-) -> None:
+def test_the_wave_argument_names_the_wave_of_an_unnamed_file(tmp_path: Path, study: Study) -> None:
     coded = read_wave(write_csv(wave_frame(), tmp_path / "export.csv"), study=study, wave="endline")
     assert coded.wave == "endline"
     assert coded.frame["wave"].unique().tolist() == ["endline"]
 
 
-def test_a_wave_column_names_the_wave(
-    tmp_path: Path, make_study: Callable[..., Study]
-) -> None:
+def test_a_wave_column_names_the_wave(tmp_path: Path, make_study: Callable[..., Study]) -> None:
     study = make_study(columns='wave = "round"')
     frame = wave_frame().assign(round=["Endline", "endline", "", "ENDLINE"])
     coded = read_wave(write_csv(frame, tmp_path / "export.csv"), study=study)

@@ -56,9 +56,7 @@ def test_read_wave_codes_a_plain_csv_into_roles_and_items(tmp_path: Path, study:
     assert set(coded.dropped_columns) == {"respondent_name", "phone"}
 
 
-def test_identifying_values_appear_nowhere_in_the_coded_wave(
-    tmp_path: Path, study: Study
-) -> None:
+def test_identifying_values_appear_nowhere_in_the_coded_wave(tmp_path: Path, study: Study) -> None:
     coded = read_wave(write_csv(wave_frame(), tmp_path / "baseline.csv"), study=study)
     dumped = coded.frame.to_csv(index=False) + repr(coded)
     for value in (*NAMES, *PHONES):
@@ -171,16 +169,12 @@ def test_xlsx_takes_the_sheet_named_in_the_study(
 ) -> None:
     study = make_study(extra='[reading]\nsheet = "Interviews"')
     other = wave_frame().assign(trust_eu=[9.0, 9.0, 9.0, 9.0])
-    path = write_xlsx(
-        {"Summary": other, "Interviews": wave_frame()}, tmp_path / "baseline.xlsx"
-    )
+    path = write_xlsx({"Summary": other, "Interviews": wave_frame()}, tmp_path / "baseline.xlsx")
     coded = read_wave(path, study=study)
     assert_standard_items(coded.frame)
 
 
-def test_spss_user_missing_codes_are_kept_not_turned_into_nan(
-    tmp_path: Path, study: Study
-) -> None:
+def test_spss_user_missing_codes_are_kept_not_turned_into_nan(tmp_path: Path, study: Study) -> None:
     path = write_sav(
         wave_frame(),
         tmp_path / "baseline.sav",
