@@ -1,0 +1,154 @@
+"""estimate_study_effects: one row per outcome with every inference column."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from measurement.effects import estimate_ancova
+from measurement.errors import FewClustersWarning
+from measurement.study_effects import EFFECT_COLUMNS, estimate_study_effects
+
+
+def survey(clusters: int = 40, seed: int = 1) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    n = clusters * 20
+    base = pd.DataFrame({"respondent": np.arange(n), "cluster": np.arange(n) // 20})
+    base["stratum"] = base["cluster"] % 4
+    base["treated"] = ((base["cluster"] // 4) % 2).astype(float)
+    base["trust"] = rng.normal(size=n)
+    base["intends"] = (rng.random(n) < 0.4).astype(float)
+    base["flat"] = 1.0
+    follow = base.copy()
+    follow["trust"] = 0.5 * base["trust"] + 0.6 * base["treated"] + rng.normal(size=n)
+    follow["intends"] = (rng.random(n) < 0.4 - 0.1 * base["treated"]).astype(float)
+    follow = follow.sample(frac=0.7, random_state=seed)
+    return pd.concat([base.assign(wave="baseline"), follow.assign(wave="endline")])
+
+
+OUTCOMES = [
+    {"outcome": "trust", "construct": "trust_official", "family": "trust"},
+    {
+        "outcome": "intends",
+        "construct": "intention",
+        "family": "intention",
+        "warnings": ["low reliability (alpha 0.52)"],
+    },
+    {"outcome": "flat", "family": "intention"},
+]
+
+
+@pytest.mark.parametrize("estimator", ["ancova", "did"])
+def test_estimate_study_effects_gives_one_row_per_outcome_with_every_column(
+    estimator: str,
+) -> None:
+    table = estimate_study_effects(
+        survey(),
+        outcomes=OUTCOMES,
+        treated="treated",
+        cluster="cluster",
+        wave="wave",
+        waves=("baseline", "endline"),
+        estimator=estimator,
+        respondent="respondent",
+        stratum="stratum",
+        bootstrap_draws=199,
+        randomization_draws=199,
+        seed=1,
+    )
+    assert list(table.columns) == EFFECT_COLUMNS
+    assert table["outcome"].tolist() == ["trust", "intends", "flat"]
+    trust, intends, flat = (table.iloc[i] for i in range(3))
+    assert trust["p_value_wild_bootstrap"] < 0.05 and trust["p_value_randomization"] < 0.05
+    assert trust["conf_low_wild_bootstrap"] < trust["estimate"] < trust["conf_high_wild_bootstrap"]
+    assert "linear probability model" in intends["notes"]
+    assert "low reliability" in intends["warnings"]
+    assert "high attrition (30%" in trust["warnings"]
+    assert np.isnan(flat["estimate"]) and "not estimated" in flat["warnings"]
+    assert trust["waves_compared"] == "baseline -> endline"
+
+
+def test_estimate_study_effects_matches_estimate_ancova_and_is_reproducible() -> None:
+    frame = survey(seed=2)
+    common = dict(
+        outcomes=["trust"],
+        treated="treated",
+        cluster="cluster",
+        wave="wave",
+        waves=("baseline", "endline"),
+        respondent="respondent",
+        bootstrap_draws=99,
+        randomization_draws=99,
+        seed=5,
+    )
+    first = estimate_study_effects(frame, **common)
+    assert first.equals(estimate_study_effects(frame, **common))
+    wide = frame.loc[frame["wave"] == "endline"].merge(
+        frame.loc[frame["wave"] == "baseline", ["respondent", "trust"]].rename(
+            columns={"trust": "trust_baseline"}
+        ),
+        on="respondent",
+    )
+    direct = estimate_ancova(
+        wide, outcome="trust", treated="treated", baseline="trust_baseline", cluster="cluster"
+    )
+    assert first.loc[0, "estimate"] == pytest.approx(direct.estimate)
+    assert first.loc[0, "std_error"] == pytest.approx(direct.std_error)
+
+
+def test_estimate_study_effects_warns_once_with_few_clusters() -> None:
+    with pytest.warns(FewClustersWarning, match="only 12 clusters"):
+        table = estimate_study_effects(
+            survey(clusters=12),
+            outcomes=["trust", "intends"],
+            treated="treated",
+            cluster="cluster",
+            wave="wave",
+            waves=("baseline", "endline"),
+            estimator="did",
+            bootstrap_draws=99,
+            randomization_draws=0,
+        )
+    assert table["warnings"].str.contains("few clusters").all()
+    assert table["p_value_randomization"].isna().all()
+
+
+def test_estimate_study_effects_rejects_bad_arguments() -> None:
+    frame = survey()
+    common = dict(treated="treated", cluster="cluster", wave="wave")
+    with pytest.raises(ValueError, match="estimator must be 'ancova' or 'did'"):
+        estimate_study_effects(
+            frame, outcomes=["trust"], waves=("baseline", "endline"), estimator="iv", **common
+        )
+    with pytest.raises(ValueError, match="needs respondent"):
+        estimate_study_effects(frame, outcomes=["trust"], waves=("baseline", "endline"), **common)
+    with pytest.raises(ValueError, match=r"waves \['midline'\] are not in column 'wave'"):
+        estimate_study_effects(
+            frame, outcomes=["trust"], waves=("baseline", "midline"), estimator="did", **common
+        )
+    with pytest.raises(ValueError, match="lacks the key 'outcome'"):
+        estimate_study_effects(
+            frame,
+            outcomes=[{"family": "x"}],
+            waves=("baseline", "endline"),
+            estimator="did",
+            **common,
+        )
+    with pytest.raises(ValueError, match=r"columns \['nope'\] are not in responses"):
+        estimate_study_effects(
+            frame, outcomes=["nope"], waves=("baseline", "endline"), estimator="did", **common
+        )
+    with pytest.raises(ValueError, match="adjust must be"):
+        estimate_study_effects(
+            frame,
+            outcomes=["trust"],
+            waves=("baseline", "endline"),
+            estimator="did",
+            adjust="bonferroni",
+            **common,
+        )
+    with pytest.raises(ValueError, match="waves must name"):
+        estimate_study_effects(
+            frame, outcomes=["trust"], waves=("baseline",), estimator="did", **common
+        )

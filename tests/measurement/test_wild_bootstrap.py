@@ -1,0 +1,209 @@
+"""wild_cluster_bootstrap: exact agreement with brute-force refits, enumeration, seeds, size."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from measurement.linear_model import fit_linear_model, prepare_design
+from measurement.wild_bootstrap import (
+    _Inversion,
+    _precompute,
+    bootstrap_weights,
+    wild_cluster_bootstrap,
+)
+
+
+def simulate(seed: int, clusters: int = 14, per_cluster: int = 20, effect: float = 0.0):
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({"cluster": np.repeat(np.arange(clusters), per_cluster)})
+    frame["stratum"] = frame["cluster"] % 3
+    frame["treated"] = ((frame["cluster"] // 3) % 2).astype(float)
+    frame["x"] = rng.normal(size=len(frame))
+    frame["weight"] = rng.uniform(0.5, 2, size=len(frame))
+    frame["outcome"] = (
+        effect * frame["treated"]
+        + frame["x"]
+        + frame["stratum"]
+        + rng.normal(size=clusters)[frame["cluster"]]
+        + rng.normal(size=len(frame))
+    )
+    return frame
+
+
+def brute_force_statistics(frame: pd.DataFrame, v: np.ndarray, null: float, weight: str | None):
+    """Refit the full model (stratum dummies) on every bootstrap sample: the WCR-11 definition."""
+    dummies = pd.get_dummies(frame["stratum"], dtype=float).to_numpy()
+    x = np.column_stack([frame["treated"], frame["x"], dummies])
+    y = frame["outcome"].to_numpy()
+    w = np.ones(len(frame)) if weight is None else frame[weight].to_numpy()
+    clusters = frame["cluster"].to_numpy()
+    g, n, k = clusters.max() + 1, len(frame), x.shape[1]
+    factor = g / (g - 1) * (n - 1) / (n - k)
+    restricted = x[:, 1:]
+    gamma = np.linalg.solve(
+        (restricted * w[:, None]).T @ restricted, (restricted * w[:, None]).T @ (y - null * x[:, 0])
+    )
+    fitted = restricted @ gamma + null * x[:, 0]
+    residual = y - fitted
+    inverse = np.linalg.inv((x * w[:, None]).T @ x)
+    out = []
+    for draw in v:
+        star = fitted + residual * draw[clusters]
+        beta = inverse @ ((x * w[:, None]).T @ star)
+        e = star - x @ beta
+        scores = np.array(
+            [
+                (inverse @ (x[clusters == c] * (w * e)[clusters == c][:, None]).sum(0))[0]
+                for c in range(g)
+            ]
+        )
+        out.append((beta[0] - null) / np.sqrt(factor * scores @ scores))
+    return np.array(out)
+
+
+@pytest.mark.parametrize("weight", [None, "weight"])
+def test_bootstrap_statistics_equal_brute_force_refits_with_non_nested_fixed_effects(
+    weight: str | None,
+) -> None:
+    frame = simulate(1)
+    design = prepare_design(
+        frame,
+        outcome="outcome",
+        regressors=["treated", "x"],
+        cluster="cluster",
+        fixed_effects=["stratum"],
+        weight=weight,
+    )
+    v, _, _ = bootstrap_weights(14, 25, weights="rademacher", seed=3)
+    fast = _Inversion(_precompute(design, 0, "stata"), v).statistics(0.2)
+    np.testing.assert_allclose(fast, brute_force_statistics(frame, v, 0.2, weight), rtol=1e-9)
+
+
+def test_rademacher_weights_are_enumerated_when_two_to_the_g_fits_in_the_draws() -> None:
+    matrix, kind, enumerated = bootstrap_weights(10, 9999, weights="rademacher")
+    assert (kind, enumerated, matrix.shape) == ("rademacher", True, (1024, 10))
+    assert len({tuple(row) for row in matrix}) == 1024
+
+
+def test_auto_weights_are_webb_below_twelve_clusters() -> None:
+    matrix, kind, enumerated = bootstrap_weights(11, 999, seed=1)
+    assert (kind, enumerated) == ("webb", False)
+    assert set(np.round(np.abs(matrix).ravel() ** 2, 6)) == {0.5, 1.0, 1.5}
+
+
+def test_enumerated_p_values_are_deterministic_and_seeded_ones_reproducible() -> None:
+    frame = simulate(2, clusters=10)
+    common = dict(outcome="outcome", regressors=["treated", "x"], term="treated", cluster="cluster")
+    first = wild_cluster_bootstrap(frame, **common, weights="rademacher", seed=1)
+    second = wild_cluster_bootstrap(frame, **common, weights="rademacher", seed=99)
+    assert first.enumerated and first.draws == 1024
+    assert first.p_value == second.p_value
+    third = wild_cluster_bootstrap(frame, **common, draws=499, seed=5)
+    fourth = wild_cluster_bootstrap(frame, **common, draws=499, seed=5)
+    assert third == fourth
+
+
+def test_the_interval_is_where_the_bootstrap_p_value_crosses_alpha() -> None:
+    frame = simulate(3, effect=0.5)
+    result = wild_cluster_bootstrap(
+        frame,
+        outcome="outcome",
+        regressors=["treated", "x"],
+        term="treated",
+        cluster="cluster",
+        fixed_effects=["stratum"],
+        draws=999,
+        seed=4,
+    )
+    for bound in (result.conf_low, result.conf_high):
+        inside = wild_cluster_bootstrap(
+            frame,
+            outcome="outcome",
+            regressors=["treated", "x"],
+            term="treated",
+            cluster="cluster",
+            fixed_effects=["stratum"],
+            draws=999,
+            seed=4,
+            null=bound + (1e-4 if bound == result.conf_low else -1e-4),
+        )
+        outside = wild_cluster_bootstrap(
+            frame,
+            outcome="outcome",
+            regressors=["treated", "x"],
+            term="treated",
+            cluster="cluster",
+            fixed_effects=["stratum"],
+            draws=999,
+            seed=4,
+            null=bound - (1e-4 if bound == result.conf_low else -1e-4),
+        )
+        assert inside.p_value >= 0.05 > outside.p_value
+
+
+def test_wild_cluster_bootstrap_rejects_bad_arguments() -> None:
+    frame = simulate(4)
+    common = dict(outcome="outcome", regressors=["treated", "x"], cluster="cluster")
+    with pytest.raises(ValueError, match="term 'arm' is not among the regressors"):
+        wild_cluster_bootstrap(frame, **common, term="arm")
+    with pytest.raises(ValueError, match="confidence must lie strictly between 0 and 1"):
+        wild_cluster_bootstrap(frame, **common, term="treated", confidence=0)
+    with pytest.raises(ValueError, match="weights must be 'auto', 'rademacher' or 'webb'"):
+        wild_cluster_bootstrap(frame, **common, term="treated", weights="mammen")
+    with pytest.raises(ValueError, match="draws must be a positive integer"):
+        wild_cluster_bootstrap(frame, **common, term="treated", draws=0)
+
+
+def rejection_rates(studies: int, clusters: int = 10, draws: int = 999) -> tuple[float, float]:
+    """Share of true nulls rejected at 5% by the WCR bootstrap and by CR1 with normal values."""
+    boot, normal = 0, 0
+    for seed in range(studies):
+        rng = np.random.default_rng(50_000 + seed)
+        frame = pd.DataFrame({"cluster": np.repeat(np.arange(clusters), 30)})
+        frame["treated"] = (frame["cluster"] < clusters // 2).astype(float)
+        frame["outcome"] = rng.normal(size=clusters)[frame["cluster"]] + rng.normal(size=len(frame))
+        result = wild_cluster_bootstrap(
+            frame,
+            outcome="outcome",
+            regressors=["treated"],
+            term="treated",
+            cluster="cluster",
+            draws=draws,
+            seed=seed,
+        )
+        boot += result.p_value < 0.05
+        normal += 2 * stats.norm.sf(abs(result.statistic)) < 0.05
+    return boot / studies, normal / studies
+
+
+@pytest.mark.slow
+def test_with_ten_clusters_the_wild_bootstrap_holds_size_while_normal_cr1_over_rejects() -> None:
+    # Webb weights (auto below 12 clusters), B = 999 per study, 1,000 studies.
+    boot, normal = rejection_rates(1000)
+    assert 0.03 <= boot <= 0.07, (boot, normal)
+    assert normal > 0.07, (boot, normal)
+
+
+def test_fit_and_bootstrap_report_the_same_t_statistic() -> None:
+    frame = simulate(5)
+    fit = fit_linear_model(
+        frame,
+        outcome="outcome",
+        regressors=["treated", "x"],
+        cluster="cluster",
+        fixed_effects=["stratum"],
+    )
+    result = wild_cluster_bootstrap(
+        frame,
+        outcome="outcome",
+        regressors=["treated", "x"],
+        term="treated",
+        cluster="cluster",
+        fixed_effects=["stratum"],
+        draws=99,
+        seed=1,
+    )
+    assert result.statistic == pytest.approx(fit.term("treated")["statistic"], rel=1e-10)
