@@ -99,7 +99,6 @@ def _item_expectation(item: Item, column: str, special: list[float]) -> dict[str
             "operator": "NOT_IN",
             "parameter": list(special),
         }
-        kwargs["condition_parser"] = "great_expectations"
     low_text = "-inf" if low is None else f"{low:g}"
     high_text = "inf" if high is None else f"{high:g}"
     return _expectation(
@@ -287,7 +286,6 @@ def build_suites(study: Study) -> dict[str, dict[str, Any]]:
                 "operator": "NOT_IN",
                 "parameter": special,
             }
-            kwargs["condition_parser"] = "great_expectations"
         design.append(
             _expectation(
                 "expect_column_values_to_be_between",
@@ -579,11 +577,13 @@ def to_gx_suite(suite: Mapping[str, Any], *, source: str = "suite") -> Expectati
     return loaded
 
 
-def load_suites(directory: Path | str, study: Study) -> dict[str, ExpectationSuite]:
+def load_suites(directory: Path | str, study: Study) -> dict[str, dict[str, Any]]:
     """Load the study's suites from ``directory`` (one JSON per suite, stem == name).
 
-    Every file named ``<study id>_*.json`` is loaded; a file whose stem differs from its suite
-    name, an unknown expectation type or a missing severity fails loudly.
+    Every file named ``<study id>_*.json`` is loaded and checked by building it in GX; a file
+    whose stem differs from its suite name, an expectation GX does not understand (GX 1.x
+    drops those silently) or a missing severity fails loudly. Returns the JSON dicts, ready
+    for ``validate_wave(..., suites=...)``.
     """
     directory = Path(directory)
     paths = sorted(directory.glob(f"{study.id}_*.json"))
@@ -592,7 +592,7 @@ def load_suites(directory: Path | str, study: Study) -> dict[str, ExpectationSui
             f"load_suites: no suite files {study.id}_*.json in {str(directory)!r}. Write them "
             "with write_suites(study, directory) first."
         )
-    suites: dict[str, ExpectationSuite] = {}
+    suites: dict[str, dict[str, Any]] = {}
     for path in paths:
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
@@ -605,5 +605,6 @@ def load_suites(directory: Path | str, study: Study) -> dict[str, ExpectationSui
                 f"load_suites: {path} holds suite {raw.get('name')!r}; the file stem must equal "
                 f"the suite name. Rename the file to {raw.get('name')}.json or fix 'name'."
             )
-        suites[path.stem] = to_gx_suite(raw, source=str(path))
+        to_gx_suite(raw, source=str(path))
+        suites[path.stem] = raw
     return suites

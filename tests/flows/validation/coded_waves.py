@@ -84,3 +84,62 @@ def _answers(scale: str, item: object, rng: np.random.Generator, n: int) -> np.n
         high = 10 if item.maximum is None else min(int(item.maximum), low + 10)  # type: ignore[attr-defined]
         return rng.integers(low, high + 1, n).astype("float64")
     return np.round(rng.lognormal(8, 1, n), 0)
+
+
+def plant_faults(
+    frame: pd.DataFrame, study: Study, *, per_fault: int = 5, seed: int = 2
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Plant each fault in ``per_fault`` distinct rows; return the wave and the truth.
+
+    The truth has one row per planted fault: row_number and the check expected to find it.
+    """
+    rng = np.random.default_rng(seed)
+    frame = frame.copy()
+    faults = [
+        "speeder",
+        "straightliner",
+        "out_of_range",
+        "missing_consent",
+        "contradiction",
+        "outside_fieldwork",
+        "ineligible_age",
+    ]
+    chosen = rng.choice(len(frame), size=per_fault * (len(faults) + 1), replace=False)
+    truth = []
+    trust = [c for c in frame.columns if c.startswith("trust_")]
+    wave = next(w for w in study.waves if w.name == frame["wave"].iloc[0])
+    for k, fault in enumerate(faults):
+        rows = frame.index[chosen[k * per_fault : (k + 1) * per_fault]]
+        if fault == "speeder":
+            frame.loc[rows, "interview_end"] = frame.loc[rows, "interview_start"] + pd.Timedelta(
+                minutes=4
+            )
+        elif fault == "straightliner":
+            frame.loc[rows, trust] = 4.0
+        elif fault == "out_of_range":
+            frame.loc[rows, "trust_eu"] = 7.0
+        elif fault == "missing_consent":
+            frame.loc[rows, "consent"] = 0
+        elif fault == "contradiction":
+            frame.loc[rows, "wish_to_leave"] = 0.0
+            frame.loc[rows, "plan_12_months"] = 1.0
+            frame.loc[rows, "preparations_made"] = 0.0
+        elif fault == "outside_fieldwork":
+            frame.loc[rows, "interview_start"] = pd.Timestamp(wave.fieldwork_end) + pd.Timedelta(
+                days=3, hours=10
+            )
+            frame.loc[rows, "interview_end"] = frame.loc[rows, "interview_start"] + pd.Timedelta(
+                minutes=45
+            )
+        elif fault == "ineligible_age":
+            frame.loc[rows, "age"] = 16.0
+        truth.extend({"row_number": int(r), "check": fault} for r in frame.loc[rows, "row_number"])
+    # Duplicate submissions: copies of other rows, appended with a new submission id.
+    originals = frame.loc[frame.index[chosen[-per_fault:]]].copy()
+    originals["submission"] = [f"{s}-again" for s in originals["submission"]]
+    originals["row_number"] = np.arange(len(frame) + 1, len(frame) + 1 + per_fault)
+    frame = pd.concat([frame, originals], ignore_index=True)
+    truth.extend(
+        {"row_number": int(r), "check": "duplicate_submission"} for r in originals["row_number"]
+    )
+    return frame, pd.DataFrame(truth)
