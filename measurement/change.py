@@ -1,0 +1,328 @@
+"""Change within an arm between two waves: descriptive tests, never a campaign effect."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import pingouin
+from scipy import stats
+
+from measurement.arguments import check_columns, check_confidence, check_names, check_responses
+from measurement.errors import DesignError
+
+__all__ = ["CHANGE_COLUMNS", "CHANGE_LABEL", "ChangeDesign", "within_arm_change"]
+
+ChangeDesign = Literal["panel", "cross_section"]
+
+CHANGE_LABEL = "descriptive change, not an effect"
+"""The label every row of :func:`within_arm_change` carries."""
+
+CHANGE_COLUMNS: list[str] = [
+    "outcome",
+    "arm",
+    "wave_before",
+    "wave_after",
+    "test",
+    "n_before",
+    "n_after",
+    "n_pairs",
+    "mean_before",
+    "mean_after",
+    "estimate",
+    "std_error",
+    "statistic",
+    "df",
+    "p_value",
+    "conf_low",
+    "conf_high",
+    "hedges_g",
+    "hedges_g_conf_low",
+    "hedges_g_conf_high",
+    "label",
+]
+"""Columns of :func:`within_arm_change`: one row per outcome, arm and test.
+
+``test`` is ``paired_t`` or ``wilcoxon`` (panel) or ``welch_t`` (repeated cross-sections).
+``estimate`` is the mean change ``mean_after - mean_before`` (for ``wilcoxon``, the median of
+the paired differences, with no standard error or interval); ``statistic`` is t or the
+Wilcoxon W; ``df`` the t test's degrees of freedom (Welch-Satterthwaite for ``welch_t``);
+``conf_low``/``conf_high`` the interval of the mean change; ``hedges_g`` and its interval the
+standardized change (pingouin: for panels the difference over the average of the two waves'
+standard deviations, d_av, times the small-sample correction); ``n_pairs`` is the number of
+respondents seen in both waves (None for cross-sections); ``label`` is :data:`CHANGE_LABEL`.
+"""
+
+
+def _paired_rows(
+    before: np.ndarray, after: np.ndarray, confidence: float, where: str
+) -> list[dict[str, Any]]:
+    differences = after - before
+    n = differences.size
+    if n < 2:
+        raise DesignError(
+            f"within_arm_change: {where} has {n} respondent(s) answering in both waves; a "
+            "paired test needs at least two. Check the respondent ids and waves."
+        )
+    if np.ptp(differences) == 0:
+        raise DesignError(
+            f"within_arm_change: {where} has the same change {float(differences[0])!r} for every "
+            f"one of {n} respondents; the tests are undefined. Report the change as is."
+        )
+    t_test = pingouin.ttest(after, before, paired=True, confidence=confidence)
+    estimate = float(differences.mean())
+    std_error = float(differences.std(ddof=1) / np.sqrt(n))
+    critical = float(stats.t.ppf(0.5 + confidence / 2, n - 1))
+    g = float(pingouin.compute_effsize(after, before, paired=True, eftype="hedges"))
+    g_low, g_high = pingouin.compute_esci(
+        stat=g, nx=n, ny=n, paired=True, eftype="hedges", confidence=confidence, decimals=12
+    )
+    common = {
+        "n_before": n,
+        "n_after": n,
+        "n_pairs": n,
+        "mean_before": float(before.mean()),
+        "mean_after": float(after.mean()),
+        "hedges_g": g,
+        "hedges_g_conf_low": float(g_low),
+        "hedges_g_conf_high": float(g_high),
+    }
+    wilcoxon = pingouin.wilcoxon(after, before)
+    wilcoxon_statistic = float(wilcoxon["W_val"].iloc[0])
+    wilcoxon_p = float(wilcoxon["p_val"].iloc[0])
+    return [
+        common
+        | {
+            "test": "paired_t",
+            "estimate": estimate,
+            "std_error": std_error,
+            "statistic": float(t_test["T"].iloc[0]),
+            "df": float(t_test["dof"].iloc[0]),
+            "p_value": float(t_test["p_val"].iloc[0]),
+            "conf_low": estimate - critical * std_error,
+            "conf_high": estimate + critical * std_error,
+        },
+        common
+        | {
+            "test": "wilcoxon",
+            "estimate": float(np.median(differences)),
+            "std_error": np.nan,
+            "statistic": wilcoxon_statistic,
+            "df": np.nan,
+            "p_value": wilcoxon_p,
+            "conf_low": np.nan,
+            "conf_high": np.nan,
+        },
+    ]
+
+
+def _welch_row(
+    before: np.ndarray, after: np.ndarray, confidence: float, where: str
+) -> dict[str, Any]:
+    if before.size < 2 or after.size < 2:
+        raise DesignError(
+            f"within_arm_change: {where} has {before.size} answer(s) before and {after.size} "
+            "after; Welch's test needs at least two in each wave. Check the waves and arm."
+        )
+    if np.ptp(np.concatenate([before, after])) == 0:
+        raise DesignError(
+            f"within_arm_change: {where} holds the single value {float(before[0])!r} in both waves; "
+            "there is no variation to test. Report the change as is."
+        )
+    t_test = pingouin.ttest(after, before, paired=False, correction=True, confidence=confidence)
+    estimate = float(after.mean() - before.mean())
+    std_error = float(np.sqrt(after.var(ddof=1) / after.size + before.var(ddof=1) / before.size))
+    df = float(t_test["dof"].iloc[0])
+    critical = float(stats.t.ppf(0.5 + confidence / 2, df))
+    g = float(pingouin.compute_effsize(after, before, paired=False, eftype="hedges"))
+    g_low, g_high = pingouin.compute_esci(
+        stat=g, nx=after.size, ny=before.size, eftype="hedges", confidence=confidence, decimals=12
+    )
+    return {
+        "test": "welch_t",
+        "n_before": int(before.size),
+        "n_after": int(after.size),
+        "n_pairs": None,
+        "mean_before": float(before.mean()),
+        "mean_after": float(after.mean()),
+        "estimate": estimate,
+        "std_error": std_error,
+        "statistic": float(t_test["T"].iloc[0]),
+        "df": df,
+        "p_value": float(t_test["p_val"].iloc[0]),
+        "conf_low": estimate - critical * std_error,
+        "conf_high": estimate + critical * std_error,
+        "hedges_g": g,
+        "hedges_g_conf_low": float(g_low),
+        "hedges_g_conf_high": float(g_high),
+    }
+
+
+def within_arm_change(
+    responses: pd.DataFrame,
+    *,
+    outcomes: Sequence[str],
+    wave: str,
+    before: str,
+    after: str,
+    design: ChangeDesign,
+    respondent: str | None = None,
+    arm: str | None = None,
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Describe how each outcome changed between two waves within each arm.
+
+    The estimand is the change in the mean of the outcome among the arm's respondents,
+    :math:`\\bar y_{after} - \\bar y_{before}`: what happened over time in that arm, which in
+    a campaign evaluation mixes the campaign with everything else that changed (season,
+    news, prices, survey fatigue). It is **descriptive change, not an effect**; effects come
+    from comparing arms (ANCOVA, difference-in-differences).
+
+    For panels, the respondents answering in both waves are paired: paired t test on the
+    differences and Wilcoxon's signed-rank test. For repeated cross-sections the two waves
+    are independent samples: Welch's unequal-variance t test. Every row carries Hedges' g
+    and its interval.
+
+    Parameters
+    ----------
+    responses : pandas.DataFrame
+        Respondent-by-wave frame.
+    outcomes : sequence of str
+        Numeric outcomes.
+    wave : str
+        Column naming the wave.
+    before, after : str
+        The two values of ``wave`` to compare.
+    design : {"panel", "cross_section"}
+        Whether the same respondents were re-interviewed.
+    respondent : str or None, default None
+        Respondent id column; required for panels (one row per respondent and wave).
+    arm : str or None, default None
+        Column naming the arm; one set of rows per arm (None: the whole sample).
+    confidence : float, default 0.95
+        Level of the intervals.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows with :data:`CHANGE_COLUMNS`, each labelled :data:`CHANGE_LABEL`.
+
+    Raises
+    ------
+    TypeError
+        ``responses`` is not a DataFrame; an outcome is not numeric.
+    ValueError
+        Unknown ``design``; a panel without ``respondent``; a respondent with two rows in one
+        wave; ``before == after``; an absent column.
+    DesignError
+        A wave with no row in an arm; fewer than two pairs (panel) or two answers per wave
+        (cross-section); no variation to test.
+
+    Notes
+    -----
+    The tests (pingouin) treat respondents as independent: they ignore clustering by
+    community, so their p-values are too small when outcomes move together within
+    communities. Respondents missing the outcome in either wave are dropped from the pairs
+    (panel attrition can change the sample: compare ``n_pairs`` with each wave's size).
+    For Wilcoxon, zero differences are dropped (Wilcoxon's convention, scipy's default), the
+    normal approximation carries a continuity correction (pingouin's choice) and the reported
+    estimate is the median paired difference.
+
+    References
+    ----------
+    Welch, B. L. (1947). The generalization of "Student's" problem when several different
+    population variances are involved. Biometrika, 34(1-2), 28-35.
+    Wilcoxon, F. (1945). Individual comparisons by ranking methods. Biometrics Bulletin, 1(6),
+    80-83.
+    Hedges, L. V., & Olkin, I. (1985). Statistical Methods for Meta-Analysis. Academic Press.
+    Lakens, D. (2013). Calculating and reporting effect sizes to facilitate cumulative
+    science: a practical primer for t-tests and ANOVAs. Frontiers in Psychology, 4, 863.
+    Vallat, R. (2018). Pingouin: statistics in Python. Journal of Open Source Software, 3(31),
+    1026.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> base = rng.normal(3, 1, 100)
+    >>> frame = pd.DataFrame({"respondent": np.tile(np.arange(100), 2),
+    ...                       "wave": ["baseline"] * 100 + ["endline"] * 100,
+    ...                       "trust": np.concatenate([base, base + 0.3 + rng.normal(0, .5, 100)])})
+    >>> table = within_arm_change(frame, outcomes=["trust"], wave="wave", before="baseline",
+    ...                           after="endline", design="panel", respondent="respondent")
+    >>> table[["test", "n_pairs", "label"]].to_dict("records")  # doctest: +NORMALIZE_WHITESPACE
+    [{'test': 'paired_t', 'n_pairs': 100, 'label': 'descriptive change, not an effect'},
+     {'test': 'wilcoxon', 'n_pairs': 100, 'label': 'descriptive change, not an effect'}]
+    """
+    caller = "within_arm_change"
+    check_responses(responses, caller=caller)
+    check_confidence(confidence, caller=caller)
+    if design not in ("panel", "cross_section"):
+        raise ValueError(
+            f"{caller}: design must be 'panel' or 'cross_section'; got {design!r}. "
+            "Pass one of these."
+        )
+    if design == "panel" and respondent is None:
+        raise ValueError(
+            f"{caller}: a panel needs the respondent column to pair the waves; got "
+            "respondent=None. Pass respondent=... or design='cross_section'."
+        )
+    if before == after:
+        raise ValueError(
+            f"{caller}: before and after are both {before!r}. Pass two different waves."
+        )
+    names = check_names(outcomes, what="outcomes", caller=caller)
+    check_columns(responses, [*names, wave, respondent, arm], caller=caller, numeric=names)
+    used = responses[responses[wave].isin([before, after])]
+    if design == "panel" and respondent is not None:
+        repeated = used.duplicated([respondent, wave], keep=False)
+        if repeated.any():
+            example = used.loc[repeated, [respondent, wave]].iloc[0].tolist()
+            raise ValueError(
+                f"{caller}: {int(repeated.sum())} rows repeat a respondent within a wave, for "
+                f"example {example!r}. Keep one interview per respondent and wave."
+            )
+    groups: list[tuple[Any, pd.DataFrame]] = (
+        [(None, used)]
+        if arm is None
+        else [(value, part) for value, part in used.groupby(arm, sort=True, observed=True)]
+    )
+    rows = []
+    for arm_value, part in groups:
+        where_arm = f" in arm {arm_value!r}" if arm is not None else ""
+        for label, value in (("before", before), ("after", after)):
+            if not (part[wave] == value).any():
+                raise DesignError(
+                    f"{caller}: no row{where_arm} at wave {value!r} ({label}). Check the wave "
+                    "names and the arm."
+                )
+        for name in names:
+            where = f"outcome {name!r}{where_arm}"
+            if design == "panel":
+                wide = part.pivot(index=respondent, columns=wave, values=name).dropna()
+                found = _paired_rows(
+                    wide[before].to_numpy(dtype=float),
+                    wide[after].to_numpy(dtype=float),
+                    confidence,
+                    where,
+                )
+            else:
+                values = {
+                    value: part.loc[part[wave] == value, name].dropna().to_numpy(dtype=float)
+                    for value in (before, after)
+                }
+                found = [_welch_row(values[before], values[after], confidence, where)]
+            for row in found:
+                rows.append(
+                    row
+                    | {
+                        "outcome": name,
+                        "arm": arm_value,
+                        "wave_before": before,
+                        "wave_after": after,
+                        "label": CHANGE_LABEL,
+                    }
+                )
+    return pd.DataFrame(rows, columns=CHANGE_COLUMNS)
