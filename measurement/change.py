@@ -128,8 +128,8 @@ def _welch_row(
         )
     if np.ptp(np.concatenate([before, after])) == 0:
         raise DesignError(
-            f"within_arm_change: {where} holds the single value {float(before[0])!r} in both waves; "
-            "there is no variation to test. Report the change as is."
+            f"within_arm_change: {where} holds the single value {float(before[0])!r} in both "
+            "waves; there is no variation to test. Report the change as is."
         )
     t_test = pingouin.ttest(after, before, paired=False, correction=True, confidence=confidence)
     estimate = float(after.mean() - before.mean())
