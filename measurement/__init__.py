@@ -9,15 +9,47 @@ from measurement.attrition import (
     follow_up_status,
     lee_bounds,
 )
+from measurement.balance import (
+    BALANCE_COLUMNS,
+    WaldTest,
+    baseline_balance,
+    joint_orthogonality,
+    wald_test,
+)
+from measurement.change import CHANGE_COLUMNS, CHANGE_LABEL, within_arm_change
+from measurement.constructs import ItemSpec, recode_items, score_constructs
+from measurement.descriptives import (
+    DESCRIPTIVE_COLUMNS,
+    MISSING_COLUMNS,
+    describe_responses,
+    missing_by_reason,
+)
 from measurement.effects import EffectEstimate, estimate_ancova, estimate_did
-from measurement.errors import DesignError, FewClustersWarning, StatisticalCaveatWarning
+from measurement.errors import (
+    DesignError,
+    FewClustersWarning,
+    LowReliabilityWarning,
+    StatisticalCaveatWarning,
+)
+from measurement.indices import INDEX_COMPONENT_COLUMNS, SummaryIndex, summary_index
 from measurement.linear_model import LinearFit, fit_linear_model
+from measurement.multiple_testing import (
+    FAMILY_ADJUSTED_COLUMNS,
+    STEPDOWN_COLUMNS,
+    adjust_within_families,
+    benjamini_hochberg,
+    romano_wolf_p_values,
+    sharpened_q_values,
+    stepdown_p_values,
+    westfall_young_p_values,
+)
 from measurement.ordinal import estimate_ordered_logit
 from measurement.randomization_inference import (
     RandomizationResult,
     randomization_inference,
     randomization_inference_effect,
 )
+from measurement.reliability import RELIABILITY_COLUMNS, construct_reliability, feldt_interval
 from measurement.study_effects import EFFECT_COLUMNS, estimate_study_effects
 from measurement.wild_bootstrap import (
     WildBootstrapResult,
@@ -27,27 +59,57 @@ from measurement.wild_bootstrap import (
 
 __all__ = [
     "ATTRITION_COLUMNS",
+    "BALANCE_COLUMNS",
+    "CHANGE_COLUMNS",
+    "CHANGE_LABEL",
+    "DESCRIPTIVE_COLUMNS",
     "EFFECT_COLUMNS",
+    "FAMILY_ADJUSTED_COLUMNS",
+    "INDEX_COMPONENT_COLUMNS",
+    "MISSING_COLUMNS",
+    "RELIABILITY_COLUMNS",
+    "STEPDOWN_COLUMNS",
     "DesignError",
     "DifferentialAttrition",
     "EffectEstimate",
     "FewClustersWarning",
+    "ItemSpec",
     "LeeBounds",
     "LinearFit",
+    "LowReliabilityWarning",
     "RandomizationResult",
     "StatisticalCaveatWarning",
+    "SummaryIndex",
+    "WaldTest",
     "WildBootstrapResult",
+    "adjust_within_families",
     "attrition_table",
+    "baseline_balance",
+    "benjamini_hochberg",
+    "construct_reliability",
+    "describe_responses",
     "differential_attrition",
     "estimate_ancova",
     "estimate_did",
     "estimate_ordered_logit",
     "estimate_study_effects",
+    "feldt_interval",
     "fit_linear_model",
     "follow_up_status",
+    "joint_orthogonality",
     "lee_bounds",
+    "missing_by_reason",
     "randomization_inference",
     "randomization_inference_effect",
+    "recode_items",
+    "romano_wolf_p_values",
+    "score_constructs",
+    "sharpened_q_values",
+    "stepdown_p_values",
+    "summary_index",
+    "wald_test",
+    "westfall_young_p_values",
     "wild_bootstrap_effect",
     "wild_cluster_bootstrap",
+    "within_arm_change",
 ]
