@@ -1,0 +1,1 @@
+"""Prefect orchestration: flows, tasks, run records, artifacts, deployments and the watcher."""

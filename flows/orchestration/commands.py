@@ -1,0 +1,54 @@
+"""Plain functions behind `trustshift run` and `trustshift serve` (the CLI wires them)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+
+from flows.errors import TrustshiftError
+from flows.orchestration.settings import prefect_home_for, prefect_run_settings
+from flows.study import load_study
+from flows.warehouse import warehouse_path
+
+
+def run_study(
+    study_file: Path,
+    *,
+    replace: bool = False,
+    bootstrap_draws: int | None = None,
+    seed: int | None = None,
+    console: Console | None = None,
+) -> int:
+    """Run ``evaluate-study`` in this process and say where the report and warehouse are.
+
+    No server needs to be running: without PREFECT_API_URL, Prefect starts a temporary one
+    for the run, keeping its state in ``<study folder>/.prefect`` (unless PREFECT_HOME is
+    set). ``bootstrap_draws`` and ``seed`` default to those of ``estimate_study``. Returns 0
+    when the run finished and the error's exit code (1) when it ended failed, after printing
+    why; a study file that cannot be read raises StudyFileError (exit code 2).
+    """
+    console = console or Console()
+    errors = Console(stderr=True)
+    study = load_study(study_file)
+    options: dict[str, int] = {}
+    if bootstrap_draws is not None:
+        options["bootstrap_draws"] = bootstrap_draws
+    if seed is not None:
+        options["seed"] = seed
+    with prefect_run_settings(home=prefect_home_for(study.root)):
+        from flows.orchestration.study_flows import evaluate_study
+
+        try:
+            outcome = evaluate_study(str(study.path), replace=replace, **options)
+        except TrustshiftError as error:
+            errors.print(f"[bold red]error:[/] {error}", markup=True, highlight=False)
+            console.print(f"Warehouse: {warehouse_path(study).resolve()}", highlight=False)
+            return error.exit_code
+    console.print(outcome.message, highlight=False)
+    for note in outcome.notes:
+        console.print(f"  {note}", highlight=False)
+    if outcome.report is not None:
+        console.print(f"Report: {outcome.report.resolve()}", highlight=False)
+    console.print(f"Warehouse: {outcome.warehouse.resolve()}", highlight=False)
+    return 0

@@ -1,0 +1,363 @@
+"""Prefect flows: evaluate a study end to end, or run one stage of it.
+
+``evaluate-study`` calls the stage tasks itself rather than the stage flows as subflows:
+each subflow run is several more API round trips (and, on SQLite, more chances of a
+"database is locked" retry that costs 2 s), for nothing an evaluator needs to see.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from prefect import flow, get_run_logger
+from prefect.exceptions import MissingContextError
+
+from flows.errors import IngestError, TrustshiftError
+from flows.estimation import DEFAULT_SEED, new_run_id
+from flows.ingest import IngestOutcome
+from flows.orchestration.artifacts import (
+    estimates_table,
+    masked_count,
+    publish_estimates,
+    publish_report_link,
+    publish_summary,
+    summary_markdown,
+)
+from flows.orchestration.records import (
+    EVALUATE_STUDY,
+    RunStatus,
+    StoredWave,
+    finished_run_with_fingerprint,
+    input_fingerprint,
+    run_finished,
+)
+from flows.orchestration.tasks import (
+    estimate_effects,
+    find_new_files,
+    ingest_file,
+    read_estimates,
+    read_stored_waves,
+    record_end,
+    record_start,
+)
+from flows.study import Study, load_study
+from flows.warehouse import warehouse_path
+
+INGEST_WAVE = "ingest-wave"
+
+# As estimate_study: 9,999 wild-bootstrap draws (fewer make quicker, noisier p-values).
+DEFAULT_BOOTSTRAP_DRAWS = 9999
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EvaluationOutcome:
+    """What one run of ``evaluate-study`` did."""
+
+    study_id: str
+    run_id: str
+    status: RunStatus
+    files: tuple[IngestOutcome, ...]
+    failures: tuple[str, ...]
+    waves: tuple[str, ...]
+    fingerprint: str
+    warehouse: Path
+    report: Path | None = None
+    estimation_run_id: str | None = None
+    estimated: bool = False
+    reused_run_id: str | None = None
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def message(self) -> str:
+        """One line saying what the run did."""
+        stored = [outcome for outcome in self.files if outcome.status != "unchanged"]
+        parts = [f"{len(stored)} new file(s) stored", f"{len(self.waves)} wave(s) in the warehouse"]
+        if self.failures:
+            parts.append(f"{len(self.failures)} file(s) refused")
+        if self.reused_run_id:
+            parts.append(f"inputs unchanged since run {self.reused_run_id}: results reused")
+        elif self.estimated:
+            parts.append("effects estimated")
+        return "; ".join(parts) + "."
+
+
+def current_run_id() -> str:
+    """The Prefect flow run id, or a fresh UUID outside a flow run (tests through .fn())."""
+    from prefect.runtime import flow_run
+
+    return str(flow_run.get_id() or uuid.uuid4())
+
+
+def run_logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
+    """The flow run's logger, or a plain one outside a run."""
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return logging.getLogger("trustshift.orchestration")
+
+
+@dataclass(slots=True)
+class RunRecord:
+    """The mutable part of a run's record, filled in while the run goes."""
+
+    inputs: dict[str, Any]
+    status: RunStatus = "finished"
+    message: str = ""
+
+
+@contextmanager
+def recorded_run(
+    study: Study, *, run_id: str, kind: str, inputs: Mapping[str, Any]
+) -> Iterator[RunRecord]:
+    """Record the run in the warehouse: ``running`` now, its outcome when the block ends.
+
+    An exception marks the run ``failed`` with the error's message, then propagates.
+    """
+    record = RunRecord(inputs=dict(inputs))
+    record_start(study, run_id=run_id, kind=kind, inputs=record.inputs, started_at=datetime.now())
+    try:
+        yield record
+    except BaseException as error:
+        message = str(error) if isinstance(error, TrustshiftError) else type(error).__name__
+        record_end(
+            study,
+            run_id=run_id,
+            status="failed",
+            message=message[:2000],
+            inputs=record.inputs,
+            finished_at=datetime.now(),
+        )
+        raise
+    record_end(
+        study,
+        run_id=run_id,
+        status=record.status,
+        message=record.message[:2000],
+        inputs=record.inputs,
+        finished_at=datetime.now(),
+    )
+
+
+def describe_outcome(outcome: IngestOutcome, *, minimum: int) -> str:
+    """A log line for one ingested file, with small counts masked."""
+    if outcome.status == "unchanged":
+        return f"{outcome.file_name}: already stored as wave {outcome.wave!r}; nothing to do."
+    return (
+        f"{outcome.file_name}: wave {outcome.wave!r} {outcome.status} as version "
+        f"{outcome.version} ({masked_count(outcome.rows_stored, minimum)} interviews)."
+    )
+
+
+def files_frame(outcomes: tuple[IngestOutcome, ...], failures: Mapping[str, str]) -> pd.DataFrame:
+    """One row per file taken in or refused, for the summary artifact."""
+    rows: list[dict[str, Any]] = [
+        {
+            "file_name": outcome.file_name,
+            "wave": outcome.wave,
+            "status": outcome.status,
+            "rows_stored": outcome.rows_stored,
+        }
+        for outcome in outcomes
+    ]
+    rows += [
+        {"file_name": name, "wave": "", "status": "refused", "rows_stored": None}
+        for name in failures
+    ]
+    return pd.DataFrame(rows, columns=["file_name", "wave", "status", "rows_stored"])
+
+
+def _wave_inputs(waves: list[StoredWave]) -> list[dict[str, Any]]:
+    return [
+        {"wave": w.wave, "version": w.version, "sha256": w.sha256, "file_name": w.file_name}
+        for w in waves
+    ]
+
+
+@flow(name=INGEST_WAVE, description="Ingest one survey export into the study's warehouse.")
+def ingest_wave_flow(
+    study_file: str, file: str, wave: str | None = None, replace: bool = False
+) -> IngestOutcome:
+    """Ingest one wave file (``file``) of the study in ``study_file``."""
+    study = load_study(study_file)
+    path = Path(file)
+    inputs = {
+        "study_file": str(study.path),
+        "study_file_sha256": study.file_hash,
+        "parameters": {"file": str(path), "wave": wave, "replace": replace},
+    }
+    with recorded_run(study, run_id=current_run_id(), kind=INGEST_WAVE, inputs=inputs) as record:
+        outcome = ingest_file(study, path, wave=wave, replace=replace)
+        record.inputs["files"] = [
+            {"file_name": outcome.file_name, "sha256": outcome.sha256, "wave": outcome.wave}
+        ]
+        record.message = describe_outcome(outcome, minimum=study.design.minimum_cell_size)
+        run_logger().info(record.message)
+    return outcome
+
+
+@flow(
+    name=EVALUATE_STUDY,
+    description=(
+        "Ingest every new file in the study's inbox, validate it, estimate once two or more "
+        "waves are stored, and build the report."
+    ),
+)
+def evaluate_study(
+    study_file: str,
+    replace: bool = False,
+    bootstrap_draws: int = DEFAULT_BOOTSTRAP_DRAWS,
+    seed: int = DEFAULT_SEED,
+) -> EvaluationOutcome:
+    """Run the study in ``study_file`` end to end on what its inbox and warehouse hold.
+
+    A new file is one whose SHA-256 the warehouse does not hold; a file that cannot be
+    ingested is reported and the others go on; the run then ends failed, naming each file.
+    When the stored waves, the study file, the code and the options are those of an earlier
+    finished run, its results are reused: nothing is estimated or written again.
+    """
+    study = load_study(study_file)
+    logger = run_logger()
+    minimum = study.design.minimum_cell_size
+    run_id = current_run_id()
+    pending = find_new_files(study)
+    options = {"replace": replace, "bootstrap_draws": bootstrap_draws, "seed": seed}
+    inputs: dict[str, Any] = {
+        "study_file": str(study.path),
+        "study_file_sha256": study.file_hash,
+        "parameters": options,
+        "new_files": [
+            {"file_name": item.path.name, "sha256": item.sha256, "size_bytes": item.size_bytes}
+            for item in pending
+        ],
+    }
+    with recorded_run(study, run_id=run_id, kind=EVALUATE_STUDY, inputs=inputs) as record:
+        outcomes: list[IngestOutcome] = []
+        failures: dict[str, str] = {}
+        for item in pending:
+            try:
+                outcome = ingest_file(study, item.path, replace=replace)
+            except TrustshiftError as error:
+                failures[item.path.name] = str(error)
+                logger.error("%s refused: %s", item.path.name, error)
+                continue
+            outcomes.append(outcome)
+            logger.info(describe_outcome(outcome, minimum=minimum))
+
+        waves = read_stored_waves(study)
+        fingerprint = input_fingerprint(
+            study, waves, extra=json.dumps({"bootstrap_draws": bootstrap_draws, "seed": seed})
+        )
+        record.inputs["stored_waves"] = _wave_inputs(waves)
+        record.inputs["fingerprint"] = fingerprint
+
+        notes: list[str] = []
+        estimation_run_id: str | None = None
+        reused_run_id: str | None = None
+        if len(waves) < 2:
+            notes.append(
+                f"{len(waves)} wave(s) stored: estimation waits for a second wave in the inbox."
+            )
+        else:
+            previous = reusable_run(study, fingerprint=fingerprint)
+            if previous is not None:
+                reused_run_id, outputs = previous
+                estimation_run_id = str(outputs["estimation_run_id"])
+                logger.info("Inputs unchanged since run %s: its results are reused.", reused_run_id)
+            else:
+                estimation_run_id = new_estimation_run_id()
+                estimation = estimate_effects(
+                    study, run_id=estimation_run_id, bootstrap_draws=bootstrap_draws, seed=seed
+                )
+                notes.extend(estimation.warnings)
+        record.inputs["outputs"] = {"estimation_run_id": estimation_run_id}
+
+        estimates = (
+            read_estimates(study, run_id=estimation_run_id)
+            if estimation_run_id is not None
+            else None
+        )
+        outcome_record = EvaluationOutcome(
+            study_id=study.id,
+            run_id=run_id,
+            status="failed" if failures else "finished",
+            files=tuple(outcomes),
+            failures=tuple(f"{name}: {message}" for name, message in failures.items()),
+            waves=tuple(wave.wave for wave in waves),
+            fingerprint=fingerprint,
+            warehouse=warehouse_path(study),
+            estimation_run_id=estimation_run_id,
+            estimated=estimation_run_id is not None and reused_run_id is None,
+            reused_run_id=reused_run_id,
+            notes=tuple(notes),
+        )
+        publish_run_artifacts(study, outcome_record, failures=failures, estimates=estimates)
+        record.status = outcome_record.status
+        record.message = outcome_record.message
+        logger.info(outcome_record.message)
+    if failures:
+        listed = "; ".join(outcome_record.failures)
+        raise IngestError(
+            f"evaluate_study: {len(failures)} file(s) in {study.inbox} could not be ingested; "
+            f"{listed}. The other files were processed; fix or remove these files (or re-run "
+            "with --replace to store a corrected wave) and run again."
+        )
+    return outcome_record
+
+
+def new_estimation_run_id() -> str:
+    """A fresh id for the estimation run (the flow run's own id keys the evaluation record)."""
+    return new_run_id()
+
+
+def reusable_run(study: Study, *, fingerprint: str) -> tuple[str, dict[str, Any]] | None:
+    """An earlier finished evaluation with the same fingerprint whose outputs still exist."""
+    previous = finished_run_with_fingerprint(study, kind=EVALUATE_STUDY, fingerprint=fingerprint)
+    if previous is None:
+        return None
+    outputs = previous["inputs"].get("outputs") or {}
+    estimation_run_id = outputs.get("estimation_run_id")
+    if not estimation_run_id or not run_finished(study, str(estimation_run_id)):
+        return None
+    return str(previous["run_id"]), dict(outputs)
+
+
+def publish_run_artifacts(
+    study: Study,
+    outcome: EvaluationOutcome,
+    *,
+    failures: Mapping[str, str],
+    estimates: pd.DataFrame | None,
+) -> None:
+    """The summary, the estimates table and the report link of a run, as Prefect artifacts."""
+    minimum = study.design.minimum_cell_size
+    primary = None
+    if estimates is not None and not estimates.empty:
+        primary = (
+            estimates[estimates["is_primary"].fillna(False).astype(bool)]
+            if "is_primary" in estimates.columns
+            else estimates
+        )
+        publish_estimates(study.id, estimates_table(estimates, minimum=minimum))
+    publish_summary(
+        study.id,
+        summary_markdown(
+            title=study.title,
+            run_id=outcome.run_id,
+            minimum=minimum,
+            files=files_frame(outcome.files, failures),
+            primary_estimates=primary,
+            report=outcome.report,
+            notes=outcome.notes,
+        ),
+    )
+    if outcome.report is not None:
+        publish_report_link(study.id, outcome.report)

@@ -1,0 +1,164 @@
+"""Prefect tasks: thin wrappers around ingestion, validation, estimation and the report.
+
+One task per file or per stage, never per respondent. Only file and warehouse I/O that can
+fail transiently (a warehouse locked by another process, a network share hiccup) is retried;
+a bad file or a failed check fails at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+from prefect import Task, task
+from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import TaskRun
+from prefect.states import State
+
+from flows.estimation import EstimationRun, estimate_study, read_result
+from flows.ingest import IngestOutcome, ingest_wave
+from flows.orchestration.inbox import InboxFile, new_inbox_files
+from flows.orchestration.records import (
+    RunStatus,
+    StoredWave,
+    record_run_end,
+    record_run_start,
+    stored_waves,
+)
+from flows.study import Study
+
+# Delays before the 1st, 2nd and 3rd retry: enough for another process to finish a write.
+RETRY_DELAYS_SECONDS = [1.0, 3.0, 8.0]
+
+# OSErrors that mean "this will not get better by waiting".
+_PERMANENT_OS_ERRORS = (
+    FileNotFoundError,
+    IsADirectoryError,
+    NotADirectoryError,
+    PermissionError,
+    FileExistsError,
+)
+
+
+def is_transient(error: BaseException) -> bool:
+    """True for I/O errors worth retrying: a locked warehouse, a transaction conflict, a
+    flaky file system. Errors about the data or the study are never transient."""
+    if isinstance(error, duckdb.IOException | duckdb.TransactionException):
+        return True
+    return isinstance(error, OSError) and not isinstance(error, _PERMANENT_OS_ERRORS)
+
+
+def retry_on_transient_io(task: Task[..., Any], task_run: TaskRun, state: State[Any]) -> bool:
+    """Prefect retry condition: retry only when the failure was a transient I/O error."""
+    error = state.data if isinstance(state.data, BaseException) else None
+    if error is None:
+        try:
+            state.result(raise_on_failure=True)
+        except BaseException as raised:
+            error = raised
+    return error is not None and is_transient(error)
+
+
+@task(
+    name="record-run-start",
+    retries=len(RETRY_DELAYS_SECONDS),
+    retry_delay_seconds=RETRY_DELAYS_SECONDS,
+    retry_condition_fn=retry_on_transient_io,
+    cache_policy=NO_CACHE,
+)
+def record_start(
+    study: Study, *, run_id: str, kind: str, inputs: Mapping[str, Any], started_at: datetime
+) -> None:
+    """Insert the run's row in the warehouse."""
+    record_run_start(study, run_id=run_id, kind=kind, inputs=inputs, started_at=started_at)
+
+
+@task(
+    name="record-run-end",
+    retries=len(RETRY_DELAYS_SECONDS),
+    retry_delay_seconds=RETRY_DELAYS_SECONDS,
+    retry_condition_fn=retry_on_transient_io,
+    cache_policy=NO_CACHE,
+)
+def record_end(
+    study: Study,
+    *,
+    run_id: str,
+    status: RunStatus,
+    message: str,
+    inputs: Mapping[str, Any] | None,
+    finished_at: datetime,
+) -> None:
+    """Set the run's outcome in the warehouse."""
+    record_run_end(
+        study, run_id=run_id, status=status, message=message, inputs=inputs, finished_at=finished_at
+    )
+
+
+@task(
+    name="find-new-files",
+    retries=len(RETRY_DELAYS_SECONDS),
+    retry_delay_seconds=RETRY_DELAYS_SECONDS,
+    retry_condition_fn=retry_on_transient_io,
+    cache_policy=NO_CACHE,
+)
+def find_new_files(study: Study) -> list[InboxFile]:
+    """Inbox files whose checksum the warehouse does not hold yet."""
+    return new_inbox_files(study)
+
+
+@task(
+    name="ingest-file",
+    task_run_name="ingest-{path.name}",
+    retries=len(RETRY_DELAYS_SECONDS),
+    retry_delay_seconds=RETRY_DELAYS_SECONDS,
+    retry_condition_fn=retry_on_transient_io,
+    cache_policy=NO_CACHE,
+)
+def ingest_file(
+    study: Study, path: Path, *, wave: str | None = None, replace: bool = False
+) -> IngestOutcome:
+    """Ingest one wave file into the warehouse."""
+    return ingest_wave(study, path, wave=wave, replace=replace)
+
+
+@task(
+    name="read-stored-waves",
+    retries=len(RETRY_DELAYS_SECONDS),
+    retry_delay_seconds=RETRY_DELAYS_SECONDS,
+    retry_condition_fn=retry_on_transient_io,
+    cache_policy=NO_CACHE,
+)
+def read_stored_waves(study: Study) -> list[StoredWave]:
+    """The current version of every stored wave."""
+    return stored_waves(study)
+
+
+@task(
+    name="estimate-effects",
+    retries=len(RETRY_DELAYS_SECONDS),
+    retry_delay_seconds=RETRY_DELAYS_SECONDS,
+    retry_condition_fn=retry_on_transient_io,
+    cache_policy=NO_CACHE,
+)
+def estimate_effects(
+    study: Study, *, run_id: str, bootstrap_draws: int, seed: int
+) -> EstimationRun:
+    """Estimate every result table of the study and write them to the warehouse as one run."""
+    return estimate_study(study, run_id=run_id, bootstrap_draws=bootstrap_draws, seed=seed)
+
+
+@task(
+    name="read-estimates",
+    retries=len(RETRY_DELAYS_SECONDS),
+    retry_delay_seconds=RETRY_DELAYS_SECONDS,
+    retry_condition_fn=retry_on_transient_io,
+    cache_policy=NO_CACHE,
+)
+def read_estimates(study: Study, *, run_id: str) -> pd.DataFrame:
+    """The estimates table of one estimation run."""
+    return read_result(study, "estimates", run_id)
