@@ -299,8 +299,9 @@ class _Coder:
         for code, label in (self.raw.value_labels.get(column) or {}).items():
             if label_key(label) in yes:
                 yes.add(label_key(_text_of_code(code)))
-        keys = text.map(label_key)
-        return _int8(keys.isin(yes).to_numpy(), (text == "").to_numpy())
+        positions, uniques = pd.factorize(text)
+        agrees = np.array([label_key(value) in yes for value in uniques] + [False])
+        return _int8(agrees[positions], (text == "").to_numpy())
 
     # -- items -----------------------------------------------------------------------------
     def special_codes(self, item: Item) -> dict[float, str]:

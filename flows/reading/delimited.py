@@ -17,24 +17,24 @@ SNIFF_CHARACTERS = 64 * 1024
 SNIFF_RECORDS = 50
 
 
-def decode_text(path: Path, data: bytes) -> tuple[str, str]:
-    """The file's text and the encoding it was decoded with."""
+def decode_text(path: Path, data: bytes) -> tuple[str, str, bytes]:
+    """The file's text, the encoding it was decoded with and the bytes that encoding reads."""
     encoding = text_encoding_from_bytes(data[:SNIFF_CHARACTERS]) or "utf-8"
     if encoding in ("utf-8", "utf-8-sig"):
         try:
-            return data.decode(encoding), encoding
+            return data.decode(encoding), encoding, data
         except UnicodeDecodeError:
-            body = data[3:] if encoding == "utf-8-sig" else data
+            if encoding == "utf-8-sig":
+                data = data[3:]
             encoding = "cp1252"
-            data = body
     if encoding == "cp1252":
         try:
-            return data.decode("cp1252"), "cp1252"
+            return data.decode("cp1252"), "cp1252", data
         except UnicodeDecodeError:
             # Bytes cp1252 leaves undefined (0x81, 0x8d, ...): Latin-1 maps every byte.
-            return data.decode("latin-1"), "latin-1"
+            return data.decode("latin-1"), "latin-1", data
     try:
-        return data.decode(encoding), encoding
+        return data.decode(encoding), encoding, data
     except UnicodeDecodeError as error:
         raise IngestError(
             f"read_raw: {path.name} looks like {encoding.upper()} text but byte {error.start} "
@@ -93,9 +93,9 @@ def read_delimited(
     path: Path, data: bytes, *, known_extension: bool
 ) -> tuple[pd.DataFrame, str, str]:
     """The raw frame (every column as text), the encoding and the delimiter of a text export."""
-    text, encoding = decode_text(path, data)
-    text = text.removeprefix("\ufeff")
-    _reject_non_tabular(path, text)
+    text, encoding, data = decode_text(path, data)
+    text = text[: SNIFF_CHARACTERS + 1].removeprefix("\ufeff")
+    _reject_non_tabular(path, text[:SNIFF_CHARACTERS])
     delimiter = detect_delimiter(text)
     if delimiter is None:
         if not known_extension:
@@ -108,8 +108,10 @@ def read_delimited(
     header = next(csv.reader(io.StringIO(text[:SNIFF_CHARACTERS]), delimiter=delimiter), [])
     reject_duplicate_names(path, header)
     try:
+        # pandas decodes the bytes itself: faster than handing it a (re-encoded) str.
         frame = pd.read_csv(
-            io.StringIO(text),
+            io.BytesIO(data),
+            encoding=encoding,
             sep=delimiter,
             dtype=str,
             keep_default_na=False,

@@ -103,11 +103,15 @@ def nonblank_rows(frame: pd.DataFrame) -> np.ndarray:
     """Which rows hold at least one value (not missing and not an empty string)."""
     filled = np.zeros(len(frame), dtype=bool)
     for position in range(frame.shape[1]):
-        column = frame.iloc[:, position]
+        # Usually the first columns fill every row: look only at rows still empty.
+        pending = np.flatnonzero(~filled)
+        if len(pending) == 0:
+            break
+        column = frame.iloc[pending, position]
         present = column.notna().to_numpy()
         if column.dtype == object or pd.api.types.is_string_dtype(column.dtype):
             present = present & (column.astype(str).str.strip() != "").to_numpy()
-        filled |= present
+        filled[pending] = present
     return filled
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,7 +57,12 @@ def text_of(series: pd.Series) -> pd.Series:
     if pd.api.types.is_bool_dtype(series.dtype):
         series = series.astype(object)
     text = series.astype(str).fillna("").str.strip()
-    return text.str.replace(INTEGER_TEXT, r"\1", regex=True)
+    # Excel and SPSS write whole numbers as 12.0; pyarrow has no back-references, so the
+    # suffix is cut only where the whole value is such a number.
+    whole = text.str.fullmatch(INTEGER_TEXT.pattern)
+    if whole.any():
+        text = text.where(~whole, text.str.replace(r"\.0+$", "", regex=True))
+    return text
 
 
 def file_recoding(
@@ -105,38 +110,61 @@ def codes_from(
         return series.to_numpy(dtype="float64", na_value=np.nan)
     if pd.api.types.is_numeric_dtype(series.dtype):
         return _recode(series.to_numpy(dtype="float64", na_value=np.nan), recode)
-    text = text_of(series)
+    # Survey columns hold few distinct values: convert each distinct value once.
+    positions, uniques = pd.factorize(series, use_na_sentinel=True)
+    text = text_of(pd.Series(np.asarray(uniques, dtype=object), dtype=object))
     numbers = np.array(
         pd.to_numeric(text, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
     )
     numbers = _recode(numbers, recode)
-    blank = text.isin(BLANK_TEXT).to_numpy()
-    unresolved = np.isnan(numbers) & ~blank
-    if not unresolved.any():
-        return numbers
+    unresolved = np.isnan(numbers) & ~text.isin(BLANK_TEXT).to_numpy()
+    if unresolved.any():
+        numbers[unresolved] = _from_labels(
+            text[unresolved].tolist(),
+            labels=labels,
+            file_labels=file_labels,
+            recode=recode,
+            unknown_at=lambda value: positions == uniques_index(text, value),
+            place=place,
+            message=f"{describe_expected}. {fix}",
+        )
+    return np.append(numbers, np.nan)[positions]
+
+
+def uniques_index(text: pd.Series, value: str) -> int:
+    """Position of ``value`` among the distinct values."""
+    return int(np.flatnonzero((text == value).to_numpy())[0])
+
+
+def _from_labels(
+    values: list[str],
+    *,
+    labels: Mapping[str, float],
+    file_labels: Mapping[Any, str] | None,
+    recode: Mapping[float, float],
+    unknown_at: Callable[[str], np.ndarray],
+    place: Place,
+    message: str,
+) -> np.ndarray:
     known = dict(labels)
     for code, label in (file_labels or {}).items():
         number = _as_number(code)
-        value = recode.get(number, number) if number is not None else None
+        value = recode.get(number, number) if number is not None else labels.get(label_key(label))
         if value is None:
             continue
         known.setdefault(label_key(label), value)
         known.setdefault(label_key(code), value)
-    pending = text[unresolved]
-    uniques = pd.unique(pending)
-    mapping = {value: known.get(label_key(value)) for value in uniques}
-    unknown = [value for value in uniques if mapping[value] is None]
+    mapped = [known.get(label_key(value)) for value in values]
+    unknown = [value for value, code in zip(values, mapped, strict=True) if code is None]
     if unknown:
         first = unknown[0]
-        count, row = place.first_rows((text == first).to_numpy())
+        count, row = place.first_rows(unknown_at(first))
         others = f" (and {len(unknown) - 1} other unknown values)" if len(unknown) > 1 else ""
         raise IngestError(
             f"code_wave: {place.described} holds {first!r} in {count} row(s) (first at row "
-            f"{row}){others}, which is neither a number nor a known answer label; "
-            f"{describe_expected}. {fix}"
+            f"{row}){others}, which is neither a number nor a known answer label; {message}"
         )
-    numbers[unresolved] = pending.map(mapping).to_numpy(dtype="float64")
-    return numbers
+    return np.array(mapped, dtype="float64")
 
 
 def describe_labels(labels: Mapping[str, str], specials: Iterable[tuple[float, str]]) -> str:
