@@ -260,37 +260,41 @@ class _Coder:
         place = self.place(column, role)
         if pd.api.types.is_datetime64_any_dtype(series.dtype):
             parsed = pd.to_datetime(series, utc=True)
-        elif pd.api.types.is_numeric_dtype(series.dtype):
-            values = series.to_numpy(dtype="float64", na_value=np.nan)
-            present = ~np.isnan(values)
-            low, high = EXCEL_SERIAL_RANGE
-            outside = present & ((values < low) | (values > high))
-            if outside.any():
-                count, row = place.first_rows(outside)
-                raise IngestError(
-                    f"code_wave: {place.described} holds the number "
-                    f"{show_number(values[outside][0])} in {count} row(s) (first at row {row}), "
-                    "which is not a date and time. Export the time stamps as ISO text "
-                    "(2025-01-20T09:12:33) or as date cells."
-                )
-            parsed = pd.Series(
-                pd.to_datetime(values, unit="D", origin="1899-12-30", utc=True), index=series.index
-            )
         else:
             text = text_of(series)
-            blank = text == ""
-            parsed = _parse_text_times(text.where(~blank))
-            failed = parsed.isna() & ~blank
-            if failed.any():
-                count, row = place.first_rows(failed.to_numpy())
-                raise IngestError(
-                    f"code_wave: {place.described} holds {text[failed].iloc[0]!r} in {count} "
-                    f"row(s) (first at row {row}), which is not a date and time. Export the "
-                    "time stamps as ISO text (2025-01-20T09:12:33.000+00:00)."
-                )
+            blank = (text == "").to_numpy()
+            numbers = pd.to_numeric(text, errors="coerce").to_numpy(
+                dtype="float64", na_value=np.nan
+            )
+            if np.isnan(numbers[~blank]).any() or blank.all():
+                parsed = _parse_text_times(text.where(~blank))
+                failed = parsed.isna().to_numpy() & ~blank
+                if failed.any():
+                    count, row = place.first_rows(failed)
+                    raise IngestError(
+                        f"code_wave: {place.described} holds {text[failed].iloc[0]!r} in "
+                        f"{count} row(s) (first at row {row}), which is not a date and time. "
+                        "Export the time stamps as ISO text (2025-01-20T09:12:33.000+00:00)."
+                    )
+            else:
+                parsed = self.excel_serial_times(numbers, place)
         # Survey time stamps carry milliseconds at most; SPSS stores seconds as doubles.
         naive = parsed.dt.tz_convert("UTC").dt.tz_localize(None).dt.round("ms")
         return naive.astype("datetime64[us]").reset_index(drop=True)
+
+    def excel_serial_times(self, values: np.ndarray, place: Place) -> pd.Series:
+        """Days since 1899-12-30, as Excel stores a date cell that lost its format."""
+        low, high = EXCEL_SERIAL_RANGE
+        outside = ~np.isnan(values) & ((values < low) | (values > high))
+        if outside.any():
+            count, row = place.first_rows(outside)
+            raise IngestError(
+                f"code_wave: {place.described} holds the number "
+                f"{show_number(values[outside][0])} in {count} row(s) (first at row {row}), "
+                "which is not a date and time. Export the time stamps as ISO text "
+                "(2025-01-20T09:12:33) or as date cells."
+            )
+        return pd.Series(pd.to_datetime(values, unit="D", origin="1899-12-30", utc=True))
 
     def consent(self, column: str) -> pd.Series:
         text = text_of(self.frame[column])

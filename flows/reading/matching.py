@@ -287,7 +287,7 @@ def _renames(
 
 def _missing_role_message(role: str, column: str, names: list[str], file: str) -> str:
     normal = {normal_name(raw): raw for raw in names}
-    close = difflib.get_close_matches(normal_name(column), list(normal), n=3, cutoff=0.5)
+    close = difflib.get_close_matches(normal_name(column), list(normal), n=3, cutoff=0.6)
     nearest = [normal[key] for key in close]
     hint = f"the closest columns are {nearest}" if nearest else "no column has a similar name"
     where = "columns.arm.column" if role == "arm" else f"columns.{role}"

@@ -116,7 +116,11 @@ def write_sav(
 
 
 def write_dta(
-    frame: pd.DataFrame, path: Path, *, value_labels: dict[str, dict[float, str]] | None = None
+    frame: pd.DataFrame,
+    path: Path,
+    *,
+    value_labels: dict[str, dict[object, str]] | None = None,
+    missing_user_values: dict[str, list[str]] | None = None,
 ) -> Path:
     ready = frame.copy()
     for column in ("start", "end"):
@@ -126,7 +130,12 @@ def write_dta(
                 .dt.tz_localize(None)
                 .astype("datetime64[ns]")
             )
-    pyreadstat.write_dta(ready, str(path), variable_value_labels=value_labels or {})
+    pyreadstat.write_dta(
+        ready,
+        str(path),
+        variable_value_labels=value_labels or {},
+        missing_user_values=missing_user_values or {},
+    )
     return path
 
 

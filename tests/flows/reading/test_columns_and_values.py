@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from flows.errors import IngestError
 from flows.reading import read_raw, read_wave
 from flows.study import Study
 from tests.flows.reading.sample_wave import (
@@ -269,3 +270,32 @@ def test_weights_and_numbers_are_float64(tmp_path: Path, study: Study) -> None:
     coded = read_wave(write_csv(wave_frame(), tmp_path / "baseline.csv"), study=study).frame
     assert coded["weight"].dtype == "float64"
     assert np.isnan(coded["expected_cost"]).all()
+
+
+def test_xlsx_date_cells_and_excel_serial_numbers_become_times(
+    tmp_path: Path, study: Study
+) -> None:
+    frame = wave_frame()
+    frame["start"] = pd.to_datetime(
+        ["2025-01-20 09:12:33", "2025-01-20 09:00:00", "2025-01-21 08:30:00", None]
+    )
+    # 45677.5 days after 1899-12-30 is 2025-01-20 12:00.
+    frame["end"] = [45677.5, 45677.5, 45678.25, float("nan")]
+    coded = read_wave(write_xlsx({"data": frame}, tmp_path / "baseline.xlsx"), study=study).frame
+    assert coded["interview_start"].iloc[0] == pd.Timestamp("2025-01-20 09:12:33")
+    assert pd.isna(coded["interview_start"].iloc[3])
+    assert coded["interview_end"].tolist()[:3] == [
+        pd.Timestamp("2025-01-20 12:00"),
+        pd.Timestamp("2025-01-20 12:00"),
+        pd.Timestamp("2025-01-21 06:00"),
+    ]
+
+
+def test_a_number_that_cannot_be_a_date_in_a_time_column_is_refused(
+    tmp_path: Path, study: Study
+) -> None:
+    frame = wave_frame()
+    frame["end"] = [1.0, 2.0, 3.0, 4.0]
+    path = write_xlsx({"data": frame}, tmp_path / "baseline.xlsx")
+    with pytest.raises(IngestError, match=r"column 'end' \(interview_end\) .*holds the number 1 "):
+        read_wave(path, study=study)

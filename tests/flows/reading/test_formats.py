@@ -276,3 +276,37 @@ def test_blank_rows_are_skipped_and_row_numbers_follow_the_file(
     assert coded.frame["row_number"].tolist() == [1, 3, 4, 5]
     assert coded.row_count == 4
     np.testing.assert_array_equal(coded.frame["trust_eu"], [1.0, -88.0, 5.0, -66.0])
+
+
+def test_stata_extended_missing_values_take_the_code_of_their_label(
+    tmp_path: Path, study: Study
+) -> None:
+    frame = wave_frame().astype({"trust_eu": object})
+    frame["trust_eu"] = [1.0, "a", 5.0, "b"]
+    path = write_dta(
+        frame,
+        tmp_path / "baseline.dta",
+        value_labels={"trust_eu": {"a": "Don't know", "b": "Never heard of this source"}},
+        missing_user_values={"trust_eu": ["a", "b"]},
+    )
+    raw = read_raw(path, study=study)
+    assert raw.user_missing["trust_eu"] == ["a", "b"]
+    coded = code_wave(raw, study=study)
+    assert coded.frame["trust_eu"].tolist() == [1.0, -88.0, 5.0, -66.0]
+
+
+def test_an_spss_user_missing_code_takes_the_missing_code_its_label_names(
+    tmp_path: Path, study: Study
+) -> None:
+    frame = wave_frame()
+    frame["trust_eu"] = [1.0, 98.0, 5.0, 97.0]
+    path = write_sav(
+        frame,
+        tmp_path / "baseline.sav",
+        value_labels={"trust_eu": {98.0: "Don't know", 97.0: "Never heard of this source"}},
+        missing_ranges={"trust_eu": [{"lo": 97.0, "hi": 99.0}]},
+    )
+    raw = read_raw(path, study=study)
+    assert raw.user_missing["trust_eu"] == [97.0, 98.0]
+    coded = code_wave(raw, study=study)
+    assert coded.frame["trust_eu"].tolist() == [1.0, -88.0, 5.0, -66.0]
