@@ -217,6 +217,34 @@ RESULT_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("is_primary", _BOOL),
         ("n_smallest_cell", _INT),
     ),
+    "quality_waves": (
+        ("wave", _TEXT),
+        ("version", _INT),
+        ("validated", _BOOL),
+        ("status", _TEXT),
+        ("n_rows", _INT),
+        ("n_quarantined", _INT),
+        ("n_analysed", _INT),
+        ("structural_failures", _TEXT),
+        ("data_docs_path", _TEXT),
+        ("validated_at", _TIME),
+    ),
+    "quarantine_reasons": (
+        ("wave", _TEXT),
+        ("check_name", _TEXT),
+        ("severity", _TEXT),
+        ("n_rows", _INT),
+    ),
+    "enumerator_flags": (
+        ("wave", _TEXT),
+        ("enumerator", _TEXT),
+        ("n_interviews", _INT),
+        ("median_duration_minutes", _FLOAT),
+        ("duration_z", _FLOAT),
+        ("dont_know_rate", _FLOAT),
+        ("near_duplicate_share", _FLOAT),
+        ("n_quarantined", _INT),
+    ),
     "trust_shift": (
         ("source", _TEXT),
         ("label", _TEXT),
@@ -486,13 +514,100 @@ def _arm_labels(responses: pd.DataFrame, study: Study) -> pd.Series:
     return labels
 
 
-def analysable_responses(study: Study) -> pd.DataFrame:
+def analysable_keys(
+    connection: duckdb.DuckDBPyConnection, study: Study
+) -> tuple[pd.DataFrame | None, str]:
+    """(wave, row_number) of the rows analysis may use, or None when nothing was validated.
+
+    Once any wave of the study has been validated, only validated waves count, without their
+    quarantined rows (unless released). A study never validated is analysed whole, with a
+    caveat saying so.
+    """
+    found = (
+        connection.execute(
+            "SELECT count(*) FROM validation_waves WHERE study_id = ?", [study.id]
+        ).fetchone()
+        if _has_table(connection, "validation_waves")
+        else None
+    )
+    if not found or not found[0]:
+        return None, (
+            "no wave of this study has been validated: every stored row is analysed. Run the "
+            "validation (trustshift validate) so that quarantined rows are left out."
+        )
+    # Imported here: flows.validation loads Great Expectations (seconds), needed only now.
+    from flows.validation.storage import analysable_rows
+
+    rows = analysable_rows(connection, study.id)
+    return rows[["wave", "row_number"]], ""
+
+
+def _has_table(connection: duckdb.DuckDBPyConnection, name: str) -> bool:
+    found = connection.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+    ).fetchone()
+    return bool(found and found[0])
+
+
+def quality_tables(
+    connection: duckdb.DuckDBPyConnection, study: Study, analysed: pd.DataFrame
+) -> dict[str, pd.DataFrame]:
+    """Snapshots of the validation of the stored wave versions, for the data-quality section."""
+    if not _has_table(connection, "validation_waves"):
+        stored = connection.execute(
+            "SELECT wave, version, false AS validated, 'not validated' AS status, rows_stored "
+            "AS n_rows, 0 AS n_quarantined FROM waves WHERE study_id = ? AND status = 'stored' "
+            "ORDER BY wave_order",
+            [study.id],
+        ).fetch_df()
+        counts = analysed.groupby("wave").size()
+        stored["n_analysed"] = stored["wave"].map(counts).fillna(0).astype("int64")
+        empty = {
+            name: pd.DataFrame(columns=[column for column, _ in RESULT_TABLES[name]])
+            for name in ("quarantine_reasons", "enumerator_flags")
+        }
+        return {"quality_waves": stored, **empty}
+    waves = connection.execute(
+        "SELECT w.wave, w.version, v.status IS NOT NULL AS validated, "
+        "coalesce(v.status, 'not validated') AS status, coalesce(v.n_rows, w.rows_stored) "
+        "AS n_rows, coalesce(v.n_quarantined, 0) AS n_quarantined, v.structural_failures, "
+        "v.data_docs_path, v.validated_at FROM waves w LEFT JOIN validation_waves v "
+        "USING (study_id, wave, version) WHERE w.study_id = ? AND w.status = 'stored' "
+        "ORDER BY w.wave_order",
+        [study.id],
+    ).fetch_df()
+    counts = analysed.groupby("wave").size()
+    waves["n_analysed"] = waves["wave"].map(counts).fillna(0).astype("int64")
+    reasons = connection.execute(
+        "SELECT q.wave, q.check_name, q.severity, count(DISTINCT q.row_number) AS n_rows "
+        "FROM quarantine q JOIN waves w USING (study_id, wave, version) "
+        "WHERE q.study_id = ? AND w.status = 'stored' GROUP BY ALL ORDER BY q.wave, n_rows DESC",
+        [study.id],
+    ).fetch_df()
+    enumerators = connection.execute(
+        "SELECT e.wave, e.enumerator, e.n_interviews, e.median_duration_minutes, e.duration_z, "
+        "e.dont_know_rate, e.near_duplicate_share, e.n_quarantined FROM enumerator_checks e "
+        "JOIN waves w USING (study_id, wave, version) WHERE e.study_id = ? "
+        "AND w.status = 'stored' ORDER BY e.wave, e.enumerator",
+        [study.id],
+    ).fetch_df()
+    return {
+        "quality_waves": waves,
+        "quarantine_reasons": reasons,
+        "enumerator_flags": enumerators,
+    }
+
+
+def analysable_responses(study: Study, keys: pd.DataFrame | None = None) -> pd.DataFrame:
     """The respondent-by-wave frame of the stored waves, analysis values (codes as NaN).
 
-    Quiz items keep "don't know" as answered (scored wrong): their codes come from the coded
-    frame. Rows without consent are left out.
+    Only rows in ``keys`` (wave, row_number) when given. Quiz items keep "don't know" as
+    answered (scored wrong): their codes come from the coded frame. Rows without consent are
+    left out.
     """
     values = api.responses(study)
+    if keys is not None:
+        values = values.merge(keys, on=["wave", "row_number"], how="inner")
     if values.empty:
         raise EstimationError(
             f"estimate_study: the warehouse {warehouse_path(study)} holds no stored wave of "
@@ -502,7 +617,9 @@ def analysable_responses(study: Study) -> pd.DataFrame:
     quiz = [item.name for item in instrument.items if item.correct_answer is not None]
     quiz = [name for name in quiz if name in values.columns]
     if quiz:
-        coded = api.responses(study, coded=True)
+        coded = api.responses(study, coded=True).set_index(["wave", "row_number"])
+        coded = coded.reindex(pd.MultiIndex.from_frame(values[["wave", "row_number"]]))
+        coded.index = values.index
         dont_know = study.special_codes().get("dont_know", [])
         for name in quiz:
             said_dont_know = coded[name].isin(dont_know)
@@ -1041,14 +1158,15 @@ def attrition_results(
                 later[["respondent", spec.name]], on="respondent", how="left"
             )
             try:
-                result = lee_bounds(
-                    followed,
-                    outcome=spec.name,
-                    treated="treated",
-                    cluster="cluster",
-                    draws=lee_draws,
-                    seed=seed + 1000 * offset + position,
-                ).tidy()
+                with _caveats(f"lee bounds {wave} {spec.name}", messages):
+                    result = lee_bounds(
+                        followed,
+                        outcome=spec.name,
+                        treated="treated",
+                        cluster="cluster",
+                        draws=lee_draws,
+                        seed=seed + 1000 * offset + position,
+                    ).tidy()
             except DesignError as error:
                 messages.append((f"lee bounds {wave} {spec.name}", str(error)))
                 continue
@@ -1063,9 +1181,8 @@ def attrition_results(
     return stack(rates, "attrition"), stack(tests, "attrition_tests"), stack(bounds, "lee_bounds")
 
 
-def _smallest_cells(data: AnalysisData, outcome: str, waves: Sequence[str]) -> int:
+def _smallest_cells(frame: pd.DataFrame, outcome: str, waves: Sequence[str]) -> int:
     """The fewest respondents with an answer in any compared wave-by-arm cell."""
-    frame = data.responses
     rows = frame[frame["wave"].isin(waves) & frame[outcome].notna()]
     counts = rows.groupby(["wave", "arm"]).size()
     expected = len(waves) * 2
@@ -1106,6 +1223,9 @@ def effect_estimates(
         for spec in data.outcomes
     ]
     primary = {spec.name for spec in data.outcomes if spec.is_primary}
+    roles = ["respondent", "cluster", "stratum", "weight", "treated", "wave", "arm"]
+    # A slim frame: the effect functions copy their input, and the full frame is wide.
+    frame = frame[[*roles, *(str(entry["outcome"]) for entry in outcomes)]]
     estimators = ["ancova", "did"] if study.design.sampling == "panel" else ["did"]
     stratum = "stratum" if frame["stratum"].notna().any() else None
     weight = "weight" if "weight" in frame and frame["weight"].notna().any() else None
@@ -1131,7 +1251,7 @@ def effect_estimates(
             table["wave"] = wave
             table["is_primary"] = table["outcome"].isin(primary)
             table["n_smallest_cell"] = [
-                _smallest_cells(data, outcome, (data.baseline_wave, wave))
+                _smallest_cells(frame, outcome, (data.baseline_wave, wave))
                 for outcome in table["outcome"]
             ]
             tables.append(table)
@@ -1225,6 +1345,7 @@ def estimate_study(
             "ORDER BY wave_order",
             [study.id],
         ).fetchall()
+        keys, validation_caveat = analysable_keys(connection, study)
         connection.execute("DELETE FROM runs WHERE run_id = ?", [run_id])
         connection.execute(
             "INSERT INTO runs VALUES (?, ?, ?, ?, NULL, 'running', ?, ?, ?, NULL)",
@@ -1239,8 +1360,10 @@ def estimate_study(
             ],
         )
     messages: list[tuple[str, str]] = []
+    if validation_caveat:
+        messages.append(("validation", validation_caveat))
     try:
-        responses = analysable_responses(study)
+        responses = analysable_responses(study, keys)
         data = analysis_data(study, responses)
         messages.extend(data.messages)
         described, missing = descriptives(study, data)
@@ -1277,6 +1400,8 @@ def estimate_study(
         tables["run_settings"] = _settings_table(
             study, run_id=run_id, bootstrap_draws=bootstrap_draws, seed=seed, lee_draws=lee_draws
         )
+        with connect(database) as connection:
+            tables.update(quality_tables(connection, study, data.responses))
         tables["run_warnings"] = pd.DataFrame(messages, columns=["step", "message"])
         exports = export_estimates(
             _conform("estimates", tables["estimates"]), results_directory(study, run_id)
