@@ -117,7 +117,11 @@ def codes_from(
         pd.to_numeric(text, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
     )
     numbers = _recode(numbers, recode)
-    unresolved = np.isnan(numbers) & ~text.isin(BLANK_TEXT).to_numpy()
+    # A blank marker is blank unless the instrument uses it as an answer label ("None").
+    blank = text.isin(BLANK_TEXT).to_numpy() & ~text.map(
+        lambda value: label_key(value) in labels
+    ).to_numpy(dtype=bool)
+    unresolved = np.isnan(numbers) & ~blank
     if unresolved.any():
         numbers[unresolved] = _from_labels(
             text[unresolved].tolist(),
