@@ -7,7 +7,9 @@ from pathlib import Path
 from rich.console import Console
 
 from flows.errors import TrustshiftError
-from flows.orchestration.settings import prefect_home_for, prefect_run_settings
+from flows.orchestration.deployments import DEFAULT_CRON, ServeError, load_studies, study_deployment
+from flows.orchestration.settings import prefect_home_for, prefect_run_settings, uses_prefect_server
+from flows.orchestration.watcher import InboxWatcher
 from flows.study import load_study
 from flows.warehouse import warehouse_path
 
@@ -52,3 +54,49 @@ def run_study(
         console.print(f"Report: {outcome.report.resolve()}", highlight=False)
     console.print(f"Warehouse: {outcome.warehouse.resolve()}", highlight=False)
     return 0
+
+
+def serve_studies(
+    study_files: list[Path],
+    *,
+    cron: str | None = DEFAULT_CRON,
+    timezone: str | None = None,
+    watch: bool = True,
+    poll_seconds: float = 30.0,
+    limit: int | None = None,
+    console: Console | None = None,
+) -> None:
+    """Serve one `evaluate-study` deployment per study until interrupted (Ctrl-C).
+
+    Each deployment runs on ``cron`` (none when ``cron`` is None) and whenever a
+    `trustshift.wave.landed` event names its study; with ``watch``, this process polls the
+    inboxes every ``poll_seconds`` and emits that event when a new file has landed. Runs
+    execute in subprocesses of this process; ``limit`` caps how many run at once. Needs a
+    Prefect server (PREFECT_API_URL): a temporary one would lose schedules and history.
+    """
+    console = console or Console()
+    if not uses_prefect_server():
+        raise ServeError(
+            "serve_studies: no Prefect server to serve to; PREFECT_API_URL is not set. Start "
+            "one with `prefect server start` and `export "
+            "PREFECT_API_URL=http://127.0.0.1:4200/api` (or point it at your team's server), "
+            "then serve again."
+        )
+    from prefect import serve
+
+    studies = load_studies(study_files)
+    deployments = [study_deployment(study, cron=cron, timezone=timezone) for study in studies]
+    stop = None
+    if watch:
+        watcher = InboxWatcher(studies)
+        _, stop = watcher.start(interval_seconds=poll_seconds)
+        for study in studies:
+            console.print(
+                f"Watching {study.inbox} every {poll_seconds:g} s for new waves of {study.id!r}.",
+                highlight=False,
+            )
+    try:
+        serve(*deployments, limit=limit)
+    finally:
+        if stop is not None:
+            stop.set()
