@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -15,6 +16,7 @@ DELIMITERS = (",", ";", "\t", "|")
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 SNIFF_CHARACTERS = 64 * 1024
 SNIFF_RECORDS = 50
+EXCEL_SEPARATOR_HINT = re.compile(r"^\"?sep=(.)\"?[ \t]*\r?\n")
 
 
 def decode_text(path: Path, data: bytes) -> tuple[str, str, bytes]:
@@ -96,7 +98,12 @@ def read_delimited(
     text, encoding, data = decode_text(path, data)
     text = text[: SNIFF_CHARACTERS + 1].removeprefix("\ufeff")
     _reject_non_tabular(path, text[:SNIFF_CHARACTERS])
-    delimiter = detect_delimiter(text)
+    # Excel's "sep=;" first line names the delimiter and is no part of the table.
+    hint = EXCEL_SEPARATOR_HINT.match(text)
+    skip = 1 if hint else 0
+    if hint:
+        text = text[hint.end() :]
+    delimiter = hint.group(1) if hint else detect_delimiter(text)
     if delimiter is None:
         if not known_extension:
             raise IngestError(
@@ -113,6 +120,7 @@ def read_delimited(
             io.BytesIO(data),
             encoding=encoding,
             sep=delimiter,
+            skiprows=skip,
             dtype=str,
             keep_default_na=False,
             na_filter=False,
@@ -124,7 +132,8 @@ def read_delimited(
         ) from None
     except pd.errors.ParserError as error:
         raise IngestError(
-            f"read_raw: {path.name} is not a consistent {DELIMITER_NAMES[delimiter]}-separated "
+            f"read_raw: {path.name} is not a consistent "
+            f"{DELIMITER_NAMES.get(delimiter, repr(delimiter))}-separated "
             f"table ({error}). Check for unquoted delimiters or line breaks in answers and export "
             "the wave again."
         ) from None

@@ -310,3 +310,11 @@ def test_an_spss_user_missing_code_takes_the_missing_code_its_label_names(
     assert raw.user_missing["trust_eu"] == [97.0, 98.0]
     coded = code_wave(raw, study=study)
     assert coded.frame["trust_eu"].tolist() == [1.0, -88.0, 5.0, -66.0]
+
+
+def test_excel_sep_hint_line_names_the_delimiter(tmp_path: Path, study: Study) -> None:
+    path = tmp_path / "baseline.csv"
+    path.write_text("sep=;\n" + csv_text(wave_frame(), delimiter=";"), encoding="utf-8")
+    raw = read_raw(path, study=study)
+    assert raw.delimiter == ";"
+    assert_standard_items(code_wave(raw, study=study).frame)
