@@ -14,6 +14,7 @@ from flows.instrument import Instrument, Item
 from flows.reading.matching import ColumnMap, match_columns
 from flows.reading.raw import RawWave, nonblank_rows
 from flows.reading.values import (
+    BLANK_TEXT,
     Place,
     codes_from,
     describe_labels,
@@ -415,8 +416,12 @@ class _Coder:
         coded: dict[str, np.ndarray] = {}
         missing: list[str] = []
         combined_column = self.columns.combined.get(item.name)
+        # With every choice column present the combined column only serves as a cross-check.
+        complete = all(name in self.columns.items for name in item.stored_names())
         derived = (
-            self.combined_choices(item, combined_column) if combined_column is not None else None
+            self.combined_choices(item, combined_column, strict=not complete)
+            if combined_column is not None
+            else None
         )
         for position, stored in enumerate(item.stored_names()):
             column = self.columns.items.get(stored)
@@ -432,8 +437,11 @@ class _Coder:
                 missing.append(stored)
         return coded, missing
 
-    def combined_choices(self, item: Item, column: str) -> np.ndarray:
-        """Rows x choices from Kobo's combined column ('saved_money asked_family')."""
+    def combined_choices(self, item: Item, column: str, *, strict: bool) -> np.ndarray | None:
+        """Rows x choices from Kobo's combined column ('saved_money asked_family').
+
+        A value that is no list of choices raises when ``strict``, else gives None.
+        """
         text = text_of(self.frame[column])
         place = self.place(column, f"item {item.name!r}")
         choices = list(item.choices)
@@ -443,11 +451,13 @@ class _Coder:
         }
         labels = self.labels(item)
         specials = self.special_codes(item)
-        blank = text.isin({"", "nan", "NaN", "null", "NULL", "None", "."})
+        blank = text.isin(BLANK_TEXT)
         codes, uniques = pd.factorize(text.where(~blank))
         table = np.full((len(uniques) + 1, len(choices)), np.nan)
         for index, value in enumerate(uniques):
             row = _parse_combined(str(value), by_name, by_label, labels, specials, len(choices))
+            if row is None and not strict:
+                return None
             if row is None:
                 count, first = place.first_rows((text == value).to_numpy())
                 raise IngestError(

@@ -299,3 +299,14 @@ def test_a_number_that_cannot_be_a_date_in_a_time_column_is_refused(
     path = write_xlsx({"data": frame}, tmp_path / "baseline.xlsx")
     with pytest.raises(IngestError, match=r"column 'end' \(interview_end\) .*holds the number 1 "):
         read_wave(path, study=study)
+
+
+def test_an_unreadable_combined_column_is_ignored_when_every_choice_column_is_there(
+    tmp_path: Path, study: Study
+) -> None:
+    frame = wave_frame()
+    for choice in ("contacted_agent", "obtained_documents", "sold_assets", "learned_language"):
+        frame[f"preparations__{choice}"] = [0.0, 0.0, 0.0, float("nan")]
+    frame["preparations"] = ["Saved money Asked family for money", "Asked family for money", "", ""]
+    coded = read_wave(write_csv(frame, tmp_path / "baseline.csv"), study=study)
+    assert_standard_items(coded.frame)
