@@ -1,0 +1,192 @@
+"""The five-assumption scorecard: what the pre-declared estimates say about each assumption.
+
+The rule, printed in the report:
+
+* Each bearing estimate is read at the latest wave with the design's main estimator (ANCOVA
+  for panels, difference-in-differences otherwise). It *agrees* with the assumption when its
+  within-family q-value (Benjamini-Hochberg; the p-value when no q-value exists) is below 0.05
+  and its sign is the one the assumption predicts; it *disagrees* when the q-value is below
+  0.05 with the opposite sign; otherwise it shows *no clear effect*.
+* An assumption is **supported** when its headline estimate agrees and no bearing estimate
+  disagrees; **contradicted** when a bearing estimate disagrees, or when the premise moved
+  (agrees) while the headline consequence shows no clear effect; **inconclusive** otherwise;
+  **not assessed** when the study declared none of its outcomes.
+* Never stronger than the design: a quasi-experimental study's verdicts are marked
+  "suggestive"; a pre/post study without a comparison group is always inconclusive, because
+  change over time is not an effect of the campaign.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+SIGNIFICANCE = 0.05
+
+RULE_TEXT = (
+    "Each bearing estimate is read at the latest wave with the design's main estimator "
+    "(ANCOVA for panels, difference-in-differences otherwise). It agrees with the assumption "
+    "when its within-family Benjamini-Hochberg q-value (or p-value when there is none) is "
+    "below 0.05 with the predicted sign, disagrees when it is below 0.05 with the opposite "
+    "sign, and otherwise shows no clear effect. An assumption is supported when its headline "
+    "estimate agrees and no bearing estimate disagrees; contradicted when a bearing estimate "
+    "disagrees, or when the premise moved while the headline consequence did not; "
+    "inconclusive otherwise; not assessed when the study declared none of its outcomes. "
+    "Verdicts are never stronger than the design: quasi-experimental verdicts are marked "
+    "suggestive, and a pre/post study without a comparison group is always inconclusive."
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Bearing:
+    """One outcome that bears on an assumption, the sign it predicts, and its role."""
+
+    outcomes: tuple[str, ...]  # the first present one is used
+    sign: int
+    role: str  # headline, premise, supporting
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Assumption:
+    """One of the review's five assumptions and the estimates that bear on it."""
+
+    number: int
+    name: str
+    claim: str
+    bearings: tuple[Bearing, ...]
+    note: str = ""
+
+
+ASSUMPTIONS: tuple[Assumption, ...] = (
+    Assumption(
+        number=1,
+        name="Risk information",
+        claim="informed people will not leave: raising perceived risk lowers irregular intention",
+        bearings=(
+            Bearing(outcomes=("irregular_intention",), sign=-1, role="headline"),
+            Bearing(outcomes=("index_risk", "risk_perception"), sign=+1, role="premise"),
+            Bearing(outcomes=("knowledge", "index_knowledge"), sign=+1, role="supporting"),
+        ),
+    ),
+    Assumption(
+        number=2,
+        name="Credibility",
+        claim="people believe official messages: the campaign raises trust in official sources",
+        bearings=(
+            Bearing(outcomes=("trust_official",), sign=+1, role="headline"),
+            Bearing(outcomes=("index_trust",), sign=+1, role="supporting"),
+        ),
+        note="The trust-shift section shows the baseline gap between official and informal "
+        "sources, which the review expects to be negative.",
+    ),
+    Assumption(
+        number=3,
+        name="Deterrence",
+        claim="frightening messages discourage migration: intention and preparations fall",
+        bearings=(
+            Bearing(outcomes=("index_intention", "irregular_intention"), sign=-1, role="headline"),
+            Bearing(outcomes=("plan_12_months",), sign=-1, role="supporting"),
+            Bearing(outcomes=("preparations_made",), sign=-1, role="supporting"),
+            Bearing(outcomes=("risk_self_death",), sign=+1, role="premise"),
+        ),
+    ),
+    Assumption(
+        number=4,
+        name="Decision-making",
+        claim="the individual decides: effects do not depend on who takes part in the decision",
+        bearings=(
+            Bearing(
+                outcomes=("family_pressure", "family_expects_migration"), sign=-1, role="headline"
+            ),
+        ),
+        note="A full test needs effects by decision structure (who decides), which are not "
+        "among the pre-declared estimates.",
+    ),
+    Assumption(
+        number=5,
+        name="Staying home",
+        claim="there is an alternative: the campaign raises perceived local and legal options",
+        bearings=(
+            Bearing(
+                outcomes=("index_alternatives", "local_opportunities"), sign=+1, role="headline"
+            ),
+            Bearing(outcomes=("knows_legal_pathway",), sign=+1, role="supporting"),
+            Bearing(outcomes=("legal_intention",), sign=+1, role="supporting"),
+        ),
+    ),
+)
+
+
+def read_estimate(row: pd.Series, sign: int) -> str:
+    """agrees, disagrees or no clear effect, for one estimate row."""
+    evidence = row.get("adjusted_p_value")
+    if evidence is None or pd.isna(evidence):
+        evidence = row.get("p_value")
+    estimate = row.get("estimate")
+    if evidence is None or pd.isna(evidence) or estimate is None or pd.isna(estimate):
+        return "not estimated"
+    if float(evidence) >= SIGNIFICANCE or float(estimate) == 0:
+        return "no clear effect"
+    return "agrees" if (float(estimate) > 0) == (sign > 0) else "disagrees"
+
+
+def score_assumptions(estimates: pd.DataFrame, *, assignment: str) -> list[dict[str, object]]:
+    """One entry per assumption: verdict, the reading of each bearing estimate, the claim.
+
+    ``estimates`` holds the publishable rows of the main estimator at the latest wave.
+    """
+    by_outcome = {str(row["outcome"]): row for _, row in estimates.iterrows()}
+    cards: list[dict[str, object]] = []
+    for assumption in ASSUMPTIONS:
+        readings = []
+        for bearing in assumption.bearings:
+            name = next((o for o in bearing.outcomes if o in by_outcome), None)
+            if name is None:
+                continue
+            row = by_outcome[name]
+            readings.append(
+                {
+                    "outcome": name,
+                    "role": bearing.role,
+                    "expected": "higher" if bearing.sign > 0 else "lower",
+                    "reading": read_estimate(row, bearing.sign),
+                    "estimate": row.get("estimate"),
+                    "evidence": row.get("adjusted_p_value"),
+                }
+            )
+        verdict = _verdict(readings)
+        if assignment == "pre_post":
+            verdict = "inconclusive" if verdict != "not assessed" else verdict
+            qualifier = "no comparison group: change over time is not an effect of the campaign"
+        elif assignment == "quasi_experimental" and verdict in ("supported", "contradicted"):
+            verdict = f"{verdict} (suggestive)"
+            qualifier = "exposure was not randomised; adjusted comparisons only"
+        else:
+            qualifier = ""
+        cards.append(
+            {
+                "number": assumption.number,
+                "name": assumption.name,
+                "claim": assumption.claim,
+                "verdict": verdict,
+                "readings": readings,
+                "note": assumption.note,
+                "qualifier": qualifier,
+            }
+        )
+    return cards
+
+
+def _verdict(readings: list[dict[str, object]]) -> str:
+    if not readings:
+        return "not assessed"
+    if any(reading["reading"] == "disagrees" for reading in readings):
+        return "contradicted"
+    headline = next((r for r in readings if r["role"] == "headline"), None)
+    premise_moved = any(r["role"] == "premise" and r["reading"] == "agrees" for r in readings)
+    if headline is not None and headline["reading"] == "agrees":
+        return "supported"
+    if headline is not None and headline["reading"] == "no clear effect" and premise_moved:
+        return "contradicted"
+    return "inconclusive"

@@ -1,0 +1,199 @@
+"""The HTML report: every section, no console error in Chromium, no cell under the minimum."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from flows.estimation import EstimationRun, read_result
+from flows.report import REPORT_SECTIONS, build_report
+from flows.report.scorecard import score_assumptions
+from flows.report.suppression import SUPPRESSED, Column, display_table
+from flows.study import Study
+from tests.flows.estimation.conftest import THREE_WAVES_WITH_A_SMALL_CELL, ingest_and_estimate
+from tests.flows.report.chromium import render
+
+ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
+
+
+@pytest.fixture(scope="module")
+def reported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Study, EstimationRun, Path]:
+    """The synthetic three-wave study (a follow-up comparison arm of six), estimated, reported."""
+    root = tmp_path_factory.mktemp("reported")
+    study, run = ingest_and_estimate(root / "study", THREE_WAVES_WITH_A_SMALL_CELL)
+    return study, run, build_report(study, run_id=run.run_id, out_dir=root / "report")
+
+
+class _Rows(HTMLParser):
+    """Collects each table row's data-n attribute, class and cell texts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[tuple[str | None, str | None, list[str]]] = []
+        self.counts: list[str] = []
+        self._cell: list[str] | None = None
+        self._is_count = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "tr":
+            found = dict(attrs)
+            self.rows.append((found.get("data-n"), found.get("class"), []))
+        elif tag == "td" and self.rows:
+            self._cell = []
+            self._is_count = dict(attrs).get("class") == "count"
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "td" and self._cell is not None:
+            text = "".join(self._cell).strip()
+            self.rows[-1][2].append(text)
+            if self._is_count:
+                self.counts.append(text)
+            self._cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def test_the_report_renders_every_section_in_chromium_without_console_errors(
+    reported: tuple[Study, EstimationRun, Path],
+) -> None:
+    _, _, report = reported
+    page = render(report, screenshot=ARTIFACTS / "report.png")
+    assert page.console_errors == []
+    assert page.section_ids == [key for key, _ in REPORT_SECTIONS]
+    assert [url for url in page.network_requests if not url.startswith("file:")] == []
+    for _, title in REPORT_SECTIONS:
+        assert title in page.text
+    assert page.screenshot is not None and page.screenshot.stat().st_size > 10_000
+
+
+def test_the_chromium_check_catches_console_errors_and_failed_loads(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.html"
+    broken.write_text(
+        '<!DOCTYPE html><html><body><section id="a"></section><img src="absent.png">'
+        '<script>console.error("planted")</script></body></html>',
+        encoding="utf-8",
+    )
+    page = render(broken)
+    assert any("planted" in error for error in page.console_errors)
+    assert any("absent.png" in error for error in page.console_errors)
+
+
+def test_no_cell_under_the_minimum_appears(reported: tuple[Study, EstimationRun, Path]) -> None:
+    study, run, report = reported
+    minimum = study.design.minimum_cell_size
+    parser = _Rows()
+    parser.feed(report.read_text(encoding="utf-8"))
+    sized = [row for row in parser.rows if row[0] not in (None, "none")]
+    assert sized, "the report has no table rows with a cell size"
+    suppressed = [row for row in sized if row[0] == "suppressed"]
+    shown = [row for row in sized if row[0] != "suppressed"]
+    assert all(int(size) >= minimum for size, _, _ in shown if size is not None)
+    # The six comparison respondents of the follow-up wave are withheld everywhere...
+    assert suppressed
+    for _, css, cells in suppressed:
+        assert css == "suppressed"
+        assert SUPPRESSED in cells
+        assert not any(re.fullmatch(r"-?[\d.,]+%?|\[.*\]", cell) for cell in cells), cells
+    follow_up_comparison = [
+        cells for _, _, cells in parser.rows if cells[:2] == ["follow_up", "comparison"]
+    ]
+    assert follow_up_comparison and all(SUPPRESSED in cells for cells in follow_up_comparison)
+    # ...and no count of respondents between 1 and the minimum is printed as a number.
+    assert parser.counts
+    for cell in parser.counts:
+        if cell not in (SUPPRESSED, "–", f"<{minimum}"):
+            assert int(cell.replace(",", "")) == 0 or int(cell.replace(",", "")) >= minimum
+    # The plots draw only publishable cells: the small group has no series in any legend.
+    html_text = report.read_text(encoding="utf-8")
+    assert "campaign, follow_up" in html_text
+    assert "comparison, follow_up" not in html_text
+    stored = read_result(study, "sample_sizes", run.run_id)
+    assert (stored["n_respondents"] < minimum).any(), "the test study lost its small cell"
+
+
+def test_the_report_reads_its_numbers_from_the_run_and_exports_the_estimates(
+    reported: tuple[Study, EstimationRun, Path],
+) -> None:
+    study, run, report = reported
+    stored = read_result(study, "estimates", run.run_id)
+    exported = pd.read_parquet(report.parent / "estimates.parquet")
+    assert len(exported) == len(stored)
+    assert (report.parent / "estimates.csv").is_file()
+    text = report.read_text(encoding="utf-8")
+    assert run.run_id in text
+    trust = stored[
+        (stored["outcome"] == "trust_official")
+        & (stored["wave"] == "endline")
+        & (stored["n_smallest_cell"] >= study.design.minimum_cell_size)
+    ]
+    for value in trust["estimate"]:
+        assert f"{value:.3f}" in text
+    assert "<script" not in text
+    assert not re.search(r"""(src|href)=["']https?:""", text)
+
+
+def test_the_scorecard_is_never_stronger_than_a_pre_post_design() -> None:
+    estimates = pd.DataFrame(
+        {
+            "outcome": ["irregular_intention", "risk_perception", "trust_official"],
+            "estimate": [-0.4, 5.0, 0.5],
+            "adjusted_p_value": [0.001, 0.001, 0.001],
+            "p_value": [0.001, 0.001, 0.001],
+        }
+    )
+    randomised = {
+        card["name"]: card["verdict"]
+        for card in score_assumptions(estimates, assignment="cluster_randomised")
+    }
+    assert randomised["Risk information"] == "supported"
+    assert randomised["Decision-making"] == "not assessed"
+    pre_post = {
+        card["name"]: card["verdict"]
+        for card in score_assumptions(estimates, assignment="pre_post")
+    }
+    assert pre_post["Risk information"] == "inconclusive"
+    quasi = {
+        card["name"]: card["verdict"]
+        for card in score_assumptions(estimates, assignment="quasi_experimental")
+    }
+    assert quasi["Credibility"] == "supported (suggestive)"
+
+
+def test_the_scorecard_calls_a_moved_premise_without_a_moved_consequence_a_contradiction() -> None:
+    estimates = pd.DataFrame(
+        {
+            "outcome": ["irregular_intention", "risk_perception"],
+            "estimate": [-0.05, 5.0],
+            "adjusted_p_value": [0.6, 0.001],
+            "p_value": [0.6, 0.001],
+        }
+    )
+    cards = {
+        card["name"]: card for card in score_assumptions(estimates, assignment="cluster_randomised")
+    }
+    assert cards["Risk information"]["verdict"] == "contradicted"
+
+
+def test_display_table_requires_the_columns_that_give_cell_sizes() -> None:
+    with pytest.raises(ValueError, match="size_columns is empty"):
+        display_table(
+            pd.DataFrame({"n": [3]}), [Column(name="n", header="n")], size_columns=[], minimum=10
+        )
+
+
+def test_display_table_withholds_a_row_with_an_unknown_cell_size() -> None:
+    frame = pd.DataFrame({"label": ["a", "b"], "mean": [1.5, 2.5], "n_obs": [12, None]})
+    table = display_table(
+        frame,
+        [Column(name="label", header="x", kind="text"), Column(name="mean", header="mean")],
+        size_columns=["n_obs"],
+        minimum=10,
+    )
+    assert table.rows == [["a", "1.50"], ["b", SUPPRESSED]]
+    assert table.sizes == [12, None]
