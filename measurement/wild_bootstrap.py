@@ -153,11 +153,16 @@ def _precompute(design: Design, column: int, small_sample: SmallSample) -> _Prec
     std_error = float(np.sqrt(factor * score @ score))
     others = np.delete(x, column, axis=1)
     if others.shape[1]:
-        projection = np.linalg.lstsq(others, np.column_stack([y, x[:, column]]), rcond=None)[0]
-        restricted = np.column_stack([y, x[:, column]]) - others @ projection
+        # Normal equations reuse x'x (already formed) instead of a QR of the N rows.
+        keep = [index for index in range(x.shape[1]) if index != column]
+        cross = x.T @ x
+        projection = np.linalg.solve(
+            cross[np.ix_(keep, keep)], np.column_stack([x.T @ y, cross[:, column]])[keep]
+        )
+        r_y = y - others @ projection[:, 0]
+        r_x = x[:, column] - others @ projection[:, 1]
     else:
-        restricted = np.column_stack([y, x[:, column]])
-    r_y, r_x = restricted[:, 0], restricted[:, 1]
+        r_y, r_x = y, x[:, column]
     c_y = _cluster_sums(codes, q * r_y, g)
     c_x = _cluster_sums(codes, q * r_x, g)
     h = _cluster_sums(codes, q[:, None] * x, g) @ inverse
