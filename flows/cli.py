@@ -10,6 +10,7 @@ from typing import Annotated, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from flows.errors import TrustshiftError
@@ -20,8 +21,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-console = Console()
-errors = Console(stderr=True)
+console = Console(soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -53,7 +54,7 @@ def reported(command: Callable[P, R]) -> Callable[P, R]:
         except TrustshiftError as error:
             if _State.debug:
                 raise
-            errors.print(f"[bold red]error:[/] {error}", markup=True, highlight=False)
+            errors.print(f"[bold red]error:[/] {escape(str(error))}", markup=True, highlight=False)
             raise typer.Exit(error.exit_code) from None
 
     return wrapper
@@ -74,6 +75,46 @@ def inbox_files(inbox: Path) -> list[Path]:
         if path.is_file()
         and not path.name.startswith(".")
         and not path.name.endswith(INBOX_IGNORED_SUFFIXES)
+    )
+
+
+@app.command()
+@reported
+def init(
+    folder: Annotated[Path, typer.Argument(help="The folder of the new study.")],
+    study_id: Annotated[
+        str, typer.Option("--id", help="A short id: lowercase letters, digits, underscores.")
+    ],
+    title: Annotated[str, typer.Option(help="The study's title.")] = "A new evaluation",
+    instrument: Annotated[
+        str, typer.Option(help="A bundled instrument name or the path to one.")
+    ] = "migration_campaign",
+) -> None:
+    """Create a new study (study.toml and an inbox) from an instrument."""
+    from flows.study import load_study
+
+    target = folder / "study.toml"
+    if target.exists():
+        errors.print(f"{target} already exists; choose another folder or edit that file.")
+        raise typer.Exit(2)
+    template = (REPOSITORY_ROOT / "data" / "templates" / "study.toml").read_text(encoding="utf-8")
+    text = (
+        template.replace("{id}", study_id)
+        .replace("{title}", title.replace('"', "'"))
+        .replace("{instrument}", instrument)
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    try:
+        study = load_study(target)
+    except TrustshiftError:
+        target.unlink()
+        raise
+    study.inbox.mkdir(exist_ok=True)
+    console.print(
+        f"Created {target}. Edit its column names, then drop survey exports into "
+        f"{study.inbox} and run `trustshift run {target}`.",
+        highlight=False,
     )
 
 

@@ -45,6 +45,9 @@ def format_validation_error(path: Path | str, error: Exception) -> str:
         elif kind == "missing":
             fix = "add it"
             what = "required key is missing"
+        elif kind == "string_pattern_mismatch":
+            what = f"{problem.get('input')!r} is not a valid name"
+            fix = "use lowercase letters, digits and underscores, starting with a letter"
         else:
             what = problem["msg"]
             given = problem.get("input")

@@ -1,0 +1,93 @@
+"""The command line: clear messages, exit codes 0/1/2, no identifying data in its output."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from flows.cli import app
+from flows.study import load_study
+from tests.flows.conftest import PII_VALUES
+
+runner = CliRunner()
+
+
+def test_ingest_stores_the_inbox_and_prints_no_identifying_value(
+    small_study: Callable[..., Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    study_file = small_study()
+    with caplog.at_level(logging.DEBUG):
+        result = runner.invoke(app, ["ingest", str(study_file)])
+    assert result.exit_code == 0, result.output
+    assert "baseline.csv: wave 'baseline' stored as version 1 (8 interviews" in result.output
+    assert "Warehouse:" in result.output
+    logged = result.output + caplog.text
+    for value in (*PII_VALUES, "R1,"):
+        assert value not in logged
+
+    again = runner.invoke(app, ["ingest", str(study_file)])
+    assert again.exit_code == 0
+    assert again.output.count("already stored") == 2
+
+
+def test_status_lists_the_stored_waves(small_study: Callable[..., Path]) -> None:
+    study_file = small_study()
+    runner.invoke(app, ["ingest", str(study_file)])
+    result = runner.invoke(app, ["status", str(study_file.parent)])
+    assert result.exit_code == 0, result.output
+    assert "baseline" in result.output and "endline" in result.output
+
+
+def test_a_malformed_wave_exits_with_1_and_one_message(small_study: Callable[..., Path]) -> None:
+    study_file = small_study()
+    bad = study_file.parent / "inbox" / "endline.csv"
+    bad.write_text("respondent_id,arm\n", encoding="utf-8")
+    result = runner.invoke(app, ["ingest", str(study_file), str(bad)])
+    assert result.exit_code == 1
+    assert "error:" in result.output and "endline.csv" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_an_invalid_study_file_exits_with_2(tmp_path: Path) -> None:
+    study_file = tmp_path / "study.toml"
+    study_file.write_text('id = "x"\ntitle = "x"\nwhat = 1\n', encoding="utf-8")
+    result = runner.invoke(app, ["ingest", str(study_file)])
+    assert result.exit_code == 2
+    assert "what: unknown key" in result.output
+
+
+def test_an_empty_inbox_is_a_usage_error(small_study: Callable[..., Path]) -> None:
+    study_file = small_study()
+    for path in (study_file.parent / "inbox").iterdir():
+        path.unlink()
+    result = runner.invoke(app, ["ingest", str(study_file)])
+    assert result.exit_code == 2
+    assert "No wave files" in result.output
+
+
+def test_init_creates_a_study_that_loads(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["init", str(tmp_path / "new"), "--id", "new_study"])
+    assert result.exit_code == 0, result.output
+    study = load_study(tmp_path / "new" / "study.toml")
+    assert study.id == "new_study" and study.inbox.is_dir()
+    again = runner.invoke(app, ["init", str(tmp_path / "new"), "--id", "new_study"])
+    assert again.exit_code == 2 and "already exists" in again.output
+
+
+def test_init_rejects_an_invalid_id_and_leaves_no_file(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["init", str(tmp_path / "bad"), "--id", "Bad Id"])
+    assert result.exit_code == 2
+    assert "'Bad Id' is not a valid name" in result.output
+    assert not (tmp_path / "bad" / "study.toml").exists()
+
+
+@pytest.mark.parametrize("command", sorted(typer.main.get_command(app).commands))  # type: ignore[attr-defined]
+def test_every_command_has_help(command: str) -> None:
+    result = runner.invoke(app, [command, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage" in result.output
