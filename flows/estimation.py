@@ -36,6 +36,8 @@ from measurement.attrition import (
     follow_up_status,
     lee_bounds,
 )
+from measurement.balance import BALANCE_COLUMNS, baseline_balance, joint_orthogonality
+from measurement.change import CHANGE_COLUMNS, within_arm_change
 from measurement.constructs import ItemSpec, recode_items, score_constructs
 from measurement.descriptives import (
     DESCRIPTIVE_COLUMNS,
@@ -244,6 +246,38 @@ RESULT_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("dont_know_rate", _FLOAT),
         ("near_duplicate_share", _FLOAT),
         ("n_quarantined", _INT),
+    ),
+    "balance": tuple(
+        (
+            name,
+            _TEXT
+            if name in ("covariate", "specification")
+            else _INT
+            if name.startswith("n_")
+            else _FLOAT,
+        )
+        for name in BALANCE_COLUMNS
+    ),
+    "balance_joint": (
+        ("terms", _TEXT),
+        ("statistic", _FLOAT),
+        ("df_numerator", _INT),
+        ("df_denominator", _INT),
+        ("p_value", _FLOAT),
+        ("n_obs", _INT),
+        ("n_clusters", _INT),
+        ("method", _TEXT),
+    ),
+    "within_arm_change": tuple(
+        (
+            name,
+            _TEXT
+            if name in ("outcome", "arm", "wave_before", "wave_after", "test", "label")
+            else _INT
+            if name.startswith("n_")
+            else _FLOAT,
+        )
+        for name in CHANGE_COLUMNS
     ),
     "trust_shift": (
         ("source", _TEXT),
@@ -1258,6 +1292,91 @@ def effect_estimates(
     return pd.concat(tables, ignore_index=True)
 
 
+BALANCE_BACKGROUND = ("age", "education", "employed", "household_size", "relatives_abroad")
+
+
+def balance_results(
+    study: Study, data: AnalysisData, messages: list[tuple[str, str]]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Baseline balance of the outcomes and background items, and the joint orthogonality test.
+
+    Covariates: every non-index outcome and the background items the study fielded (age,
+    education, employment, household size, relatives abroad), at baseline, one row per
+    respondent.
+    """
+    frame = data.responses
+    empty = (
+        pd.DataFrame(columns=BALANCE_COLUMNS),
+        pd.DataFrame(columns=[name for name, _ in RESULT_TABLES["balance_joint"]]),
+    )
+    if study.design.assignment == "pre_post" or not (frame["arm"] == COMPARISON).any():
+        return empty
+    baseline = frame[frame["wave"] == data.baseline_wave]
+    if study.design.sampling == "panel":
+        baseline = baseline.drop_duplicates("respondent")
+    covariates = [spec.name for spec in data.outcomes if spec.kind != "index"]
+    covariates += [name for name in BALANCE_BACKGROUND if name in baseline.columns]
+    covariates = [name for name in dict.fromkeys(covariates) if baseline[name].notna().sum() > 1]
+    stratum = "stratum" if baseline["stratum"].notna().any() else None
+    try:
+        with _caveats("balance", messages):
+            table = baseline_balance(
+                baseline,
+                covariates=covariates,
+                treated="treated",
+                cluster="cluster",
+                stratum=stratum,
+            )
+    except DesignError as error:
+        messages.append(("balance", str(error)))
+        return empty
+    joint_covariates = [spec.name for spec in data.outcomes if spec.is_primary]
+    joint_covariates += [name for name in BALANCE_BACKGROUND if name in covariates]
+    try:
+        with _caveats("balance joint test", messages):
+            joint = joint_orthogonality(
+                baseline,
+                covariates=joint_covariates,
+                treated="treated",
+                cluster="cluster",
+                stratum=stratum,
+            ).tidy()
+    except DesignError as error:
+        messages.append(("balance joint test", str(error)))
+        joint = empty[1]
+    return table, joint
+
+
+def change_results(
+    study: Study, data: AnalysisData, messages: list[tuple[str, str]]
+) -> pd.DataFrame:
+    """Descriptive change of every outcome within each arm, baseline to each later wave."""
+    frame = data.responses
+    outcomes = [spec.name for spec in data.outcomes]
+    panel = study.design.sampling == "panel"
+    tables = []
+    for wave in data.later_waves:
+        try:
+            with _caveats(f"change {wave}", messages):
+                table = within_arm_change(
+                    frame[["respondent", "wave", "arm", *outcomes]],
+                    outcomes=outcomes,
+                    wave="wave",
+                    before=data.baseline_wave,
+                    after=wave,
+                    design="panel" if panel else "cross_section",
+                    respondent="respondent" if panel else None,
+                    arm="arm",
+                )
+        except DesignError as error:
+            messages.append((f"change {wave}", str(error)))
+            continue
+        tables.append(table)
+    if not tables:
+        return pd.DataFrame(columns=CHANGE_COLUMNS)
+    return pd.concat(tables, ignore_index=True)
+
+
 def _settings_table(
     study: Study, *, run_id: str, bootstrap_draws: int, seed: int, lee_draws: int
 ) -> pd.DataFrame:
@@ -1364,6 +1483,21 @@ def estimate_study(
         messages.append(("validation", validation_caveat))
     try:
         responses = analysable_responses(study, keys)
+        repeated = responses["respondent"].notna() & responses.duplicated(
+            ["wave", "respondent"], keep="first"
+        )
+        if repeated.any():
+            # Validation quarantines repeated submissions; if some remain (no validation, or a
+            # release), one interview per respondent and wave is kept so panels stay linked.
+            messages.append(
+                (
+                    "responses",
+                    f"{int(repeated.sum())} repeated interview(s) of a respondent within a wave "
+                    "were left out (the first interview is kept). Validate the waves to review "
+                    "them.",
+                )
+            )
+            responses = responses[~repeated].reset_index(drop=True)
         data = analysis_data(study, responses)
         messages.extend(data.messages)
         described, missing = descriptives(study, data)
@@ -1389,6 +1523,8 @@ def estimate_study(
                 for name in ("attrition", "attrition_tests", "lee_bounds")
             )
         tables.update({"attrition": attrition, "attrition_tests": tests, "lee_bounds": bounds})
+        tables["balance"], tables["balance_joint"] = balance_results(study, data, messages)
+        tables["within_arm_change"] = change_results(study, data, messages)
         tables["estimates"] = effect_estimates(
             study,
             data,

@@ -37,9 +37,11 @@ REPORT_SECTIONS: tuple[tuple[str, str], ...] = (
     ("design", "Design and sample"),
     ("data-quality", "Data quality"),
     ("attrition", "Attrition"),
+    ("balance", "Baseline balance"),
     ("reliability", "Reliability of the constructs"),
     ("effects", "Effects of the campaign"),
     ("forest", "Standardized effects by family"),
+    ("change", "Change within each arm"),
     ("trust-shift", "Trust in each source"),
     ("intention-cascade", "The intention cascade"),
     ("risk-beliefs", "Risk beliefs against the true values"),
@@ -180,6 +182,9 @@ def build_report(study: Study, *, run_id: str | None = None, out_dir: Path | Non
     cascade = table("intention_cascade").sort_values(["step_order", "wave_order", "arm"])
     beliefs = table("risk_beliefs").sort_values(["item", "wave_order", "arm"])
     inputs = table("input_files")
+    balance = table("balance")
+    balance_joint = table("balance_joint")
+    change = table("within_arm_change")
 
     effects = _effects_frame(estimates, catalogue)
     tables: dict[str, DisplayTable] = {}
@@ -282,6 +287,71 @@ def build_report(study: Study, *, run_id: str | None = None, out_dir: Path | Non
         ["n_obs"],
         minimum,
         labels=2,
+    )
+    tables["balance"] = _table(
+        balance,
+        [
+            Column(name="covariate", header="Baseline characteristic", kind="text"),
+            Column(name="mean_comparison", header="Comparison mean"),
+            Column(name="std_dev_comparison", header="SD"),
+            Column(name="n_comparison", header="n", kind="count"),
+            Column(name="mean_treated", header="Campaign mean"),
+            Column(name="std_dev_treated", header="SD"),
+            Column(name="n_treated", header="n", kind="count"),
+            Column(name="difference", header="Difference", kind="estimate"),
+            Column(name="normalized_difference", header="Normalized difference", kind="estimate"),
+            Column(name="p_value", header="p (CR1)", kind="p_value"),
+        ],
+        ["n_comparison", "n_treated"],
+        minimum,
+    )
+    tables["balance_joint"] = _table(
+        balance_joint,
+        [
+            Column(name="terms", header="Characteristics tested jointly", kind="text"),
+            Column(name="statistic", header="F"),
+            Column(name="df_numerator", header="df", kind="integer"),
+            Column(name="df_denominator", header="df (G-1)", kind="integer"),
+            Column(name="p_value", header="p", kind="p_value"),
+            Column(name="n_obs", header="Respondents", kind="count"),
+        ],
+        ["n_obs"],
+        minimum,
+    )
+    labels_of = (
+        _effects_frame(
+            pd.DataFrame({"outcome": catalogue["outcome"], "is_primary": False, "family": ""}),
+            catalogue,
+        ).set_index("outcome")["label"]
+        if not catalogue.empty
+        else pd.Series(dtype=str)
+    )
+    change_rows = (
+        change[change["test"] != "wilcoxon"].assign(
+            outcome_label=lambda rows: rows["outcome"].map(labels_of).fillna(rows["outcome"])
+        )
+        if not change.empty
+        else change.assign(outcome_label=pd.Series(dtype=str))
+    )
+    tables["change"] = _table(
+        change_rows,
+        [
+            Column(name="outcome_label", header="Outcome", kind="text"),
+            Column(name="arm", header="Arm", kind="text"),
+            Column(name="wave_after", header="Baseline to", kind="text"),
+            Column(name="test", header="Test", kind="text"),
+            Column(name="mean_before", header="Before"),
+            Column(name="mean_after", header="After"),
+            Column(name="estimate", header="Change", kind="estimate"),
+            Column(name="conf_low|conf_high", header="95% CI", kind="interval"),
+            Column(name="p_value", header="p", kind="p_value"),
+            Column(name="hedges_g", header="Hedges' g", kind="estimate"),
+            Column(name="n_before", header="n before", kind="count"),
+            Column(name="n_after", header="n after", kind="count"),
+        ],
+        ["n_before", "n_after"],
+        minimum,
+        labels=4,
     )
     tables["reliability"] = _table(
         reliability,

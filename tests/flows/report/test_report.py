@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import re
+import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from flows.estimation import EstimationRun, read_result
+from flows.estimation import EstimationRun, estimate_study, read_result
+from flows.ingest import ingest_wave
 from flows.report import REPORT_SECTIONS, build_report
 from flows.report.scorecard import score_assumptions
 from flows.report.suppression import SUPPRESSED, Column, display_table
-from flows.study import Study
+from flows.study import Study, load_study
 from tests.flows.estimation.conftest import THREE_WAVES_WITH_A_SMALL_CELL, ingest_and_estimate
 from tests.flows.report.chromium import render
 
-ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
+REPOSITORY = Path(__file__).resolve().parents[3]
+ARTIFACTS = REPOSITORY / "test-artifacts"
+EXAMPLE = REPOSITORY / "data" / "studies" / "example"
 
 
 @pytest.fixture(scope="module")
@@ -26,6 +30,19 @@ def reported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Study, Estimatio
     root = tmp_path_factory.mktemp("reported")
     study, run = ingest_and_estimate(root / "study", THREE_WAVES_WITH_A_SMALL_CELL)
     return study, run, build_report(study, run_id=run.run_id, out_dir=root / "report")
+
+
+@pytest.fixture(scope="module")
+def example_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled example study (simulated, with field faults), ingested, estimated, reported."""
+    root = tmp_path_factory.mktemp("example")
+    shutil.copy2(EXAMPLE / "study.toml", root / "study.toml")
+    shutil.copytree(EXAMPLE / "inbox", root / "inbox")
+    study = load_study(root / "study.toml")
+    for path in sorted(study.inbox.iterdir()):
+        ingest_wave(study, path)
+    run = estimate_study(study, bootstrap_draws=99, lee_draws=20, seed=5)
+    return build_report(study, run_id=run.run_id, out_dir=root / "report")
 
 
 class _Rows(HTMLParser):
@@ -59,17 +76,28 @@ class _Rows(HTMLParser):
             self._cell.append(data)
 
 
-def test_the_report_renders_every_section_in_chromium_without_console_errors(
-    reported: tuple[Study, EstimationRun, Path],
+@pytest.mark.slow
+def test_the_example_studys_report_renders_every_section_in_chromium_without_console_errors(
+    example_report: Path,
 ) -> None:
-    _, _, report = reported
-    page = render(report, screenshot=ARTIFACTS / "report.png")
+    page = render(example_report, screenshot=ARTIFACTS / "example-report.png")
     assert page.console_errors == []
     assert page.section_ids == [key for key, _ in REPORT_SECTIONS]
     assert [url for url in page.network_requests if not url.startswith("file:")] == []
     for _, title in REPORT_SECTIONS:
         assert title in page.text
     assert page.screenshot is not None and page.screenshot.stat().st_size > 10_000
+    assert (example_report.parent / "estimates.csv").is_file()
+    assert (example_report.parent / "estimates.parquet").is_file()
+
+
+def test_the_small_cell_report_renders_in_chromium_without_console_errors(
+    reported: tuple[Study, EstimationRun, Path],
+) -> None:
+    _, _, report = reported
+    page = render(report, screenshot=ARTIFACTS / "small-cell-report.png")
+    assert page.console_errors == []
+    assert page.section_ids == [key for key, _ in REPORT_SECTIONS]
 
 
 def test_the_chromium_check_catches_console_errors_and_failed_loads(tmp_path: Path) -> None:
