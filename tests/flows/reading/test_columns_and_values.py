@@ -310,3 +310,14 @@ def test_an_unreadable_combined_column_is_ignored_when_every_choice_column_is_th
     frame["preparations"] = ["Saved money Asked family for money", "Asked family for money", "", ""]
     coded = read_wave(write_csv(frame, tmp_path / "baseline.csv"), study=study)
     assert_standard_items(coded.frame)
+
+
+def test_none_is_an_answer_label_where_the_instrument_uses_it_and_blank_elsewhere(
+    tmp_path: Path, study: Study
+) -> None:
+    frame = wave_frame()
+    frame["education"] = ["None", "Primary", "none", ""]
+    frame["feel_informed"] = ["None", "NULL", ".", "3"]
+    coded = read_wave(write_csv(frame, tmp_path / "baseline.csv"), study=study).frame
+    assert coded["education"].tolist()[:3] == [1.0, 2.0, 1.0]
+    assert coded["feel_informed"].isna().tolist() == [True, True, True, False]
