@@ -15,7 +15,13 @@ import pandas as pd
 
 from measurement.effects import EffectModel
 from measurement.errors import DesignError
-from measurement.linear_model import INTERCEPT, fit_design, prepare_design
+from measurement.linear_model import (
+    INTERCEPT,
+    combine_columns,
+    cross_product,
+    fit_design,
+    prepare_design,
+)
 
 __all__ = [
     "RANDOMIZATION_COLUMNS",
@@ -260,7 +266,7 @@ def randomization_inference(
     if base is not None:
         if base.x.shape[1]:
             fitted = fit_design(base)
-            residual_y = base.y - base.x @ fitted.coefficients.to_numpy()
+            residual_y = base.y - combine_columns(base.x, fitted.coefficients.to_numpy())
         else:
             residual_y = base.y
         z_columns = [frame[name].to_numpy(dtype=float) for name in fixed]
@@ -295,7 +301,7 @@ def randomization_inference(
             hwh[offsets[a] : offsets[a + 1], offsets[-1] + c] = column
             hwh[offsets[-1] + c, offsets[a] : offsets[a + 1]] = column
     zw = z * w[:, None]
-    hwh[offsets[-1] :, offsets[-1] :] = zw.T @ z
+    hwh[offsets[-1] :, offsets[-1] :] = cross_product(zw, z)
     inverse_hwh = np.linalg.pinv(hwh, rcond=1e-12, hermitian=True)
     hwp: dict[str, np.ndarray] = {}
     for name in names:

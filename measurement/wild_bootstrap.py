@@ -20,7 +20,9 @@ from measurement.effects import EffectModel
 from measurement.linear_model import (
     Design,
     SmallSample,
+    combine_columns,
     count_parameters,
+    cross_product,
     prepare_design,
 )
 
@@ -139,28 +141,31 @@ def _precompute(design: Design, column: int, small_sample: SmallSample) -> _Prec
     if design.cluster_codes is None:
         raise ValueError("wild_cluster_bootstrap: a cluster column is required.")
     root = np.ones(design.n_obs) if design.weights is None else np.sqrt(design.weights)
-    x = design.x * root[:, None]
-    y = design.y * root
+    x = design.x if design.weights is None else design.x * root[:, None]
+    y = design.y if design.weights is None else design.y * root
     g = design.n_clusters
     codes = design.cluster_codes
-    inverse = np.linalg.inv(x.T @ x)
-    beta = inverse @ (x.T @ y)
-    q = x @ inverse[column]
-    residuals = y - x @ beta
+    cross = cross_product(x, x)
+    x_y = cross_product(x, y)
+    inverse = np.linalg.inv(cross)
+    beta = inverse @ x_y
+    q = combine_columns(x, inverse[column])
+    residuals = y - combine_columns(x, beta)
     n, k = design.n_obs, count_parameters(design, small_sample)
     factor = g / (g - 1) * (n - 1) / (n - k)
     score = _cluster_sums(codes, q * residuals, g)
     std_error = float(np.sqrt(factor * score @ score))
-    others = np.delete(x, column, axis=1)
-    if others.shape[1]:
-        # Normal equations reuse x'x (already formed) instead of a QR of the N rows.
+    if x.shape[1] > 1:
+        # Normal equations reuse x'x instead of a QR of the N rows; the projection has a zero
+        # for the tested column so that no N-row copy of the other regressors is made.
         keep = [index for index in range(x.shape[1]) if index != column]
-        cross = x.T @ x
-        projection = np.linalg.solve(
-            cross[np.ix_(keep, keep)], np.column_stack([x.T @ y, cross[:, column]])[keep]
+        projection = np.zeros((x.shape[1], 2))
+        projection[keep] = np.linalg.solve(
+            cross[np.ix_(keep, keep)], np.column_stack([x_y, cross[:, column]])[keep]
         )
-        r_y = y - others @ projection[:, 0]
-        r_x = x[:, column] - others @ projection[:, 1]
+        fitted = combine_columns(x, projection)
+        r_y = y - fitted[:, 0]
+        r_x = x[:, column] - fitted[:, 1]
     else:
         r_y, r_x = y, x[:, column]
     c_y = _cluster_sums(codes, q * r_y, g)
