@@ -6,7 +6,7 @@ import functools
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, ParamSpec, TypeVar
+from typing import Annotated, Literal, ParamSpec, TypeVar, cast
 
 import typer
 from rich.console import Console
@@ -160,12 +160,11 @@ def status(study_file: StudyArgument) -> None:
     study = load_study(study_file)
     table = Table(title=f"{study.id}: {study.title}")
     stored = api.waves(study)
-    for column in ("wave", "version", "status", "file_name", "format", "rows_stored"):
+    shown = ["wave", "version", "status", "file_name", "format", "rows_stored"]
+    for column in shown:
         table.add_column(column)
-    for row in stored.itertuples(index=False):
-        table.add_row(
-            row.wave, str(row.version), row.status, row.file_name, row.format, str(row.rows_stored)
-        )
+    for values in stored[shown].astype(str).itertuples(index=False):
+        table.add_row(*(str(value) for value in values))
     console.print(table)
     console.print(f"Warehouse: {warehouse_path(study)}", highlight=False)
 
@@ -195,11 +194,14 @@ def simulate(
 
     study = load_study(study_file)
     chosen = [name.strip() for name in formats.split(",") if name.strip()]
+    if sampling not in (None, "panel", "repeated_cross_section"):
+        errors.print(f"--sampling {sampling!r}: choose panel or repeated_cross_section.")
+        raise typer.Exit(2)
     settings = SimulationSettings(
         seed=seed,
         n_clusters=clusters,
         respondents_per_cluster=respondents,
-        **({"sampling": sampling} if sampling else {}),
+        sampling=cast(Literal["panel", "repeated_cross_section"] | None, sampling),
     )
     simulated = simulate_study(study, settings)
     out.mkdir(parents=True, exist_ok=True)
@@ -231,6 +233,36 @@ def demo(
         outcome = ingest_wave(study, path)
         console.print(f"  ingested {outcome.message}", highlight=False)
     console.print(f"Warehouse: {warehouse_path(study).resolve()}", highlight=False)
+
+
+@app.command()
+@reported
+def estimate(
+    study_file: StudyArgument,
+    run_id: Annotated[str | None, typer.Option(help="Name of this run (default: new).")] = None,
+    bootstrap_draws: Annotated[
+        int, typer.Option(help="Wild cluster bootstrap and randomization draws.")
+    ] = 9999,
+    seed: Annotated[int, typer.Option(help="Seed of every random draw.")] = 20261130,
+) -> None:
+    """Estimate every pre-specified effect of a study and store the run's result tables."""
+    from flows.estimation import estimate_command
+
+    estimate_command(study_file, run_id=run_id, bootstrap_draws=bootstrap_draws, seed=seed)
+
+
+@app.command()
+@reported
+def report(
+    study_file: StudyArgument,
+    run_id: Annotated[
+        str | None, typer.Option(help="The estimation run to report (default: the latest).")
+    ] = None,
+) -> None:
+    """Write the self-contained HTML report of an estimation run."""
+    from flows.report import report_command
+
+    report_command(study_file, run_id=run_id)
 
 
 @app.command()
