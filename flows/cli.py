@@ -266,6 +266,53 @@ def report(
 
 
 @app.command()
+@reported
+def run(
+    study_file: StudyArgument,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Replace stored waves with changed inbox files.")
+    ] = False,
+    bootstrap_draws: Annotated[
+        int | None, typer.Option(help="Bootstrap and randomization draws (default 9,999).")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of every random draw.")] = None,
+) -> None:
+    """Run the whole study in process: ingest new waves, validate, estimate, report."""
+    from flows.orchestration.commands import run_study
+
+    code = run_study(study_file, replace=replace, bootstrap_draws=bootstrap_draws, seed=seed)
+    if code:
+        raise typer.Exit(code)
+
+
+@app.command()
+@reported
+def serve(
+    study_files: Annotated[list[Path], typer.Argument(help="Study files to serve.")],
+    cron: Annotated[
+        str, typer.Option(help="Cron schedule of each study's run; 'none' for no schedule.")
+    ] = "0 6 * * *",
+    timezone: Annotated[str | None, typer.Option(help="Time zone of the schedule.")] = None,
+    watch: Annotated[
+        bool, typer.Option("--watch/--no-watch", help="Start a run when a wave lands.")
+    ] = True,
+    poll_seconds: Annotated[float, typer.Option(help="How often inboxes are polled.")] = 30.0,
+    limit: Annotated[int | None, typer.Option(help="Most runs at once.")] = None,
+) -> None:
+    """Serve a Prefect deployment per study: on a schedule and when a new wave lands."""
+    from flows.orchestration.commands import serve_studies
+
+    serve_studies(
+        study_files,
+        cron=None if cron.lower() == "none" else cron,
+        timezone=timezone,
+        watch=watch,
+        poll_seconds=poll_seconds,
+        limit=limit,
+    )
+
+
+@app.command()
 def version() -> None:
     """Print the version."""
     from importlib.metadata import version as distribution_version
