@@ -56,32 +56,41 @@ def trust_battery(study: Study, instrument: Instrument) -> list[str]:
     ]
 
 
+# A wave under construction: column name -> values, in file order.
+Columns = dict[str, np.ndarray]
+
+
 def inject_faults(
-    frame: pd.DataFrame, *, context: FaultContext, wave: str, rng: np.random.Generator
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+    data: Columns, *, context: FaultContext, wave: str, rng: np.random.Generator
+) -> tuple[Columns, pd.DataFrame]:
     """The wave with faults planted (duplicates appended at the end) and the truth table."""
     settings = context.settings
     columns = context.columns
-    n = len(frame)
-    records: list[dict[str, object]] = []
+    n = len(data[columns["submission"]])
     typical = settings.typical_duration_minutes
-    start = frame[columns["interview_start"]].to_numpy()
+    start = data[columns["interview_start"]]
+    end = data[columns["interview_end"]]
+    found_rows: list[np.ndarray] = []
+    found_faults: list[str] = []
+    found_columns: list[str] = []
+    found_details: list[list[str]] = []
 
     def set_duration(rows: np.ndarray, minutes: np.ndarray) -> None:
-        end = start[rows] + np.round(minutes * 60).astype("timedelta64[s]")
-        frame.loc[rows, columns["interview_end"]] = end
+        end[rows] = start[rows] + np.round(minutes * 60).astype("timedelta64[s]")
 
     def record(rows: np.ndarray, fault: str, column: str, details: list[str]) -> None:
-        for row, detail in zip(rows.tolist(), details, strict=True):
-            records.append({"row": row, "fault": fault, "column": column, "detail": detail})
+        found_rows.append(np.asarray(rows, dtype=np.int64))
+        found_faults.append(fault)
+        found_columns.append(column)
+        found_details.append(details)
 
     fabricated = np.zeros(n, dtype=bool)
     if context.enumerator_label is not None:
-        his = np.flatnonzero(frame[columns["enumerator"]].to_numpy() == context.enumerator_label)
+        his = np.flatnonzero(data[columns["enumerator"]] == context.enumerator_label)
         share = settings.fault_rate("fabricating_enumerator")
         chosen = np.sort(rng.permutation(his)[: round(share * len(his))])
         fabricated[chosen] = True
-        _fabricate(frame, chosen, context, rng)
+        _fabricate(data, chosen, context, rng)
         # Short-ish, but longer than the speeder zone.
         set_duration(chosen, rng.uniform(0.375, 0.55, len(chosen)) * typical)
         record(
@@ -103,7 +112,7 @@ def inject_faults(
         blocks[fault] = np.sort(pool[taken : taken + count])
         taken += count
 
-    _break_straight_lines(frame, context, rng, keep=blocks["straightliner"])
+    _break_straight_lines(data, context, rng, keep=blocks["straightliner"])
 
     rows = blocks["speeder"]
     minutes = rng.uniform(0.075, 0.2, len(rows)) * typical
@@ -111,49 +120,54 @@ def inject_faults(
     record(rows, "speeder", columns["interview_end"], [f"{m:.1f} minutes" for m in minutes])
 
     rows = blocks["straightliner"]
-    if context.battery:
+    if len(context.battery) >= 2:
         low, high = context.instrument.item(context.battery[0]).bounds
         values = rng.integers(int(low or 1), int(high or 5) + 1, len(rows))
         for name in context.battery:
-            frame.loc[rows, name] = values
+            data[name][rows] = values
         battery_name = context.study.quality.straightlining_batteries[0]
-        record(
-            rows, "straightliner", battery_name,
-            [f"all {len(context.battery)} items = {v}" for v in values],
-        )  # fmt: skip
+        size = len(context.battery)
+        record(rows, "straightliner", battery_name, [f"all {size} items = {v}" for v in values])
 
     rows = blocks["out_of_range"]
-    for row in rows.tolist():
-        column, value = _out_of_range(frame, row, context, rng)
-        frame.loc[row, column] = value
-        record(np.array([row]), "out_of_range", column, [f"value {value}"])
+    targets, values = _out_of_range(data, rows, context, rng)
+    for name in sorted(set(targets.tolist())):
+        hit = targets == name
+        data[name][rows[hit]] = values[hit]
+        record(rows[hit], "out_of_range", name, [f"value {v}" for v in values[hit]])
 
     rows = blocks["missing_consent"]
-    frame.loc[rows, columns["consent"]] = 0
+    data[columns["consent"]][rows] = 0
     record(rows, "missing_consent", columns["consent"], ["consent 0 with answers"] * len(rows))
 
-    frame, copies = _duplicate(frame, blocks["duplicate_submission"], context, rng)
-    for _, copy, detail in copies:
-        records.append(
-            {"row": copy, "fault": "duplicate_submission", "column": "", "detail": detail}
-        )
+    data, copies, details = _duplicate(data, blocks["duplicate_submission"], context, rng)
+    record(copies, "duplicate_submission", "", details)
 
-    truth = pd.DataFrame(records, columns=["row", "fault", "column", "detail"])
-    truth = truth.sort_values(["row", "fault"], kind="stable").reset_index(drop=True)
-    rows_index = truth["row"].to_numpy(dtype=int)
+    rows_all = np.concatenate(found_rows) if found_rows else np.zeros(0, dtype=np.int64)
+    faults_all = np.concatenate(
+        [np.full(len(r), f, dtype=object) for r, f in zip(found_rows, found_faults, strict=True)]
+        or [np.zeros(0, dtype=object)]
+    )
+    columns_all = np.concatenate(
+        [np.full(len(r), c, dtype=object) for r, c in zip(found_rows, found_columns, strict=True)]
+        or [np.zeros(0, dtype=object)]
+    )
+    details_all = np.array([d for group in found_details for d in group], dtype=object)
+    order = np.lexsort((faults_all.astype(str), rows_all))
+    rows_all = rows_all[order]
     faults = pd.DataFrame(
         {
-            "wave": wave,
-            "row_number": rows_index + 1,
-            "submission": frame[columns["submission"]].to_numpy()[rows_index],
-            "respondent": frame[columns["respondent"]].to_numpy()[rows_index],
-            "fault": truth["fault"].to_numpy(),
-            "column": truth["column"].to_numpy(),
-            "detail": truth["detail"].to_numpy(),
+            "wave": np.full(len(rows_all), wave, dtype=object),
+            "row_number": rows_all + 1,
+            "submission": data[columns["submission"]][rows_all],
+            "respondent": data[columns["respondent"]][rows_all],
+            "fault": faults_all[order],
+            "column": columns_all[order],
+            "detail": details_all[order],
         },
         columns=list(FAULT_COLUMNS),
     )
-    return frame, faults
+    return data, faults
 
 
 def _item_columns(instrument: Instrument) -> list[tuple[Item, str]]:
@@ -179,7 +193,7 @@ def _uniform_answers(
 
 
 def _fabricate(
-    frame: pd.DataFrame, rows: np.ndarray, context: FaultContext, rng: np.random.Generator
+    data: Columns, rows: np.ndarray, context: FaultContext, rng: np.random.Generator
 ) -> None:
     """One made-up answer vector, copied into every fabricated interview with a few changes."""
     if len(rows) == 0:
@@ -187,69 +201,88 @@ def _fabricate(
     for item, stored in _item_columns(context.instrument):
         template = _uniform_answers(item, rng, 1)[0]
         varied = rng.random(len(rows)) < FABRICATION_VARIATION
-        values = np.where(varied, _uniform_answers(item, rng, len(rows)), template)
-        frame.loc[rows, stored] = values
+        data[stored][rows] = np.where(varied, _uniform_answers(item, rng, len(rows)), template)
 
 
 def _break_straight_lines(
-    frame: pd.DataFrame, context: FaultContext, rng: np.random.Generator, *, keep: np.ndarray
+    data: Columns, context: FaultContext, rng: np.random.Generator, *, keep: np.ndarray
 ) -> None:
     """No row outside the planted straight-liners answers the whole battery alike."""
     if len(context.battery) < 2:
         return
-    block = frame[context.battery].to_numpy()
-    same = (block == block[:, :1]).all(axis=1)
+    first = data[context.battery[0]]
+    same = np.ones(len(first), dtype=bool)
+    for name in context.battery[1:]:
+        same &= data[name] == first
     same[keep] = False
     rows = np.flatnonzero(same)
     if len(rows) == 0:
         return
     low, high = context.instrument.item(context.battery[0]).bounds
     low_value, high_value = int(low or 1), int(high or 5)
-    column = rng.integers(0, len(context.battery), len(rows))
-    for row, k in zip(rows.tolist(), column.tolist(), strict=True):
-        value = int(block[row, k])
-        if low_value <= value <= high_value:
-            new = value + 1 if value < high_value else value - 1
-        else:
-            new = (low_value + high_value) // 2
-        frame.loc[row, context.battery[k]] = new
+    which = rng.integers(0, len(context.battery), len(rows))
+    value = first[rows]
+    answered = (value >= low_value) & (value <= high_value)
+    new = np.where(
+        answered,
+        np.where(value < high_value, value + 1, value - 1),
+        (low_value + high_value) // 2,
+    )
+    for k, name in enumerate(context.battery):
+        hit = which == k
+        data[name][rows[hit]] = new[hit]
 
 
 _OPENERS = frozenset(opener for opener, _ in SKIPS.values())
 
 
 def _out_of_range(
-    frame: pd.DataFrame, row: int, context: FaultContext, rng: np.random.Generator
-) -> tuple[str, int]:
-    """A column answered in this row and a code outside its scale and special codes."""
+    data: Columns, rows: np.ndarray, context: FaultContext, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: a column answered there, and a code outside its scale and special codes."""
     candidates = [
         item
         for item in context.instrument.items
-        if item.scale in ("likert", "percentage", "binary")
-        and item.name not in _OPENERS
-        and int(frame[item.name].to_numpy()[row]) >= 0
+        if item.scale in ("likert", "percentage", "binary") and item.name not in _OPENERS
     ]
-    item = candidates[int(rng.integers(0, len(candidates)))]
-    high = int(item.bounds[1] or 5)
-    if item.scale == "likert":
-        options = [int(item.bounds[0] or 1) - 1, high + 1, high + 2]
-    elif item.scale == "percentage":
-        options = [101, 150, 200]
-    else:
-        options = [2, 3]
-    specials = set(context.instrument.special_codes_of(item))
-    options = [value for value in options if value not in specials]
-    return item.name, options[int(rng.integers(0, len(options)))]
+    if len(rows) == 0 or not candidates:
+        return np.zeros(0, dtype=object), np.zeros(0, dtype=np.int64)
+    answered = np.column_stack([data[item.name][rows] >= 0 for item in candidates])
+    # A random answered column per row: the largest random score among answered columns.
+    scores = np.where(answered, rng.random(answered.shape), -1.0)
+    chosen = scores.argmax(axis=1)
+    options: list[list[int]] = []
+    for item in candidates:
+        high = int(item.bounds[1] or 5)
+        if item.scale == "likert":
+            bad = [int(item.bounds[0] or 1) - 1, high + 1, high + 2]
+        elif item.scale == "percentage":
+            bad = [101, 150, 200]
+        else:
+            bad = [2, 3]
+        specials = set(context.instrument.special_codes_of(item))
+        options.append([value for value in bad if value not in specials])
+    pick = rng.integers(0, 3, len(rows))
+    values = np.array(
+        [
+            options[c][p % len(options[c])]
+            for c, p in zip(chosen.tolist(), pick.tolist(), strict=True)
+        ],
+        dtype=np.int64,
+    )
+    names = np.array([item.name for item in candidates], dtype=object)[chosen]
+    return names, values
 
 
 def _duplicate(
-    frame: pd.DataFrame, originals: np.ndarray, context: FaultContext, rng: np.random.Generator
-) -> tuple[pd.DataFrame, list[tuple[int, int, str]]]:
+    data: Columns, originals: np.ndarray, context: FaultContext, rng: np.random.Generator
+) -> tuple[Columns, np.ndarray, list[str]]:
     """Re-sent interviews appended after the wave: identical, or re-entered with small edits."""
+    n = len(data[context.columns["submission"]])
     if len(originals) == 0:
-        return frame, []
+        return data, np.zeros(0, dtype=np.int64), []
     columns = context.columns
-    copies = frame.iloc[originals].reset_index(drop=True)
+    copies = {name: values[originals].copy() for name, values in data.items()}
     battery = set(context.battery)
     editable = [
         item.name
@@ -258,33 +291,24 @@ def _duplicate(
     ]
     re_entered = rng.random(len(originals)) < 0.5
     rows = np.flatnonzero(re_entered)
-    submission = copies[columns["submission"]].to_numpy(dtype=object).copy()
-    submission[rows] = uuid4_strings(rng, len(rows))
-    copies[columns["submission"]] = submission
+    copies[columns["submission"]][rows] = uuid4_strings(rng, len(rows))
     shift = (rng.integers(5, 61, len(rows)) * 60).astype("timedelta64[s]")
     for role in ("interview_start", "interview_end"):
-        times = copies[columns[role]].to_numpy().copy()
-        times[rows] = times[rows] + shift
-        copies[columns[role]] = times
-    values = {name: copies[name].to_numpy().copy() for name in editable}
-    changed = np.zeros(len(copies), dtype=int)
+        copies[columns[role]][rows] = copies[columns[role]][rows] + shift
+    changed = np.zeros(len(originals), dtype=int)
     for row in rows.tolist():
         for name in rng.permutation(editable)[: int(rng.integers(1, 3))].tolist():
-            value = int(values[name][row])
+            value = int(copies[name][row])
             if value < 0:
                 continue
             high = int(context.instrument.item(name).bounds[1] or 5)
-            values[name][row] = value + 1 if value < high else value - 1
+            copies[name][row] = value + 1 if value < high else value - 1
             changed[row] += 1
-    for name, column in values.items():
-        copies[name] = column
-    n = len(frame)
-    result = []
-    for k, original in enumerate(originals.tolist()):
-        detail = (
-            f"re-entry of row {original + 1} (new submission id, {changed[k]} answers changed)"
-            if re_entered[k]
-            else f"copy of row {original + 1} (same submission id)"
-        )
-        result.append((original, n + k, detail))
-    return pd.concat([frame, copies], ignore_index=True), result
+    details = [
+        f"re-entry of row {original + 1} (new submission id, {changed[k]} answers changed)"
+        if re_entered[k]
+        else f"copy of row {original + 1} (same submission id)"
+        for k, original in enumerate(originals.tolist())
+    ]
+    combined = {name: np.concatenate([values, copies[name]]) for name, values in data.items()}
+    return combined, n + np.arange(len(originals)), details

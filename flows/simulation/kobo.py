@@ -85,7 +85,7 @@ def _select_multiple(
     stored = item.stored_names()
     block = frame[stored].to_numpy(dtype=float)
     choices = np.array(list(item.choices), dtype=object)
-    special_rows = (block < 0).any(axis=1)
+    special_rows = [bool(flag) for flag in np.asarray((block < 0).any(axis=1))]
     combined = [
         " ".join(choices[row == 1.0]) if not is_special else specials.get(row[0], str(row[0]))
         for row, is_special in zip(block, special_rows, strict=True)
@@ -157,8 +157,8 @@ def write_xlsform(path: Path, study: Study) -> None:
             )
             for code, label in options.items():
                 choices.append((list_name, code, label))
-            for code, label in special.items():
-                choices.append((list_name, f"{code:g}", label))
+            for number, label in special.items():
+                choices.append((list_name, f"{number:g}", label))
         else:
             kind = "decimal" if item.scale == "money" else "integer"
             low, high = item.bounds

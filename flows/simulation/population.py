@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 # (region, code, country dialling prefix, latitude box, longitude box). The boxes lie inside
 # Senegal (Kolda, Tambacounda, Sedhiou) and the Gambia.
@@ -155,19 +154,19 @@ def draw_respondents(
     starts = np.cumsum(per_cluster) - per_cluster
     number = np.arange(n) - np.repeat(starts, per_cluster) + 1
     width = max(3, len(str(int(per_cluster.max(initial=1)))))
-    ids = (
-        pd.Series(communities.cluster_id[cluster], dtype=object)
-        + "-"
-        + id_prefix
-        + pd.Series(number).astype(str).str.zfill(width)
-    )
+    ids = [
+        f"{community}-{id_prefix}{k:0{width}d}"
+        for community, k in zip(
+            communities.cluster_id[cluster].tolist(), number.tolist(), strict=True
+        )
+    ]
     given = np.array(GIVEN_NAMES, dtype=object)[rng.integers(0, len(GIVEN_NAMES), n)]
     family = np.array(FAMILY_NAMES, dtype=object)[rng.integers(0, len(FAMILY_NAMES), n)]
     gender = np.where(rng.random(n) < 0.56, 1, 2)
     gender[rng.random(n) < 0.005] = 3
     return Respondents(
         cluster=cluster,
-        respondent_id=ids.to_numpy(dtype=object),
+        respondent_id=np.array(ids, dtype=object),
         name=given + " " + family,
         phone=_phones(rng, communities.country_prefix[cluster]),
         # About a kilometre around the community centre.
@@ -185,16 +184,19 @@ def draw_respondents(
 def _phones(rng: np.random.Generator, country: np.ndarray) -> np.ndarray:
     """Senegal "+221 77 123 45 67" or Gambia "+220 712 3456", by the community's country."""
     n = len(country)
-    digits = rng.integers(0, 10, size=(n, 7)).astype(str)
-    senegal_operator = np.array(["77", "78", "76", "70"], dtype=object)[rng.integers(0, 4, n)]
-    gambia_operator = np.array(["7", "3", "2", "9"], dtype=object)[rng.integers(0, 4, n)]
-    d = [pd.Series(digits[:, k], dtype=object) for k in range(7)]
-    senegal = (
-        "+221 " + pd.Series(senegal_operator) + " " + d[0] + d[1] + d[2] + " " + d[3] + d[4]
-        + " " + d[5] + d[6]
-    )  # fmt: skip
-    gambia = "+220 " + pd.Series(gambia_operator) + d[0] + d[1] + " " + d[2] + d[3] + d[4] + d[5]
-    return np.where(country == "+221", senegal.to_numpy(), gambia.to_numpy())
+    digits = (rng.integers(0, 10, size=(n, 7)) + ord("0")).astype(np.uint8)
+    senegal_operator = np.array([b"77", b"78", b"76", b"70"], dtype="S2")[rng.integers(0, 4, n)]
+    gambia_operator = np.array([b"7", b"3", b"2", b"9"], dtype="S1")[rng.integers(0, 4, n)]
+    senegal = np.frombuffer(b"+221 00 000 00 00" * n, dtype=np.uint8).reshape(n, 17).copy()
+    senegal[:, 5:7] = senegal_operator.view(np.uint8).reshape(n, 2)
+    senegal[:, [8, 9, 10, 12, 13, 15, 16]] = digits
+    gambia = np.frombuffer(b"+220 000 0000" * n, dtype=np.uint8).reshape(n, 13).copy()
+    gambia[:, 5] = gambia_operator.view(np.uint8)
+    gambia[:, [6, 7, 9, 10, 11, 12]] = digits[:, :6]
+    phones = _split_text(gambia.tobytes().decode("ascii"), 13)
+    in_senegal = np.flatnonzero(country == "+221")
+    phones[in_senegal] = _split_text(senegal[in_senegal].tobytes().decode("ascii"), 17)
+    return phones
 
 
 def uuid4_strings(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -210,4 +212,10 @@ def uuid4_strings(rng: np.random.Generator, n: int) -> np.ndarray:
     for target, source in ((0, 0), (9, 8), (14, 12), (19, 16), (24, 20)):
         width = {0: 8, 9: 4, 14: 4, 19: 4, 24: 12}[target]
         text[:, target : target + width] = digits[:, source : source + width]
-    return text.view("S36").ravel().astype(str).astype(object)
+    return _split_text(text.tobytes().decode("ascii"), 36)
+
+
+def _split_text(joined: str, width: int) -> np.ndarray:
+    """Fixed-width pieces of one long string, as an object array of str."""
+    pieces = [joined[start : start + width] for start in range(0, len(joined), width)]
+    return np.array(pieces, dtype=object)

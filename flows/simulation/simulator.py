@@ -123,7 +123,7 @@ def simulate_study(study: Study, settings: SimulationSettings) -> SimulatedStudy
         if sampling == "panel":
             if panel is None or latents is None or staying is None:
                 panel = draw_respondents(panel_rng, communities, per_cluster)
-                latents = panel_rng.standard_normal((len(panel), model.n_latents))
+                latents = panel_rng.standard_normal((model.n_latents, len(panel)))
                 staying = attrition_draw.random(len(panel))
             else:
                 rho = settings.panel_correlation
@@ -137,10 +137,10 @@ def simulate_study(study: Study, settings: SimulationSettings) -> SimulatedStudy
                     * settings.differential_attrition
                 )
                 present = staying >= np.clip(rate, 0.0, 1.0)
-            respondents, wave_latents = panel.subset(present), latents[present]
+            respondents, wave_latents = panel.subset(present), latents[:, present]
         else:
             respondents = draw_respondents(rng, communities, per_cluster, id_prefix=f"W{t + 1}-")
-            wave_latents = rng.standard_normal((len(respondents), model.n_latents))
+            wave_latents = rng.standard_normal((model.n_latents, len(respondents)))
         waves[wave] = _simulate_wave(
             model, communities, respondents, wave_latents, t, rng, fault_rng, fabricator
         )
@@ -176,7 +176,7 @@ def simulate_wave_frame(
     per_cluster[:extra] += 1
     rng = np.random.default_rng(seeds[1])
     respondents = draw_respondents(rng, communities, per_cluster)
-    latents = rng.standard_normal((len(respondents), model.n_latents))
+    latents = rng.standard_normal((model.n_latents, len(respondents)))
     return _simulate_wave(
         model, communities, respondents, latents, t, rng, np.random.default_rng(seeds[2]),
         fabricator,
@@ -355,11 +355,26 @@ def _simulate_wave(
     fabricator: int | None,
 ) -> SimulatedWave:
     settings = model.settings
+    # Rows come in the order the interviews were held.
+    start, end = _schedule(model, communities, respondents, t, rng)
+    order = np.argsort(start, kind="stable")
+    respondents, latents = respondents.subset(order), latents[:, order]
+    times = (start[order], end[order])
     n = len(respondents)
     cluster = respondents.cluster
     campaign_now = communities.campaign[cluster] & (t > 0)
     icc = settings.icc
-    z = np.sqrt(icc) * communities.effects[cluster] + np.sqrt(1 - icc) * latents
+    # Construct latents (one row per latent): a community part with share icc, the rest
+    # the respondent's own.
+    latent_cache: dict[int, np.ndarray] = {}
+
+    def latent(k: int) -> np.ndarray:
+        if k not in latent_cache:
+            latent_cache[k] = (
+                np.sqrt(icc) * communities.effects[:, k][cluster] + np.sqrt(1 - icc) * latents[k]
+            )
+        return latent_cache[k]
+
     loading = settings.item_loading
     answers: dict[str, np.ndarray] = {}
     for item in model.instrument.items:
@@ -367,7 +382,7 @@ def _simulate_wave(
         if profile.kind in LATENT_KINDS:
             sign = -1.0 if item.direction == "negative" else 1.0
             noise = sign * (
-                loading * z[:, model.latent_of[item.name]]
+                loading * latent(model.latent_of[item.name])
                 + np.sqrt(1 - loading**2) * rng.standard_normal(n)
             )
             k = model.latent_of[item.name]
@@ -387,9 +402,9 @@ def _simulate_wave(
             answers[item.name] = _fixed(rng, item, respondents, campaign_now, t, model)
     _apply_skips(model.instrument, answers)
     _apply_missing_codes(model, answers, rng)
-    frame = _assemble(model, communities, respondents, answers, t, rng)
-    frame, faults = inject_faults(
-        frame,
+    data = _assemble(model, communities, respondents, answers, times, t, rng)
+    data, faults = inject_faults(
+        data,
         context=FaultContext(
             study=model.study,
             instrument=model.instrument,
@@ -401,7 +416,19 @@ def _simulate_wave(
         wave=model.wave_names[t],
         rng=fault_rng,
     )
-    return SimulatedWave(name=model.wave_names[t], frame=frame, faults=faults)
+    return SimulatedWave(name=model.wave_names[t], frame=_frame(data), faults=faults)
+
+
+def _frame(data: dict[str, np.ndarray]) -> pd.DataFrame:
+    # Text columns stay object arrays: converting a million strings to pandas' string dtype
+    # costs seconds and changes nothing in the written files.
+    return pd.DataFrame(
+        {
+            name: pd.Series(values, dtype=object, copy=False) if values.dtype == object else values
+            for name, values in data.items()
+        },
+        copy=False,
+    )
 
 
 def _enumerator_label(index: int | np.ndarray) -> str:
@@ -516,16 +543,15 @@ def _apply_missing_codes(
             values[hit] = codes["refused"]
 
 
-def _assemble(
+def _schedule(
     model: _Model,
     communities: Communities,
     respondents: Respondents,
-    answers: dict[str, np.ndarray],
     t: int,
     rng: np.random.Generator,
-) -> pd.DataFrame:
+) -> tuple[np.ndarray, np.ndarray]:
+    """Interview start and end times inside the wave's fieldwork window."""
     settings = model.settings
-    columns = model.columns
     n = len(respondents)
     cluster = respondents.cluster
     window_start, window_end = model.windows[t]
@@ -548,7 +574,26 @@ def _assemble(
     typical = settings.typical_duration_minutes
     minutes = np.exp(rng.normal(np.log(typical), 0.22, n)).clip(0.5 * typical, 2.4 * typical)
     end = start + np.round(minutes * 60).astype("timedelta64[s]")
-    data: dict[str, object] = {
+    return start, end
+
+
+def _assemble(
+    model: _Model,
+    communities: Communities,
+    respondents: Respondents,
+    answers: dict[str, np.ndarray],
+    times: tuple[np.ndarray, np.ndarray],
+    t: int,
+    rng: np.random.Generator,
+) -> dict[str, np.ndarray]:
+    """The wave's columns in file order."""
+    settings = model.settings
+    columns = model.columns
+    n = len(respondents)
+    cluster = respondents.cluster
+    enumerator = communities.enumerator[cluster]
+    start, end = times
+    data: dict[str, np.ndarray] = {
         columns["respondent"]: respondents.respondent_id,
         columns["cluster"]: communities.cluster_id[cluster],
         columns["stratum"]: np.array(communities.region_names, dtype=object)[
@@ -556,9 +601,8 @@ def _assemble(
         ],
     }
     if model.treatment_label is not None:
-        data[columns["arm"]] = np.where(
-            communities.campaign[cluster], model.treatment_label, model.comparison_label
-        ).astype(object)
+        labels = np.array([model.comparison_label, model.treatment_label], dtype=object)
+        data[columns["arm"]] = labels[communities.campaign[cluster].astype(np.int64)]
     if model.study.columns.wave:
         data[model.study.columns.wave] = np.full(n, model.wave_names[t], dtype=object)
     data[columns["weight"]] = np.round(
@@ -578,6 +622,4 @@ def _assemble(
     for item in model.instrument.items:
         for stored in item.stored_names():
             data[stored] = answers[stored].astype(np.int64)
-    frame = pd.DataFrame(data)
-    order = np.argsort(start, kind="stable")
-    return frame.iloc[order].reset_index(drop=True)
+    return data

@@ -180,7 +180,7 @@ def test_panel_attrition_is_near_the_setting_and_differs_by_arm(
         found = baseline["respondent_id"].isin(later["respondent_id"])
         for arm, shift in (("campaign", 0.02), ("comparison", -0.02)):
             lost = 1 - found[baseline["arm"] == arm].mean()
-            assert lost == pytest.approx(rate + shift, abs=0.015)
+            assert lost == pytest.approx(rate + shift, abs=0.02)
 
 
 def test_panel_respondents_keep_their_identity_across_waves(

@@ -73,6 +73,7 @@ def test_csv_xlsx_sav_and_dta_read_back_to_the_same_values(
         pd.testing.assert_frame_equal(
             read[columns].astype({c: float for c in columns[1:]}),
             frame[columns].astype({c: float for c in columns[1:]}),
+            check_dtype=False,
         )
         assert (pd.to_datetime(read["start"]) == frame["start"]).all()
     assert (from_sav["uuid"] == frame["_uuid"]).all()
