@@ -39,7 +39,8 @@ question = "How much do you trust IOM?"
 minimum = 1
 maximum = 5
 special_codes = ["dont_know", "refused", "never_heard"]
-labels = { "1" = "Not at all", "2" = "A little", "3" = "Somewhat", "4" = "Mostly", "5" = "Completely" }
+labels = { "1" = "Not at all", "2" = "A little", "3" = "Somewhat", "4" = "Mostly", \
+"5" = "Completely" }
 
 [[items]]
 name = "risk_death"
