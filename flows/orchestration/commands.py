@@ -44,15 +44,19 @@ def run_study(
         try:
             outcome = evaluate_study(str(study.path), replace=replace, **options)
         except TrustshiftError as error:
-            errors.print(f"[bold red]error:[/] {error}", markup=True, highlight=False)
-            console.print(f"Warehouse: {warehouse_path(study).resolve()}", highlight=False)
+            errors.print(
+                f"[bold red]error:[/] {error}", markup=True, highlight=False, soft_wrap=True
+            )
+            console.print(
+                f"Warehouse: {warehouse_path(study).resolve()}", highlight=False, soft_wrap=True
+            )
             return error.exit_code
-    console.print(outcome.message, highlight=False)
+    console.print(outcome.message, highlight=False, soft_wrap=True)
     for note in outcome.notes:
-        console.print(f"  {note}", highlight=False)
+        console.print(f"  {note}", highlight=False, soft_wrap=True)
     if outcome.report is not None:
-        console.print(f"Report: {outcome.report.resolve()}", highlight=False)
-    console.print(f"Warehouse: {outcome.warehouse.resolve()}", highlight=False)
+        console.print(f"Report: {outcome.report.resolve()}", highlight=False, soft_wrap=True)
+    console.print(f"Warehouse: {outcome.warehouse.resolve()}", highlight=False, soft_wrap=True)
     return 0
 
 

@@ -15,14 +15,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from prefect import flow, get_run_logger
 from prefect.exceptions import MissingContextError
 
-from flows.errors import IngestError, TrustshiftError
-from flows.estimation import DEFAULT_SEED, new_run_id
+from flows.errors import DataQualityError, IngestError, TrustshiftError
 from flows.ingest import IngestOutcome
 from flows.orchestration.artifacts import (
     estimates_table,
@@ -36,26 +35,39 @@ from flows.orchestration.records import (
     EVALUATE_STUDY,
     RunStatus,
     StoredWave,
+    code_fingerprint,
     finished_run_with_fingerprint,
     input_fingerprint,
     run_finished,
 )
+from flows.orchestration.stages import failed_waves, quality_overview, validation_state
 from flows.orchestration.tasks import (
+    build_report_file,
     estimate_effects,
     find_new_files,
+    find_waves_to_validate,
     ingest_file,
     read_estimates,
     read_stored_waves,
     record_end,
     record_start,
+    validate_stored_wave,
 )
 from flows.study import Study, load_study
 from flows.warehouse import warehouse_path
 
-INGEST_WAVE = "ingest-wave"
+if TYPE_CHECKING:
+    from flows.validation import WaveValidation
 
-# As estimate_study: 9,999 wild-bootstrap draws (fewer make quicker, noisier p-values).
+INGEST_WAVE = "ingest-wave"
+VALIDATE_WAVE = "validate-wave"
+ESTIMATE_EFFECTS = "estimate-effects"
+BUILD_REPORT = "build-report"
+
+# The defaults of estimate_study, repeated here so that a run with nothing to estimate does
+# not import the estimation stack (a test checks they agree): 9,999 wild-bootstrap draws.
 DEFAULT_BOOTSTRAP_DRAWS = 9999
+DEFAULT_SEED = 20261130
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -74,6 +86,8 @@ class EvaluationOutcome:
     estimation_run_id: str | None = None
     estimated: bool = False
     reused_run_id: str | None = None
+    validated: tuple[str, ...] = ()
+    quality_failures: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=())
 
     @property
@@ -81,8 +95,12 @@ class EvaluationOutcome:
         """One line saying what the run did."""
         stored = [outcome for outcome in self.files if outcome.status != "unchanged"]
         parts = [f"{len(stored)} new file(s) stored", f"{len(self.waves)} wave(s) in the warehouse"]
+        if self.validated:
+            parts.append(f"{len(self.validated)} wave(s) validated")
         if self.failures:
             parts.append(f"{len(self.failures)} file(s) refused")
+        if self.quality_failures:
+            parts.append(f"{len(self.quality_failures)} wave(s) failed validation")
         if self.reused_run_id:
             parts.append(f"inputs unchanged since run {self.reused_run_id}: results reused")
         elif self.estimated:
@@ -204,6 +222,89 @@ def ingest_wave_flow(
     return outcome
 
 
+def describe_validation(validation: WaveValidation, *, minimum: int) -> str:
+    """A log line for one validated wave, with small counts masked."""
+    if not validation.success:
+        return (
+            f"wave {validation.wave!r} failed structural validation and is left out of the "
+            f"analysis: {'; '.join(validation.structural_failures)}"
+        )
+    return (
+        f"wave {validation.wave!r} validated: {masked_count(validation.n_rows, minimum)} rows, "
+        f"{masked_count(len(validation.quarantined), minimum)} quarantined."
+    )
+
+
+@flow(name=VALIDATE_WAVE, description="Validate one stored wave and store the results.")
+def validate_wave_flow(study_file: str, wave: str) -> WaveValidation:
+    """Validate the stored current version of ``wave``; a structural failure ends the run
+    failed (after storing it, so the wave is marked failed in the warehouse)."""
+    study = load_study(study_file)
+    run_id = current_run_id()
+    inputs = {
+        "study_file": str(study.path),
+        "study_file_sha256": study.file_hash,
+        "parameters": {"wave": wave},
+    }
+    with recorded_run(study, run_id=run_id, kind=VALIDATE_WAVE, inputs=inputs) as record:
+        validation = validate_stored_wave(study, wave, run_id=run_id)
+        record.message = describe_validation(validation, minimum=study.design.minimum_cell_size)
+        run_logger().info(record.message)
+        if not validation.success:
+            raise DataQualityError(
+                f"validate_wave: {record.message}. Fix the export and ingest it again with "
+                "--replace."
+            )
+    return validation
+
+
+@flow(name=ESTIMATE_EFFECTS, description="Estimate every result table of a study.")
+def estimate_effects_flow(
+    study_file: str, bootstrap_draws: int = DEFAULT_BOOTSTRAP_DRAWS, seed: int = DEFAULT_SEED
+) -> str:
+    """Estimate the study from its stored waves; returns the estimation run id."""
+    from flows.estimation import new_run_id
+
+    study = load_study(study_file)
+    inputs = {
+        "study_file": str(study.path),
+        "study_file_sha256": study.file_hash,
+        "parameters": {"bootstrap_draws": bootstrap_draws, "seed": seed},
+    }
+    with recorded_run(
+        study, run_id=current_run_id(), kind=ESTIMATE_EFFECTS, inputs=inputs
+    ) as record:
+        estimation_run_id = new_run_id()
+        estimation = estimate_effects(
+            study, run_id=estimation_run_id, bootstrap_draws=bootstrap_draws, seed=seed
+        )
+        record.inputs["outputs"] = {"estimation_run_id": estimation_run_id}
+        record.message = f"estimation run {estimation_run_id}: {len(estimation.warnings)} caveat(s)"
+    return estimation_run_id
+
+
+@flow(name=BUILD_REPORT, description="Write the HTML report of an estimation run.")
+def build_report_flow(study_file: str, run_id: str | None = None) -> str:
+    """Build the report of estimation run ``run_id`` (the latest finished one by default);
+    returns the report's path."""
+    study = load_study(study_file)
+    if run_id is None:
+        from flows.estimation import latest_run_id
+
+        run_id = latest_run_id(study)
+    inputs = {
+        "study_file": str(study.path),
+        "study_file_sha256": study.file_hash,
+        "parameters": {"run_id": run_id},
+    }
+    with recorded_run(study, run_id=current_run_id(), kind=BUILD_REPORT, inputs=inputs) as record:
+        report = build_report_file(study, run_id=run_id)
+        record.inputs["outputs"] = {"estimation_run_id": run_id, "report": str(report)}
+        record.message = f"report of estimation run {run_id}: {report}"
+        publish_report_link(study.id, report)
+    return str(report)
+
+
 @flow(
     name=EVALUATE_STUDY,
     description=(
@@ -220,9 +321,11 @@ def evaluate_study(
     """Run the study in ``study_file`` end to end on what its inbox and warehouse hold.
 
     A new file is one whose SHA-256 the warehouse does not hold; a file that cannot be
-    ingested is reported and the others go on; the run then ends failed, naming each file.
-    When the stored waves, the study file, the code and the options are those of an earlier
-    finished run, its results are reused: nothing is estimated or written again.
+    ingested is reported and the others go on; every stored wave not validated yet is
+    validated (a structural failure leaves that wave out). When the stored waves, what
+    validation decided, the study file, the code and the options are those of an earlier
+    finished run, its results are reused: nothing is estimated or written again. The run
+    ends failed, naming each file or wave, when a file was refused or a wave failed.
     """
     study = load_study(study_file)
     logger = run_logger()
@@ -252,19 +355,41 @@ def evaluate_study(
             outcomes.append(outcome)
             logger.info(describe_outcome(outcome, minimum=minimum))
 
+        validated: list[str] = []
+        quality_failures: list[str] = []
+        for wave in find_waves_to_validate(study):
+            validation = validate_stored_wave(study, wave, run_id=run_id)
+            validated.append(wave)
+            logger.info(describe_validation(validation, minimum=minimum))
+            if not validation.success:
+                quality_failures.append(describe_validation(validation, minimum=minimum))
+
         waves = read_stored_waves(study)
         fingerprint = input_fingerprint(
-            study, waves, extra=json.dumps({"bootstrap_draws": bootstrap_draws, "seed": seed})
+            study,
+            waves,
+            extra=json.dumps(
+                {
+                    "bootstrap_draws": bootstrap_draws,
+                    "seed": seed,
+                    "validation": validation_state(study),
+                }
+            ),
         )
         record.inputs["stored_waves"] = _wave_inputs(waves)
         record.inputs["fingerprint"] = fingerprint
+        record.inputs["code_sha256"] = code_fingerprint()
 
         notes: list[str] = []
         estimation_run_id: str | None = None
         reused_run_id: str | None = None
-        if len(waves) < 2:
+        outputs: dict[str, Any] = {}
+        left_out = set(failed_waves(study))
+        analysable = [wave for wave in waves if wave.wave not in left_out]
+        if len(analysable) < 2:
             notes.append(
-                f"{len(waves)} wave(s) stored: estimation waits for a second wave in the inbox."
+                f"{len(analysable)} wave(s) stored and not failed: estimation waits for a "
+                "second wave in the inbox."
             )
         else:
             previous = reusable_run(study, fingerprint=fingerprint)
@@ -273,30 +398,47 @@ def evaluate_study(
                 estimation_run_id = str(outputs["estimation_run_id"])
                 logger.info("Inputs unchanged since run %s: its results are reused.", reused_run_id)
             else:
-                estimation_run_id = new_estimation_run_id()
+                from flows.estimation import new_run_id
+
+                estimation_run_id = new_run_id()
                 estimation = estimate_effects(
                     study, run_id=estimation_run_id, bootstrap_draws=bootstrap_draws, seed=seed
                 )
                 notes.extend(estimation.warnings)
-        record.inputs["outputs"] = {"estimation_run_id": estimation_run_id}
+        report: Path | None = None
+        if estimation_run_id is not None:
+            previous_report = Path(str(outputs.get("report", ""))) if reused_run_id else None
+            if previous_report is not None and previous_report.is_file():
+                report = previous_report
+            else:
+                report = build_report_file(study, run_id=estimation_run_id)
+                logger.info("Report written: %s", report)
+        record.inputs["outputs"] = {
+            "estimation_run_id": estimation_run_id,
+            "report": str(report) if report else None,
+        }
 
         estimates = (
             read_estimates(study, run_id=estimation_run_id)
             if estimation_run_id is not None
             else None
         )
+        failed = bool(failures or quality_failures)
         outcome_record = EvaluationOutcome(
             study_id=study.id,
             run_id=run_id,
-            status="failed" if failures else "finished",
+            status="failed" if failed else "finished",
             files=tuple(outcomes),
             failures=tuple(f"{name}: {message}" for name, message in failures.items()),
             waves=tuple(wave.wave for wave in waves),
             fingerprint=fingerprint,
             warehouse=warehouse_path(study),
+            report=report,
             estimation_run_id=estimation_run_id,
             estimated=estimation_run_id is not None and reused_run_id is None,
             reused_run_id=reused_run_id,
+            validated=tuple(validated),
+            quality_failures=tuple(quality_failures),
             notes=tuple(notes),
         )
         publish_run_artifacts(study, outcome_record, failures=failures, estimates=estimates)
@@ -310,12 +452,12 @@ def evaluate_study(
             f"{listed}. The other files were processed; fix or remove these files (or re-run "
             "with --replace to store a corrected wave) and run again."
         )
+    if quality_failures:
+        raise DataQualityError(
+            "evaluate_study: " + "; ".join(quality_failures) + ". Fix the export and put it "
+            "in the inbox again, then run with --replace."
+        )
     return outcome_record
-
-
-def new_estimation_run_id() -> str:
-    """A fresh id for the estimation run (the flow run's own id keys the evaluation record)."""
-    return new_run_id()
 
 
 def reusable_run(study: Study, *, fingerprint: str) -> tuple[str, dict[str, Any]] | None:
@@ -354,6 +496,7 @@ def publish_run_artifacts(
             run_id=outcome.run_id,
             minimum=minimum,
             files=files_frame(outcome.files, failures),
+            quality=quality_overview(study),
             primary_estimates=primary,
             report=outcome.report,
             notes=outcome.notes,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pandas as pd
@@ -19,8 +19,8 @@ from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import TaskRun
 from prefect.states import State
 
-from flows.estimation import EstimationRun, estimate_study, read_result
 from flows.ingest import IngestOutcome, ingest_wave
+from flows.orchestration import stages
 from flows.orchestration.inbox import InboxFile, new_inbox_files
 from flows.orchestration.records import (
     RunStatus,
@@ -30,6 +30,13 @@ from flows.orchestration.records import (
     stored_waves,
 )
 from flows.study import Study
+
+if TYPE_CHECKING:
+    from flows.estimation import EstimationRun
+    from flows.validation import WaveValidation
+
+# Estimation (statsmodels and friends) and validation (Great Expectations) take seconds to
+# import: tasks import them when they run, so a run with nothing new to do stays quick.
 
 # Delays before the 1st, 2nd and 3rd retry: enough for another process to finish a write.
 RETRY_DELAYS_SECONDS = [1.0, 3.0, 8.0]
@@ -149,6 +156,8 @@ def estimate_effects(
     study: Study, *, run_id: str, bootstrap_draws: int, seed: int
 ) -> EstimationRun:
     """Estimate every result table of the study and write them to the warehouse as one run."""
+    from flows.estimation import estimate_study
+
     return estimate_study(study, run_id=run_id, bootstrap_draws=bootstrap_draws, seed=seed)
 
 
@@ -161,4 +170,43 @@ def estimate_effects(
 )
 def read_estimates(study: Study, *, run_id: str) -> pd.DataFrame:
     """The estimates table of one estimation run."""
-    return read_result(study, "estimates", run_id)
+    return stages.read_estimates(study, run_id=run_id)
+
+
+@task(
+    name="validate-wave",
+    task_run_name="validate-{wave}",
+    retries=len(RETRY_DELAYS_SECONDS),
+    retry_delay_seconds=RETRY_DELAYS_SECONDS,
+    retry_condition_fn=retry_on_transient_io,
+    cache_policy=NO_CACHE,
+)
+def validate_stored_wave(study: Study, wave: str, *, run_id: str) -> WaveValidation:
+    """Validate one stored wave and store its results, quarantine and Data Docs."""
+    return stages.validate_and_store(study, wave, run_id=run_id)
+
+
+@task(
+    name="find-waves-to-validate",
+    retries=len(RETRY_DELAYS_SECONDS),
+    retry_delay_seconds=RETRY_DELAYS_SECONDS,
+    retry_condition_fn=retry_on_transient_io,
+    cache_policy=NO_CACHE,
+)
+def find_waves_to_validate(study: Study) -> list[str]:
+    """Stored waves whose current version was never validated."""
+    return stages.waves_to_validate(study)
+
+
+@task(
+    name="build-report",
+    retries=len(RETRY_DELAYS_SECONDS),
+    retry_delay_seconds=RETRY_DELAYS_SECONDS,
+    retry_condition_fn=retry_on_transient_io,
+    cache_policy=NO_CACHE,
+)
+def build_report_file(study: Study, *, run_id: str) -> Path:
+    """Write the HTML report of one estimation run; returns its path."""
+    from flows.report import build_report
+
+    return build_report(study, run_id=run_id, out_dir=stages.report_folder(study, run_id))

@@ -1,0 +1,174 @@
+"""Plain glue between the stages: which waves still need validating, validating a stored
+wave, and the state of validation that an analysis depends on."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import pandas as pd
+
+import expectations
+from flows import api
+from flows.study import Study
+from flows.warehouse import connect, warehouse_path
+
+if TYPE_CHECKING:
+    from flows.validation import WaveValidation
+
+# flows.validation (Great Expectations) takes seconds to import: it is imported only when a
+# wave is to be validated, so a run with nothing new does not pay for it.
+
+DATA_DOCS_FOLDER = "data_docs"
+REPORTS_FOLDER = "reports"
+
+
+def _has_table(connection: duckdb.DuckDBPyConnection, name: str) -> bool:
+    found = connection.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+    ).fetchone()
+    return bool(found and found[0])
+
+
+def waves_to_validate(study: Study) -> list[str]:
+    """Stored waves whose current version has no validation yet, in wave order.
+
+    Covers waves ingested outside a flow run (`trustshift ingest`) as well as new ones.
+    """
+    with connect(warehouse_path(study), read_only=True) as connection:
+        if not _has_table(connection, "waves"):
+            return []
+        if _has_table(connection, "validation_waves"):
+            sql = (
+                "SELECT w.wave FROM waves w LEFT JOIN validation_waves v "
+                "USING (study_id, wave, version) WHERE w.study_id = ? AND w.status = 'stored' "
+                "AND v.wave IS NULL ORDER BY w.wave_order"
+            )
+        else:
+            sql = (
+                "SELECT wave FROM waves WHERE study_id = ? AND status = 'stored' "
+                "ORDER BY wave_order"
+            )
+        return [row[0] for row in connection.execute(sql, [study.id]).fetchall()]
+
+
+def failed_waves(study: Study) -> list[str]:
+    """Stored waves whose current version failed structural validation (left out of analysis)."""
+    with connect(warehouse_path(study), read_only=True) as connection:
+        if not _has_table(connection, "validation_waves"):
+            return []
+        rows = connection.execute(
+            "SELECT w.wave FROM waves w JOIN validation_waves v USING (study_id, wave, version) "
+            "WHERE w.study_id = ? AND w.status = 'stored' AND v.status = 'failed' "
+            "ORDER BY w.wave_order",
+            [study.id],
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
+def suites_for(study: Study) -> tuple[dict[str, dict[str, Any]] | None, str]:
+    """The study's suites and where they came from: ``<study folder>/expectations``, then the
+    bundled ``expectations/`` folder, when either holds ``<study id>_*.json`` (files edited by
+    hand win); else None, meaning "build them from the study file"."""
+    from flows.validation import load_suites
+
+    bundled = Path(expectations.__file__).resolve().parent
+    for folder in (study.root / "expectations", bundled):
+        if any(folder.glob(f"{study.id}_*.json")):
+            return load_suites(folder, study), str(folder)
+    return None, "built from the study file"
+
+
+def validate_and_store(study: Study, wave: str, *, run_id: str) -> WaveValidation:
+    """Validate the stored current version of one wave and store the results.
+
+    The wave is read back from the warehouse as coded (special codes in place, respondent
+    ids already pseudonymised), with the earlier waves for the cross-wave checks. A
+    structural failure is stored (the wave is then marked failed and left out of analysis)
+    and returned, not raised: the caller decides how the run ends.
+    """
+    from flows.validation import store_validation, validate_wave
+
+    coded = api.responses(study, coded=True)
+    order = study.wave_names
+    this = coded[coded["wave"] == wave].reset_index(drop=True)
+    earlier_names = order[: order.index(wave)] if wave in order else []
+    earlier = coded[coded["wave"].isin(earlier_names)].reset_index(drop=True)
+    suites, _ = suites_for(study)
+    validation = validate_wave(
+        this,
+        study=study,
+        wave=wave,
+        earlier_waves=earlier if not earlier.empty else None,
+        data_docs_dir=study.root / DATA_DOCS_FOLDER / wave,
+        suites=suites,
+        on_structural="return",
+    )
+    with connect(warehouse_path(study)) as connection:
+        store_validation(
+            connection, study_id=study.id, wave=wave, run_id=run_id, validation=validation
+        )
+    return validation
+
+
+def quality_overview(study: Study) -> pd.DataFrame:
+    """One row per stored wave: validation status, rows, quarantined rows, failed checks."""
+    columns = ["wave", "status", "n_rows", "n_quarantined", "failed_checks"]
+    with connect(warehouse_path(study), read_only=True) as connection:
+        if not _has_table(connection, "validation_waves"):
+            return pd.DataFrame(columns=columns)
+        frame = connection.execute(
+            "SELECT v.wave, v.status, v.n_rows, v.n_quarantined, "
+            "(SELECT count(*) FROM validation_summary s WHERE s.study_id = v.study_id "
+            " AND s.wave = v.wave AND s.version = v.version AND NOT s.success) AS failed_checks "
+            "FROM validation_waves v JOIN waves w USING (study_id, wave, version) "
+            "WHERE v.study_id = ? AND w.status = 'stored' ORDER BY w.wave_order",
+            [study.id],
+        ).fetch_df()
+    return frame[columns]
+
+
+def validation_state(study: Study) -> str:
+    """SHA-256 of what validation decided for the stored waves (statuses, quarantined rows,
+    releases): a change re-runs the analysis even when no file changed."""
+    with connect(warehouse_path(study), read_only=True) as connection:
+        state: dict[str, Any] = {}
+        if _has_table(connection, "validation_waves"):
+            state["waves"] = connection.execute(
+                "SELECT wave, version, status, n_quarantined FROM validation_waves "
+                "WHERE study_id = ? ORDER BY wave, version",
+                [study.id],
+            ).fetchall()
+        if _has_table(connection, "quarantine"):
+            state["quarantine"] = connection.execute(
+                "SELECT wave, version, count(DISTINCT row_number) FROM quarantine "
+                "WHERE study_id = ? GROUP BY wave, version ORDER BY wave, version",
+                [study.id],
+            ).fetchall()
+        if _has_table(connection, "quarantine_releases"):
+            state["releases"] = connection.execute(
+                "SELECT wave, submission FROM quarantine_releases WHERE study_id = ? "
+                "ORDER BY wave, submission",
+                [study.id],
+            ).fetchall()
+    content = json.dumps(state, sort_keys=True, default=str)
+    return hashlib.sha256(content.encode("utf-8")).hexdigest()
+
+
+def read_estimates(study: Study, *, run_id: str) -> pd.DataFrame:
+    """The estimates table of one estimation run (empty when there is none)."""
+    with connect(warehouse_path(study), read_only=True) as connection:
+        if not _has_table(connection, "estimates"):
+            return pd.DataFrame()
+        return connection.execute(
+            "SELECT * EXCLUDE (run_id, study_id) FROM estimates WHERE run_id = ? AND study_id = ?",
+            [run_id, study.id],
+        ).fetch_df()
+
+
+def report_folder(study: Study, run_id: str) -> Path:
+    """Where the report of an estimation run goes: ``<study folder>/reports/<run id>``."""
+    return study.root / REPORTS_FOLDER / run_id

@@ -1,0 +1,76 @@
+"""The inbox watcher announces each new, fully written file once."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from flows.ingest import ingest_wave
+from flows.orchestration.watcher import (
+    WAVE_LANDED_EVENT,
+    InboxWatcher,
+    study_resource_id,
+)
+from flows.study import Study, load_study
+
+
+def recording_watcher(studies: list[Study]) -> tuple[InboxWatcher, list[tuple[str, list[str]]]]:
+    emitted: list[tuple[str, list[str]]] = []
+
+    def emit(study: Study, files: list[dict[str, Any]]) -> None:
+        emitted.append((study.id, [entry["file_name"] for entry in files]))
+
+    return InboxWatcher(studies, emit=emit), emitted
+
+
+def test_the_watcher_announces_a_new_file_once_it_stopped_changing(
+    small_study: Callable[..., Path],
+) -> None:
+    study = load_study(small_study())
+    ingest_wave(study, study.inbox / "baseline.csv")
+    watcher, emitted = recording_watcher([study])
+    assert watcher.poll_once() == {}
+    announced = watcher.poll_once()
+    assert emitted == [("small", ["endline.csv"])]
+    assert announced["small"][0]["sha256"]
+    assert watcher.poll_once() == {}
+    assert len(emitted) == 1
+
+
+def test_the_watcher_waits_while_a_file_is_still_being_written(
+    small_study: Callable[..., Path],
+) -> None:
+    study = load_study(small_study())
+    (study.inbox / "endline.csv").unlink()
+    (study.inbox / "baseline.csv").unlink()
+    watcher, emitted = recording_watcher([study])
+    growing = study.inbox / "follow_up.csv"
+    growing.write_text("respondent_id,_uuid\n", encoding="utf-8")
+    watcher.poll_once()
+    with growing.open("a", encoding="utf-8") as handle:
+        handle.write("R1,x\n")
+    os.utime(growing, (1, 1))
+    watcher.poll_once()
+    assert emitted == []
+    watcher.poll_once()
+    assert emitted == [("small", ["follow_up.csv"])]
+
+
+def test_the_watcher_ignores_partial_uploads_and_hidden_files(
+    small_study: Callable[..., Path],
+) -> None:
+    study = load_study(small_study())
+    for name in ("baseline.csv", "endline.csv"):
+        (study.inbox / name).rename(study.inbox / f"{name}.partial")
+    (study.inbox / ".DS_Store").write_bytes(b"x")
+    watcher, emitted = recording_watcher([study])
+    watcher.poll_once()
+    watcher.poll_once()
+    assert emitted == []
+
+
+def test_wave_landed_events_name_the_study_as_their_resource() -> None:
+    assert WAVE_LANDED_EVENT == "trustshift.wave.landed"
+    assert study_resource_id("example") == "trustshift.study.example"
