@@ -636,7 +636,8 @@ def analysable_responses(study: Study, keys: pd.DataFrame | None = None) -> pd.D
     """The respondent-by-wave frame of the stored waves, analysis values (codes as NaN).
 
     Only rows in ``keys`` (wave, row_number) when given. Quiz items keep "don't know" as
-    answered (scored wrong): their codes come from the coded frame. Rows without consent are
+    answered (scored wrong): their codes come from the coded frame. Items the study lists in
+    ``outcomes.not_applicable_as_zero`` count "not applicable" (skipped) as 0. Rows without consent are
     left out.
     """
     values = api.responses(study)
@@ -650,7 +651,8 @@ def analysable_responses(study: Study, keys: pd.DataFrame | None = None) -> pd.D
     instrument = study.resolved_instrument()
     quiz = [item.name for item in instrument.items if item.correct_answer is not None]
     quiz = [name for name in quiz if name in values.columns]
-    if quiz:
+    skipped = [name for name in study.outcomes.not_applicable_as_zero if name in values.columns]
+    if quiz or skipped:
         coded = api.responses(study, coded=True).set_index(["wave", "row_number"])
         coded = coded.reindex(pd.MultiIndex.from_frame(values[["wave", "row_number"]]))
         coded.index = values.index
@@ -658,6 +660,10 @@ def analysable_responses(study: Study, keys: pd.DataFrame | None = None) -> pd.D
         for name in quiz:
             said_dont_know = coded[name].isin(dont_know)
             values.loc[said_dont_know, name] = coded.loc[said_dont_know, name]
+        # A cascade step skipped because the step before it was "no" is itself "no".
+        not_applicable = study.special_codes().get("not_applicable", [])
+        for name in skipped:
+            values.loc[coded[name].isin(not_applicable), name] = 0.0
     if "consent" in values.columns:
         consent = pd.to_numeric(values["consent"], errors="coerce")
         values = values[consent.isna() | (consent == 1)]
@@ -1019,7 +1025,8 @@ def risk_beliefs(study: Study, data: AnalysisData) -> pd.DataFrame:
 def reliability(study: Study, data: AnalysisData, messages: list[tuple[str, str]]) -> pd.DataFrame:
     """Cronbach's alpha per construct and wave, for constructs of two or more items on one scale.
 
-    Background and exposure constructs (age, income, channels) are not scales and are skipped.
+    Background and exposure constructs (age, income, channels) and select-multiple checklists
+    are not scales and are skipped.
     """
     instrument = study.resolved_instrument()
     domains = {construct.name: construct.domain for construct in instrument.constructs}
@@ -1033,6 +1040,8 @@ def reliability(study: Study, data: AnalysisData, messages: list[tuple[str, str]
         for name, members in data.construct_items.items()
         if len(members) >= 2
         and len(scales.get(name, set())) == 1
+        # The choices of a select-multiple question are a checklist, not a scale.
+        and scales.get(name) != {"select_multiple"}
         and domains.get(name) not in ("background", "exposure")
     }
     if not constructs:

@@ -92,6 +92,13 @@ class Outcomes(_Strict):
 
     primary: list[str] = Field(default_factory=list)
     families: dict[str, list[str]] = Field(default_factory=dict)
+    not_applicable_as_zero: list[str] = Field(
+        default_factory=list,
+        description=(
+            "binary cascade steps asked only after a 'yes' to the step before: their "
+            "'not applicable' code counts as 0 (no plan, no preparations) in the analysis"
+        ),
+    )
 
 
 class Reading(_Strict):
@@ -280,6 +287,12 @@ class Study(_Strict):
         return self._instrument
 
     def _check_outcomes(self, instrument: Instrument) -> None:
+        for name in self.outcomes.not_applicable_as_zero:
+            if name not in instrument.item_names or instrument.item(name).scale != "binary":
+                raise StudyFileError(
+                    f"{self._path}: outcomes.not_applicable_as_zero names {name!r}, which is "
+                    "not a binary item of the instrument; list only yes/no cascade steps"
+                )
         declared = list(self.outcomes.primary)
         for members in self.outcomes.families.values():
             declared.extend(members)

@@ -128,3 +128,9 @@ def test_an_item_with_an_undeclared_construct_is_rejected(tmp_path: Path) -> Non
     )
     with pytest.raises(StudyFileError, match=r"construct 'nowhere' is not declared"):
         load_study(write(tmp_path, text))
+
+
+def test_not_applicable_as_zero_takes_only_binary_items(tmp_path: Path) -> None:
+    text = example_text().replace('"plan_12_months", "preparations_made"]', '"age"]', 1)
+    with pytest.raises(StudyFileError, match=r"not_applicable_as_zero names 'age'"):
+        load_study(write(tmp_path, text))
