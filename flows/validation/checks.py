@@ -58,6 +58,8 @@ _MISSING = -1.0e300
 # A robust z-score divides by 1.4826 x MAD; the floors keep a metric on which almost every
 # enumerator is identical (e.g. no near-duplicates at all) from turning noise into outliers.
 _MAD_SCALE = 1.4826
+# Rows compared with each row of the same block hash when looking for near-duplicates.
+_WINDOW = 4
 
 
 def item_special_codes(study: Study, item: Item) -> list[float]:
@@ -109,44 +111,59 @@ def _near_duplicate_pairs(matrix: np.ndarray, similarity: float) -> tuple[np.nda
     """Pairs (earlier, later) of rows whose answers agree on at least ``similarity`` of items.
 
     Two rows that differ in at most d items agree exactly on at least one of d + 1 disjoint
-    blocks of columns (pigeonhole), so only rows sharing a block hash are compared.
+    blocks of columns (pigeonhole), so only rows sharing a block hash are compared: each row
+    with the next ``_WINDOW`` rows of its hash group (in row order), vectorised. A group larger
+    than the window (a block of near-constant answers) is compared along that window only.
     """
     n_rows, n_columns = matrix.shape
+    empty = np.empty(0, dtype=np.int64)
     if n_rows < 2 or n_columns == 0:
-        empty = np.empty(0, dtype=np.int64)
         return empty, empty
     allowed = int(np.floor((1.0 - similarity) * n_columns + 1e-9))
     n_blocks = min(allowed + 1, n_columns)
     earlier: list[np.ndarray] = []
     later: list[np.ndarray] = []
-    positions = np.arange(n_rows)
     for block in range(n_blocks):
-        columns = np.arange(block, n_columns, n_blocks)
-        hashed = pd.Series(_row_hash(matrix, columns))
-        shared = hashed.duplicated(keep=False).to_numpy()
-        if not shared.any():
-            continue
-        candidates = pd.DataFrame({"hash": hashed.to_numpy()[shared], "row": positions[shared]})
-        groups = candidates.groupby("hash", sort=False)["row"]
-        for _, rows in groups:
-            members = rows.to_numpy()
-            # Huge groups mean a block of near-constant answers: compare each row with the
-            # one before it only, which still finds the runs of copies fabrication produces.
-            if len(members) > 200:
-                first, second = members[:-1], members[1:]
-            else:
-                first, second = np.triu_indices(len(members), k=1)
-                first, second = members[first], members[second]
-            agree = (matrix[first] == matrix[second]).mean(axis=1)
-            keep = agree >= similarity
-            earlier.append(first[keep])
-            later.append(second[keep])
+        hashed = _row_hash(matrix, np.arange(block, n_columns, n_blocks))
+        order = np.argsort(hashed, kind="stable")
+        sorted_hash = hashed[order]
+        for offset in range(1, _WINDOW + 1):
+            same = sorted_hash[offset:] == sorted_hash[:-offset]
+            if not same.any():
+                break
+            first = order[:-offset][same]
+            second = order[offset:][same]
+            agree = (matrix[first] == matrix[second]).mean(axis=1) >= similarity
+            earlier.append(np.minimum(first, second)[agree])
+            later.append(np.maximum(first, second)[agree])
     if not earlier:
-        empty = np.empty(0, dtype=np.int64)
         return empty, empty
     pairs = pd.DataFrame({"earlier": np.concatenate(earlier), "later": np.concatenate(later)})
     pairs = pairs.drop_duplicates().sort_values(["later", "earlier"], kind="stable")
     return pairs["earlier"].to_numpy(), pairs["later"].to_numpy()
+
+
+def _codes(values: pd.Series) -> np.ndarray:
+    """Integer codes of a label column (categorical codes when it already is one)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return values.cat.codes.to_numpy()
+    return pd.factorize(values)[0]
+
+
+def _labels(values: pd.Series) -> pd.Series:
+    """A label column as a categorical with missing labels shown as '(none)'."""
+    labels = values if isinstance(values.dtype, pd.CategoricalDtype) else values.astype("category")
+    if labels.isna().any():
+        labels = labels.cat.add_categories(["(none)"]).fillna("(none)")
+    return labels
+
+
+def _equals_any(matrix: np.ndarray, codes: list[float]) -> np.ndarray:
+    """``np.isin`` for a few codes, without its sort of the whole matrix."""
+    found = np.zeros(matrix.shape, dtype=bool)
+    for code in codes:
+        found |= matrix == code
+    return found
 
 
 def _robust_z(values: pd.Series, floor: float) -> pd.Series:
@@ -195,7 +212,7 @@ def field_quality(coded: pd.DataFrame, study: Study, items: list[str]) -> FieldQ
     if "submission" in coded.columns:
         submissions = coded["submission"]
         repeated = (submissions.duplicated(keep="first") & submissions.notna()).to_numpy()
-        first_row = coded.groupby("submission", sort=False)["row_number"].transform("first")
+        first_row = coded["row_number"].groupby(_codes(submissions), sort=False).transform("first")
         duplicate |= repeated
         duplicate_text[repeated] = [
             f"submission id repeated (first in row {int(r)})" for r in first_row[repeated]
@@ -204,7 +221,7 @@ def field_quality(coded: pd.DataFrame, study: Study, items: list[str]) -> FieldQ
     repeated = (respondents.duplicated(keep="first") & respondents.notna()).to_numpy()
     if repeated.any():
         position = pd.Series(np.arange(n_rows), index=coded.index)
-        first_position = position.groupby(respondents.to_numpy(), sort=False).transform("first")
+        first_position = position.groupby(_codes(respondents), sort=False).transform("first")
         later = np.flatnonzero(repeated)
         first = first_position.to_numpy()[later]
         agree = (matrix[later] == matrix[first]).mean(axis=1) if items else np.ones(len(later))
@@ -217,7 +234,7 @@ def field_quality(coded: pd.DataFrame, study: Study, items: list[str]) -> FieldQ
                     f"{int(row_numbers[earlier])})"
                 )
         if (~same).any():
-            conflicting = respondents.to_numpy()[later[~same]]
+            conflicting = respondents.iloc[later[~same]].astype(object).to_numpy()
             rows = coded.loc[respondents.isin(conflicting), ["respondent", "row_number"]]
             grouped = rows.groupby("respondent", sort=True)["row_number"]
             conflicts = pd.DataFrame(
@@ -291,8 +308,8 @@ def field_quality(coded: pd.DataFrame, study: Study, items: list[str]) -> FieldQ
     flag(CONTRADICTION_FLAG, contradiction, contradiction_text[contradiction])
 
     # -- item rates ----------------------------------------------------------------------
-    dont_know = np.isin(matrix, _codes_of(study, "dont_know"))
-    refused = np.isin(matrix, _codes_of(study, "refused"))
+    dont_know = _equals_any(matrix, _codes_of(study, "dont_know"))
+    refused = _equals_any(matrix, _codes_of(study, "refused"))
     answered_any = matrix != _MISSING
     n_answers = answered_any.sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -344,10 +361,10 @@ def _enumerator_table(
     near_duplicate: np.ndarray,
 ) -> pd.DataFrame:
     instrument = study.resolved_instrument()
-    enumerator = coded["enumerator"].astype("string").fillna("(none)").to_numpy()
+    enumerator = _labels(coded["enumerator"])
     per_row = pd.DataFrame(
         {
-            "enumerator": enumerator,
+            "enumerator": enumerator.array,
             "duration": duration.to_numpy(),
             "dont_know": dont_know,
             "refused": refused,
@@ -382,7 +399,7 @@ def _enumerator_table(
         values[(values == _MISSING) | np.isin(values, special)] = np.nan
         frame = pd.DataFrame(values, columns=spread_items)
         overall = frame.var()
-        frame["enumerator"] = enumerator
+        frame["enumerator"] = enumerator.array
         within = frame.groupby("enumerator", sort=True).var()
         relative = within.div(overall.where(overall > 0))
         table["answer_variance"] = relative.mean(axis=1, skipna=True)
@@ -405,6 +422,7 @@ def _enumerator_table(
             compared["near_duplicate_share"], floor=0.02
         )
     table = table.reset_index()
+    table["enumerator"] = table["enumerator"].astype(object).astype(str)
     return table[list(ENUMERATOR_COLUMNS)]
 
 
@@ -417,9 +435,9 @@ def enumerator_outliers(
     """
     if not failing or "enumerator" not in coded.columns:
         return np.zeros(len(coded), dtype=np.int8), np.empty(0, dtype=object)
-    enumerator = coded["enumerator"].astype("string").fillna("(none)")
+    enumerator = _labels(coded["enumerator"])
     mask = enumerator.isin(list(failing)).to_numpy()
-    texts = enumerator[mask].map(failing).to_numpy(dtype=object)
+    texts = enumerator[mask].astype(object).map(failing).to_numpy(dtype=object)
     return mask.astype(np.int8), texts
 
 
@@ -444,7 +462,11 @@ def cross_wave(
             continue
         before = respondent.map(latest[role])
         now = coded[role]
-        changed = before.notna() & now.notna() & (before.astype("string") != now.astype("string"))
+        changed = (
+            before.notna()
+            & now.notna()
+            & (before.astype(object).astype(str) != now.astype(object).astype(str))
+        )
         mask = changed.to_numpy(dtype=bool, na_value=False)
         derived[column] = mask.astype(np.int8)
         waves_before = respondent.map(latest["wave"])

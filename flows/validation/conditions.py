@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,10 +74,12 @@ def failing_rows(
     kwargs: Mapping[str, Any],
     *,
     reasons: Mapping[str, pd.Series] | None = None,
+    missing_codes: Sequence[float] = (),
 ) -> Failing:
     """The rows of ``frame`` failing one column-map expectation, and why.
 
-    ``reasons`` gives prepared texts for derived flag columns (indexed like ``frame``).
+    ``reasons`` gives prepared texts for derived flag columns (indexed like ``frame``);
+    ``missing_codes`` are set aside like missing values (see suites.MISSING_CODES_META).
     """
     if expectation_type not in ROW_EXPECTATION_TYPES:
         raise ValueError(
@@ -88,6 +90,8 @@ def failing_rows(
     column_name = kwargs["column"]
     column = frame[column_name]
     kept = _condition_mask(frame, kwargs.get("row_condition"))
+    if missing_codes:
+        kept &= ~column.isin(list(missing_codes))
     present = column.notna() & kept
     denominator = int(present.sum())
     prepared = (reasons or {}).get(column_name)

@@ -39,6 +39,11 @@ SUITE_KINDS: tuple[str, ...] = (
     "follow_up",
 )
 
+# Expectation meta key: codes set aside (as missing) before a range check. A GX row_condition
+# would say the same but costs GX a pandas query per metric (about 0.35 s per expectation on
+# 1,000,000 rows), so trustshift hands GX the column with these codes blanked instead.
+MISSING_CODES_META = "missing_codes"
+
 _logger = logging.getLogger(__name__)
 
 
@@ -91,23 +96,20 @@ def _item_expectation(item: Item, column: str, special: list[float]) -> dict[str
             value_set=allowed,
         )
     low, high = item.bounds
-    kwargs: dict[str, Any] = {"column": column, "min_value": low, "max_value": high}
-    if special:
-        kwargs["row_condition"] = {
-            "type": "comparison",
-            "column": {"name": column},
-            "operator": "NOT_IN",
-            "parameter": list(special),
-        }
     low_text = "-inf" if low is None else f"{low:g}"
     high_text = "inf" if high is None else f"{high:g}"
-    return _expectation(
+    expectation = _expectation(
         "expect_column_values_to_be_between",
         severity="row",
         check="out_of_range",
         threshold=f"range {low_text} to {high_text}{missing_text}",
-        **kwargs,
+        column=column,
+        min_value=low,
+        max_value=high,
     )
+    if special:
+        expectation["meta"][MISSING_CODES_META] = list(special)
+    return expectation
 
 
 def _role_columns(study: Study) -> list[str]:
@@ -138,7 +140,10 @@ def build_suites(study: Study) -> dict[str, dict[str, Any]]:
     """Every suite of a study as JSON-ready dicts, keyed by suite name.
 
     Each expectation carries ``meta.severity`` (structural, row or warning), ``meta.check`` (the
-    reason a failing row gets) and ``meta.threshold`` (the rule in words).
+    reason a failing row gets) and ``meta.threshold`` (the rule in words); a range check also
+    ``meta.missing_codes``, the declared missing codes set aside before the range is checked.
+    Each suite's ``meta.target`` says what it runs on: the wave, or the derived ``items``,
+    ``enumerators`` or ``arms`` table; ``meta.wave`` limits it to one wave.
     """
     instrument = study.resolved_instrument()
     quality = study.quality
@@ -274,27 +279,18 @@ def build_suites(study: Study) -> dict[str, dict[str, Any]]:
         and (quality.minimum_age is not None or quality.maximum_age is not None)
     ):
         special = item_special_codes(study, instrument.item(age_item))
-        kwargs: dict[str, Any] = {
-            "column": age_item,
-            "min_value": quality.minimum_age,
-            "max_value": quality.maximum_age,
-        }
-        if special:
-            kwargs["row_condition"] = {
-                "type": "comparison",
-                "column": {"name": age_item},
-                "operator": "NOT_IN",
-                "parameter": special,
-            }
-        design.append(
-            _expectation(
-                "expect_column_values_to_be_between",
-                severity="row",
-                check="ineligible_age",
-                threshold=f"age {quality.minimum_age} to {quality.maximum_age}",
-                **kwargs,
-            )
+        eligibility = _expectation(
+            "expect_column_values_to_be_between",
+            severity="row",
+            check="ineligible_age",
+            threshold=f"age {quality.minimum_age} to {quality.maximum_age}",
+            column=age_item,
+            min_value=quality.minimum_age,
+            max_value=quality.maximum_age,
         )
+        if special:
+            eligibility["meta"][MISSING_CODES_META] = special
+        design.append(eligibility)
     add(
         _suite(
             study,

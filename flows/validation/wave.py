@@ -21,7 +21,7 @@ from flows.validation.checks import (
 )
 from flows.validation.conditions import failing_rows
 from flows.validation.gx_runner import SuiteRun, run_suites
-from flows.validation.suites import build_suites, item_columns
+from flows.validation.suites import MISSING_CODES_META, build_suites, item_columns
 
 SUMMARY_COLUMNS: tuple[str, ...] = (
     "suite",
@@ -211,13 +211,19 @@ def validate_wave(
     chosen = _suites_for(suites, wave, cross_wave_available=cross_wave_available)
     items = [name for name in item_columns(study) if name in coded.columns]
 
+    original = coded.reset_index(drop=True)
+    coded = _working_frame(original)
     missing_basics = [c for c in ("row_number", "respondent") if c not in coded.columns]
     conflicts = None
     quality = None
     if not missing_basics:
         quality = field_quality(coded, study, items)
         conflicts = quality.conflicting_respondents
-    structural = _structural_failures(coded, chosen, study=study, wave=wave, conflicts=conflicts)
+        if len(conflicts):
+            first_rows = [rows[0] for rows in conflicts["row_numbers"]]
+            labels = original.set_index("row_number").loc[first_rows, "respondent"]
+            conflicts = conflicts.assign(respondent=[str(label) for label in labels])
+    structural = _structural_failures(original, chosen, study=study, wave=wave, conflicts=conflicts)
     if structural and on_structural == "raise":
         raise DataQualityError("\n".join(structural))
     if structural or quality is None:
@@ -259,7 +265,7 @@ def validate_wave(
     reasons = dict(quality.reasons)
     follow_up = pd.DataFrame(columns=list(FOLLOW_UP_COLUMNS))
     if cross_wave_available and earlier_waves is not None:
-        cross, cross_reasons, follow_up = cross_wave(coded, study, wave, earlier_waves)
+        cross, cross_reasons, follow_up = cross_wave(original, study, wave, earlier_waves)
         derived = pd.concat([derived, cross], axis=1)
         reasons.update(cross_reasons)
 
@@ -298,7 +304,16 @@ def validate_wave(
     derived[ENUMERATOR_FLAG] = flags
     reasons[ENUMERATOR_FLAG] = pd.Series(texts, index=coded.index[flags.astype(bool)])
 
-    checked = pd.concat([coded, derived], axis=1)
+    # Columns side by side without copying them (a wide concat copies every block).
+    checked = pd.DataFrame(
+        {
+            **{column: coded[column].array for column in coded.columns},
+            **{column: derived[column].array for column in derived.columns},
+        },
+        index=coded.index,
+        copy=False,
+    )
+    row_numbers = checked["row_number"].to_numpy()
 
     # -- row flags: every row-level expectation on the wave, evaluated once in pandas -------
     flag_parts = []
@@ -316,7 +331,13 @@ def validate_wave(
                 continue
             if kwargs.get("column") not in checked.columns:
                 continue
-            failing = failing_rows(checked, expectation["type"], kwargs, reasons=reasons)
+            failing = failing_rows(
+                checked,
+                expectation["type"],
+                kwargs,
+                reasons=reasons,
+                missing_codes=expectation["meta"].get(MISSING_CODES_META, ()),
+            )
             pandas_counts[(suite["name"], position)] = (
                 failing.unexpected_count,
                 failing.unexpected_percent,
@@ -326,8 +347,8 @@ def validate_wave(
             flag_parts.append(
                 pd.DataFrame(
                     {
-                        "row_number": checked["row_number"].to_numpy()[failing.mask],
-                        "submission": checked["submission"].to_numpy()[failing.mask]
+                        "row_number": row_numbers[failing.mask],
+                        "submission": original["submission"][failing.mask].astype(object).to_numpy()
                         if "submission" in checked.columns
                         else None,
                         "check": expectation["meta"].get("check", expectation["type"]),
@@ -356,6 +377,10 @@ def validate_wave(
         frame = checked if target == "wave" else frames[target]
         if frame.empty and target != "wave":
             continue
+        if target == "wave":
+            # GX copies the frame it filters for each expectation: hand it only the columns
+            # this suite reads (the structure suite needs all to see which are missing).
+            frame = _columns_for(suite, frame)
         runs.append(
             SuiteRun(
                 suite=suite,
@@ -367,7 +392,7 @@ def validate_wave(
     results, docs = run_suites(runs, data_docs_dir=data_docs_dir)
     summary = _summary(runs, results, pandas_counts=pandas_counts)
 
-    recheck = _recheck(row_flags, coded)
+    recheck = _recheck(row_flags, original)
     return WaveValidation(
         study_id=study.id,
         wave=wave,
@@ -382,6 +407,64 @@ def validate_wave(
         structural_failures=(),
         data_docs_path=docs,
     )
+
+
+# Role columns holding few labels: validated as categoricals (labels factorized once instead
+# of in every duplicated/isin/groupby call on a million Arrow strings).
+LABEL_COLUMNS: tuple[str, ...] = (
+    "cluster",
+    "stratum",
+    "arm",
+    "wave",
+    "enumerator",
+)
+
+
+# Ids: one distinct value per row, so a categorical would cost more than it saves.
+IDENTIFIER_COLUMNS: tuple[str, ...] = ("respondent", "submission")
+
+
+def _working_frame(coded: pd.DataFrame) -> pd.DataFrame:
+    columns: dict[str, Any] = {}
+    for column in coded.columns:
+        values = coded[column]
+        if column in IDENTIFIER_COLUMNS:
+            # Ids are checked for presence and repeats only: integer codes say the same.
+            codes = pd.factorize(values)[0].astype(np.float64)
+            codes[codes < 0] = np.nan
+            columns[column] = codes
+            continue
+        if column in LABEL_COLUMNS and not isinstance(values.dtype, pd.CategoricalDtype):
+            values = values.astype("category")
+        columns[column] = values.array
+    # Arrays, not Series: a frame built from Series aligns their indexes (slow on 10^6 rows).
+    return pd.DataFrame(columns, index=pd.RangeIndex(len(coded)), copy=False)
+
+
+def _columns_for(suite: Mapping[str, Any], frame: pd.DataFrame) -> pd.DataFrame:
+    """The columns a suite reads, with each range check's missing codes blanked."""
+    if any(e["type"] == "expect_column_to_exist" for e in suite["expectations"]):
+        return frame
+    needed: list[str] = []
+    blanked: dict[str, list[float]] = {}
+    for expectation in suite["expectations"]:
+        column = expectation["kwargs"].get("column")
+        if column in frame.columns and column not in needed:
+            needed.append(column)
+        codes = expectation.get("meta", {}).get(MISSING_CODES_META)
+        if codes and column in frame.columns:
+            blanked[column] = list(codes)
+    subset = pd.DataFrame(
+        {column: frame[column].array for column in needed}, index=frame.index, copy=False
+    )
+    if blanked:
+        subset = subset.assign(
+            **{
+                column: subset[column].where(~subset[column].isin(codes))
+                for column, codes in blanked.items()
+            }
+        )
+    return subset
 
 
 def _summary(
@@ -438,12 +521,19 @@ def _summary(
 def _recheck(row_flags: pd.DataFrame, coded: pd.DataFrame) -> pd.DataFrame:
     if row_flags.empty:
         return pd.DataFrame(columns=list(RECHECK_COLUMNS))
+    texts = row_flags.assign(
+        text=row_flags["check"].astype(str) + ": " + row_flags["reason"].astype(str)
+    )[["row_number", "text"]]
+    # Most flagged rows have one reason: join strings only for the rows with several.
+    repeated = texts["row_number"].duplicated(keep=False)
+    several = (
+        texts[repeated].groupby("row_number", sort=False)["text"].agg(" | ".join).reset_index()
+    )
     grouped = (
-        row_flags.assign(text=row_flags["check"] + ": " + row_flags["reason"].astype(str))
-        .groupby("row_number", sort=True)["text"]
-        .agg(" | ".join)
-        .rename("reasons")
-        .reset_index()
+        pd.concat([texts[~repeated], several], ignore_index=True)
+        .rename(columns={"text": "reasons"})
+        .sort_values("row_number", kind="stable")
+        .reset_index(drop=True)
     )
     keep = ["row_number"] + [c for c in ("submission", "enumerator") if c in coded.columns]
     merged = grouped.merge(coded[keep], on="row_number", how="left")

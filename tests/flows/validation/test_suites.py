@@ -52,7 +52,8 @@ def test_build_suites_allows_each_items_declared_missing_codes(example_study: St
     ]
     risk = by_column["risk_death"]["kwargs"]
     assert (risk["min_value"], risk["max_value"]) == (0.0, 100.0)
-    assert risk["row_condition"]["parameter"] == [-99.0, -88.0]
+    assert "row_condition" not in risk
+    assert by_column["risk_death"]["meta"]["missing_codes"] == [-99.0, -88.0]
     assert by_column["preparations__saved_money"]["kwargs"]["value_set"] == [0.0, 1.0, -99.0, -77.0]
 
 
