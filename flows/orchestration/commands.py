@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
 from pathlib import Path
 
 from rich.console import Console
 
 from flows.errors import TrustshiftError
-from flows.orchestration.deployments import DEFAULT_CRON, ServeError, load_studies, study_deployment
-from flows.orchestration.settings import prefect_home_for, prefect_run_settings, uses_prefect_server
+from flows.orchestration.deployments import (
+    DEFAULT_CRON,
+    ServeError,
+    load_studies,
+    study_deployment,
+)
+from flows.orchestration.records import EVALUATE_STUDY, record_run_end, record_run_start
+from flows.orchestration.settings import (
+    prefect_home_for,
+    prefect_run_settings,
+    uses_prefect_server,
+)
+from flows.orchestration.stages import DEFAULT_BOOTSTRAP_DRAWS, DEFAULT_SEED, unchanged_evaluation
 from flows.orchestration.watcher import InboxWatcher
-from flows.study import load_study
+from flows.study import Study, load_study
 from flows.warehouse import warehouse_path
 
 
@@ -20,44 +33,95 @@ def run_study(
     replace: bool = False,
     bootstrap_draws: int | None = None,
     seed: int | None = None,
+    force: bool = False,
     console: Console | None = None,
 ) -> int:
     """Run ``evaluate-study`` in this process and say where the report and warehouse are.
 
     No server needs to be running: without PREFECT_API_URL, Prefect starts a temporary one
     for the run, keeping its state in ``<study folder>/.prefect`` (unless PREFECT_HOME is
-    set). ``bootstrap_draws`` and ``seed`` default to those of ``estimate_study``. Returns 0
-    when the run finished and the error's exit code (1) when it ended failed, after printing
-    why; a study file that cannot be read raises StudyFileError (exit code 2).
+    set). When nothing changed since a finished run (no new file, nothing to validate, same
+    study file, code and options, its report still there), no flow run is started at all:
+    the run is recorded in the warehouse as reusing that run, in about a second. ``force``
+    starts the flow run anyway (to see it in the Prefect UI or publish its artifacts again).
+    ``bootstrap_draws`` and ``seed`` default to those of ``estimate_study``.
+
+    Returns 0 when the run finished and the error's exit code (1) when it ended failed,
+    after printing why; a study file that cannot be read raises StudyFileError (exit 2).
     """
     console = console or Console()
-    errors = Console(stderr=True)
     study = load_study(study_file)
-    options: dict[str, int] = {}
-    if bootstrap_draws is not None:
-        options["bootstrap_draws"] = bootstrap_draws
-    if seed is not None:
-        options["seed"] = seed
+    draws = DEFAULT_BOOTSTRAP_DRAWS if bootstrap_draws is None else bootstrap_draws
+    chosen_seed = DEFAULT_SEED if seed is None else seed
+    if not force and _reuse_without_prefect(
+        study, bootstrap_draws=draws, seed=chosen_seed, console=console
+    ):
+        return 0
     with prefect_run_settings(home=prefect_home_for(study.root)):
         from flows.orchestration.study_flows import evaluate_study
 
         try:
-            outcome = evaluate_study(str(study.path), replace=replace, **options)
+            outcome = evaluate_study(
+                str(study.path), replace=replace, bootstrap_draws=draws, seed=chosen_seed
+            )
         except TrustshiftError as error:
-            errors.print(
+            Console(stderr=True).print(
                 f"[bold red]error:[/] {error}", markup=True, highlight=False, soft_wrap=True
             )
-            console.print(
-                f"Warehouse: {warehouse_path(study).resolve()}", highlight=False, soft_wrap=True
-            )
+            _print_paths(console, study, report=None)
             return error.exit_code
     console.print(outcome.message, highlight=False, soft_wrap=True)
     for note in outcome.notes:
         console.print(f"  {note}", highlight=False, soft_wrap=True)
-    if outcome.report is not None:
-        console.print(f"Report: {outcome.report.resolve()}", highlight=False, soft_wrap=True)
-    console.print(f"Warehouse: {outcome.warehouse.resolve()}", highlight=False, soft_wrap=True)
+    _print_paths(console, study, report=outcome.report)
     return 0
+
+
+def _print_paths(console: Console, study: Study, *, report: Path | None) -> None:
+    if report is not None:
+        console.print(f"Report: {report.resolve()}", highlight=False, soft_wrap=True)
+    console.print(f"Warehouse: {warehouse_path(study).resolve()}", highlight=False, soft_wrap=True)
+
+
+def _reuse_without_prefect(
+    study: Study, *, bootstrap_draws: int, seed: int, console: Console
+) -> bool:
+    """Record and report a run that has nothing to do, without starting Prefect."""
+    unchanged = unchanged_evaluation(study, bootstrap_draws=bootstrap_draws, seed=seed)
+    if unchanged is None:
+        return False
+    previous_run_id, outputs, waves, fingerprint = unchanged
+    run_id = f"local-{uuid.uuid4()}"
+    message = (
+        f"0 new file(s) stored; {len(waves)} wave(s) in the warehouse; inputs unchanged since "
+        f"run {previous_run_id}: results reused (no flow run needed)."
+    )
+    inputs = {
+        "study_file": str(study.path),
+        "study_file_sha256": study.file_hash,
+        "parameters": {"bootstrap_draws": bootstrap_draws, "seed": seed},
+        "new_files": [],
+        "stored_waves": [
+            {"wave": w.wave, "version": w.version, "sha256": w.sha256, "file_name": w.file_name}
+            for w in waves
+        ],
+        "fingerprint": fingerprint,
+        "reused_run_id": previous_run_id,
+        "outputs": outputs,
+    }
+    now = datetime.now()
+    record_run_start(study, run_id=run_id, kind=EVALUATE_STUDY, inputs=inputs, started_at=now)
+    record_run_end(
+        study,
+        run_id=run_id,
+        status="finished",
+        message=message,
+        inputs=inputs,
+        finished_at=datetime.now(),
+    )
+    console.print(message, highlight=False, soft_wrap=True)
+    _print_paths(console, study, report=Path(str(outputs["report"])))
+    return True
 
 
 def serve_studies(
@@ -98,6 +162,7 @@ def serve_studies(
             console.print(
                 f"Watching {study.inbox} every {poll_seconds:g} s for new waves of {study.id!r}.",
                 highlight=False,
+                soft_wrap=True,
             )
     try:
         serve(*deployments, limit=limit)

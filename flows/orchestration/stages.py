@@ -13,6 +13,15 @@ import pandas as pd
 
 import expectations
 from flows import api
+from flows.orchestration.inbox import new_inbox_files
+from flows.orchestration.records import (
+    EVALUATE_STUDY,
+    StoredWave,
+    finished_run_with_fingerprint,
+    input_fingerprint,
+    run_finished,
+    stored_waves,
+)
 from flows.study import Study
 from flows.warehouse import connect, warehouse_path
 
@@ -21,6 +30,11 @@ if TYPE_CHECKING:
 
 # flows.validation (Great Expectations) takes seconds to import: it is imported only when a
 # wave is to be validated, so a run with nothing new does not pay for it.
+
+# The defaults of estimate_study, repeated here so that a run with nothing to estimate does
+# not import the estimation stack (a test checks they agree): 9,999 wild-bootstrap draws.
+DEFAULT_BOOTSTRAP_DRAWS = 9999
+DEFAULT_SEED = 20261130
 
 DATA_DOCS_FOLDER = "data_docs"
 REPORTS_FOLDER = "reports"
@@ -172,3 +186,53 @@ def read_estimates(study: Study, *, run_id: str) -> pd.DataFrame:
 def report_folder(study: Study, run_id: str) -> Path:
     """Where the report of an estimation run goes: ``<study folder>/reports/<run id>``."""
     return study.root / REPORTS_FOLDER / run_id
+
+
+def evaluation_fingerprint(
+    study: Study, waves: list[StoredWave], *, bootstrap_draws: int, seed: int
+) -> str:
+    """The fingerprint of an evaluation: its inputs, its options and what validation decided."""
+    return input_fingerprint(
+        study,
+        waves,
+        extra=json.dumps(
+            {
+                "bootstrap_draws": bootstrap_draws,
+                "seed": seed,
+                "validation": validation_state(study),
+            }
+        ),
+    )
+
+
+def reusable_run(study: Study, *, fingerprint: str) -> tuple[str, dict[str, Any]] | None:
+    """An earlier finished evaluation with the same fingerprint whose estimates still exist;
+    returns its run id and its outputs (estimation run id, report)."""
+    previous = finished_run_with_fingerprint(study, kind=EVALUATE_STUDY, fingerprint=fingerprint)
+    if previous is None:
+        return None
+    outputs = previous["inputs"].get("outputs") or {}
+    estimation_run_id = outputs.get("estimation_run_id")
+    if not estimation_run_id or not run_finished(study, str(estimation_run_id)):
+        return None
+    return str(previous["run_id"]), dict(outputs)
+
+
+def unchanged_evaluation(
+    study: Study, *, bootstrap_draws: int, seed: int
+) -> tuple[str, dict[str, Any], list[StoredWave], str] | None:
+    """When nothing is new (no file to ingest, no wave to validate) and an earlier finished
+    evaluation with the same fingerprint has its estimates and report: that run's id and
+    outputs, the stored waves and the fingerprint. Else None: there is work to do."""
+    if new_inbox_files(study) or waves_to_validate(study):
+        return None
+    waves = stored_waves(study)
+    fingerprint = evaluation_fingerprint(study, waves, bootstrap_draws=bootstrap_draws, seed=seed)
+    previous = reusable_run(study, fingerprint=fingerprint)
+    if previous is None:
+        return None
+    run_id, outputs = previous
+    report = outputs.get("report")
+    if not report or not Path(str(report)).is_file():
+        return None
+    return run_id, outputs, waves, fingerprint

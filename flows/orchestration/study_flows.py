@@ -7,7 +7,6 @@ each subflow run is several more API round trips (and, on SQLite, more chances o
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from collections.abc import Iterator, Mapping
@@ -36,11 +35,15 @@ from flows.orchestration.records import (
     RunStatus,
     StoredWave,
     code_fingerprint,
-    finished_run_with_fingerprint,
-    input_fingerprint,
-    run_finished,
 )
-from flows.orchestration.stages import failed_waves, quality_overview, validation_state
+from flows.orchestration.stages import (
+    DEFAULT_BOOTSTRAP_DRAWS,
+    DEFAULT_SEED,
+    evaluation_fingerprint,
+    failed_waves,
+    quality_overview,
+    reusable_run,
+)
 from flows.orchestration.tasks import (
     build_report_file,
     estimate_effects,
@@ -63,11 +66,6 @@ INGEST_WAVE = "ingest-wave"
 VALIDATE_WAVE = "validate-wave"
 ESTIMATE_EFFECTS = "estimate-effects"
 BUILD_REPORT = "build-report"
-
-# The defaults of estimate_study, repeated here so that a run with nothing to estimate does
-# not import the estimation stack (a test checks they agree): 9,999 wild-bootstrap draws.
-DEFAULT_BOOTSTRAP_DRAWS = 9999
-DEFAULT_SEED = 20261130
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -365,16 +363,8 @@ def evaluate_study(
                 quality_failures.append(describe_validation(validation, minimum=minimum))
 
         waves = read_stored_waves(study)
-        fingerprint = input_fingerprint(
-            study,
-            waves,
-            extra=json.dumps(
-                {
-                    "bootstrap_draws": bootstrap_draws,
-                    "seed": seed,
-                    "validation": validation_state(study),
-                }
-            ),
+        fingerprint = evaluation_fingerprint(
+            study, waves, bootstrap_draws=bootstrap_draws, seed=seed
         )
         record.inputs["stored_waves"] = _wave_inputs(waves)
         record.inputs["fingerprint"] = fingerprint
@@ -413,6 +403,7 @@ def evaluate_study(
             else:
                 report = build_report_file(study, run_id=estimation_run_id)
                 logger.info("Report written: %s", report)
+        record.inputs["reused_run_id"] = reused_run_id
         record.inputs["outputs"] = {
             "estimation_run_id": estimation_run_id,
             "report": str(report) if report else None,
@@ -458,18 +449,6 @@ def evaluate_study(
             "in the inbox again, then run with --replace."
         )
     return outcome_record
-
-
-def reusable_run(study: Study, *, fingerprint: str) -> tuple[str, dict[str, Any]] | None:
-    """An earlier finished evaluation with the same fingerprint whose outputs still exist."""
-    previous = finished_run_with_fingerprint(study, kind=EVALUATE_STUDY, fingerprint=fingerprint)
-    if previous is None:
-        return None
-    outputs = previous["inputs"].get("outputs") or {}
-    estimation_run_id = outputs.get("estimation_run_id")
-    if not estimation_run_id or not run_finished(study, str(estimation_run_id)):
-        return None
-    return str(previous["run_id"]), dict(outputs)
 
 
 def publish_run_artifacts(

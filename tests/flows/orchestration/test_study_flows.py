@@ -79,10 +79,18 @@ def test_run_study_evaluates_a_study_and_a_second_run_reuses_its_results(
     assert second.reused_run_id is not None and not second.estimated
     assert second.report == report
 
+    capsys.readouterr()
+    assert run_study(study_file, bootstrap_draws=DRAWS) == 0
+    printed = capsys.readouterr().out
+    assert "no flow run needed" in printed and f"Report: {report}" in printed
+
     study = load_study(study_file)
     runs = run_history(study)
-    assert [run["kind"] for run in runs] == ["evaluate-study", "estimate", "evaluate-study"]
+    assert [run["kind"] for run in runs] == ["evaluate-study", "estimate"] + 2 * ["evaluate-study"]
     assert {run["status"] for run in runs} == {"finished"}
+    assert runs[3]["run_id"].startswith("local-")
+    assert json.loads(runs[2]["inputs"])["reused_run_id"] == runs[0]["run_id"]
+    assert json.loads(runs[3]["inputs"])["reused_run_id"] == runs[2]["run_id"]
     first_inputs = json.loads(runs[0]["inputs"])
     assert [f["file_name"] for f in first_inputs["new_files"]] == ["baseline.csv", "endline.csv"]
     assert first_inputs["outputs"]["report"] == str(report)

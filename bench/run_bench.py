@@ -1,0 +1,238 @@
+"""Time a first and a second `trustshift run` on the example study, and Prefect's share of each.
+
+Run: .venv/bin/python bench/run_bench.py [--bootstrap-draws 9999] [--repeats 1]
+
+Each timing is the wall time of a fresh process, as an evaluator waits for it:
+
+1. ``prefect first``: `trustshift run` on a fresh copy of the example study (three waves in the
+   inbox, no warehouse, no Prefect home yet): ingest, validate, estimate, report.
+2. ``prefect second``: the same command again on unchanged inputs: nothing new to ingest or
+   validate, the earlier results are reused (no rows added but the run's own record); with
+   nothing to do, `trustshift run` does not start Prefect at all.
+2b. ``prefect second, flow forced``: the same with ``force=True`` (`--force`): the
+   evaluate-study flow runs (temporary server, flow and task runs, artifacts) and reuses the
+   results; this is what Prefect costs on a run with nothing to compute.
+3. ``plain first`` / ``plain second``: the same steps through the same functions, in the same
+   order, without Prefect (no flow, no tasks, no server, no artifacts).
+
+Prefect's share of a run is (prefect - plain) / prefect. The run goes through
+``flows.orchestration.commands.run_study``, the function behind `trustshift run`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "data" / "studies" / "example"
+
+PREFECT_RUN = """
+import sys
+from pathlib import Path
+from flows.orchestration.commands import run_study
+force = len(sys.argv) > 3 and sys.argv[3] == "force"
+sys.exit(run_study(Path(sys.argv[1]), bootstrap_draws=int(sys.argv[2]), force=force))
+"""
+
+# The evaluate-study flow's steps as plain calls: same functions, same order, same records.
+PLAIN_RUN = """
+import json, sys, uuid, warnings
+from datetime import datetime
+from pathlib import Path
+from flows.ingest import ingest_wave
+from flows.orchestration import records, stages
+from flows.orchestration.inbox import new_inbox_files
+from flows.study import load_study
+
+study = load_study(sys.argv[1])
+draws = int(sys.argv[2])
+seed = 20261130
+run_id = str(uuid.uuid4())
+pending = new_inbox_files(study)
+inputs = {"new_files": [item.path.name for item in pending]}
+records.record_run_start(
+    study, run_id=run_id, kind="plain-run", inputs=inputs, started_at=datetime.now()
+)
+for item in pending:
+    ingest_wave(study, item.path)
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    for wave in stages.waves_to_validate(study):
+        stages.validate_and_store(study, wave, run_id=run_id)
+waves = records.stored_waves(study)
+fingerprint = records.input_fingerprint(
+    study,
+    waves,
+    extra=json.dumps(
+        {"bootstrap_draws": draws, "seed": seed, "validation": stages.validation_state(study)}
+    ),
+)
+previous = records.finished_run_with_fingerprint(study, kind="plain-run", fingerprint=fingerprint)
+if previous is None:
+    from flows.estimation import estimate_study, new_run_id
+    from flows.report import build_report
+
+    estimation_run_id = new_run_id()
+    estimate_study(study, run_id=estimation_run_id, bootstrap_draws=draws, seed=seed)
+    report = build_report(
+        study, run_id=estimation_run_id, out_dir=stages.report_folder(study, estimation_run_id)
+    )
+    stages.read_estimates(study, run_id=estimation_run_id)
+else:
+    report = previous["inputs"]["outputs"]["report"]
+inputs.update(fingerprint=fingerprint, outputs={"report": str(report)})
+records.record_run_end(
+    study, run_id=run_id, status="finished", message="", inputs=inputs, finished_at=datetime.now()
+)
+print(f"Report: {report}")
+"""
+
+DATA_TABLES = (
+    "waves",
+    "interviews",
+    "answers",
+    "validation_waves",
+    "validation_summary",
+    "quarantine",
+    "estimates",
+    "descriptives",
+)
+
+
+def fresh_study(folder: Path) -> Path:
+    """A copy of the example study with its three waves in the inbox, nothing stored."""
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    shutil.copy2(EXAMPLE / "study.toml", folder / "study.toml")
+    shutil.copytree(EXAMPLE / "inbox", folder / "inbox")
+    return folder / "study.toml"
+
+
+def timed(
+    script: str, study_file: Path, draws: int, environment: dict[str, str], *extra: str
+) -> float:
+    """Wall time of one fresh process running the script."""
+    started = time.perf_counter()
+    completed = subprocess.run(
+        [sys.executable, "-c", script, str(study_file), str(draws), *extra],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    elapsed = time.perf_counter() - started
+    if completed.returncode != 0:
+        raise SystemExit(f"run failed ({completed.returncode}):\n{completed.stderr[-4000:]}")
+    return elapsed
+
+
+def row_counts(study_file: Path) -> dict[str, int]:
+    """Rows per data table and runs of the study's warehouse."""
+    import duckdb
+
+    database = study_file.parent / "warehouse" / "trustshift.duckdb"
+    connection = duckdb.connect(str(database), read_only=True)
+    try:
+        present = {row[0] for row in connection.execute("SHOW TABLES").fetchall()}
+        counts = {
+            table: int(connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # type: ignore[index]
+            for table in (*DATA_TABLES, "runs")
+            if table in present
+        }
+    finally:
+        connection.close()
+    return counts
+
+
+def reused(study_file: Path) -> bool:
+    """True when the latest evaluate-study run reused an earlier run's results."""
+    import duckdb
+
+    database = study_file.parent / "warehouse" / "trustshift.duckdb"
+    connection = duckdb.connect(str(database), read_only=True)
+    try:
+        rows = connection.execute(
+            "SELECT inputs FROM runs WHERE kind IN ('evaluate-study', 'plain-run') "
+            "ORDER BY started_at"
+        ).fetchall()
+    finally:
+        connection.close()
+    fingerprints = [json.loads(row[0]).get("fingerprint") for row in rows]
+    return len(fingerprints) >= 2 and fingerprints[-1] == fingerprints[-2]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bootstrap-draws", type=int, default=9999)
+    parser.add_argument("--repeats", type=int, default=1)
+    arguments = parser.parse_args()
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("PREFECT_HOME", "PREFECT_API_URL", "TRUSTSHIFT_WAREHOUSE")
+    }
+    environment["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "120"
+    work = Path(tempfile.mkdtemp(prefix="trustshift-run-bench-"))
+    results: dict[str, list[float]] = {
+        "prefect first": [],
+        "prefect second": [],
+        "prefect second, flow forced": [],
+        "plain first": [],
+        "plain second": [],
+    }
+    checks: list[str] = []
+    for repeat in range(arguments.repeats):
+        for mode, script in (("prefect", PREFECT_RUN), ("plain", PLAIN_RUN)):
+            study_file = fresh_study(work / f"{mode}-{repeat}")
+            results[f"{mode} first"].append(
+                timed(script, study_file, arguments.bootstrap_draws, environment)
+            )
+            before = row_counts(study_file)
+            results[f"{mode} second"].append(
+                timed(script, study_file, arguments.bootstrap_draws, environment)
+            )
+            after = row_counts(study_file)
+            if mode == "prefect":
+                results["prefect second, flow forced"].append(
+                    timed(script, study_file, arguments.bootstrap_draws, environment, "force")
+                )
+            added = {t: after[t] - before.get(t, 0) for t in after if after[t] != before.get(t)}
+            checks.append(
+                f"{mode} #{repeat + 1}: second run reused the first's results: "
+                f"{'yes' if reused(study_file) else 'NO (the code changed in between?)'}; "
+                f"rows added by the second run: {added or 'none'}"
+            )
+    shutil.rmtree(work, ignore_errors=True)
+
+    def best(name: str) -> float:
+        return min(results[name])
+
+    print(f"trustshift run on the example study ({arguments.bootstrap_draws} bootstrap draws), ")
+    print(f"wall time of a fresh process, best of {arguments.repeats}:")
+    print(f"{'':16}{'with Prefect':>14}{'plain calls':>14}{'Prefect adds':>14}{'share':>8}")
+    for which, label in (
+        ("first", "first run"),
+        ("second", "second run"),
+        ("second, flow forced", "second, forced"),
+    ):
+        prefect, plain = best(f"prefect {which}"), best(f"plain {which.split(',')[0]}")
+        print(
+            f"{label:16}{prefect:>13.1f}s{plain:>13.1f}s{prefect - plain:>13.1f}s"
+            f"{(prefect - plain) / prefect:>8.0%}"
+        )
+    for line in checks:
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
