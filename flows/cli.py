@@ -238,6 +238,80 @@ def demo(
 
 @app.command()
 @reported
+def validate(
+    study_file: StudyArgument,
+    wave: Annotated[
+        str | None, typer.Option(help="Validate this stored wave only (default: every one).")
+    ] = None,
+) -> None:
+    """Validate stored waves: suites, field-quality checks, quarantine and Data Docs.
+
+    Exits with 1 when a wave fails a structural check (it is then left out of analysis).
+    """
+    from datetime import UTC, datetime
+
+    from flows import api
+    from flows.orchestration.stages import validate_and_store
+    from flows.study import load_study
+
+    study = load_study(study_file)
+    stored = api.waves(study)
+    stored = stored[stored["status"] == "stored"]
+    waves = [wave] if wave else stored["wave"].tolist()
+    unknown = [name for name in waves if name not in set(stored["wave"])]
+    if not waves or unknown:
+        errors.print(
+            f"No stored wave {unknown or ''} to validate in study {study.id!r}; stored: "
+            f"{stored['wave'].tolist()}. Ingest the wave first (`trustshift ingest`)."
+        )
+        raise typer.Exit(2)
+    run_id = "validate-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    failed = False
+    for name in waves:
+        validation = validate_and_store(study, name, run_id=run_id)
+        failed |= _print_validation(study.root, name, validation)
+    raise typer.Exit(1 if failed else 0)
+
+
+def _print_validation(root: Path, wave: str, validation: object) -> bool:
+    """Print one wave's validation; write its re-check list. True on a structural failure."""
+    from flows.validation import WaveValidation
+
+    if not isinstance(validation, WaveValidation):
+        raise TypeError(f"_print_validation: expected a WaveValidation, got {validation!r}")
+    summary = validation.summary
+    failing = summary[~summary["success"].astype(bool)]
+    quarantined = len(validation.quarantined)
+    console.print(
+        f"[bold]{wave}[/]: {len(summary)} expectations, {len(failing)} not met, "
+        f"{quarantined} interview(s) quarantined.",
+        highlight=False,
+    )
+    if not failing.empty:
+        table = Table(show_header=True)
+        for column in ("severity", "check", "column", "rows", "percent"):
+            table.add_column(column)
+        for values in failing[
+            ["severity", "check", "column", "unexpected_count", "unexpected_percent"]
+        ].itertuples(index=False):
+            severity, check, column, count, percent = (str(value) for value in values)
+            shown_percent = "" if percent in ("None", "nan") else f"{float(percent):.1f}"
+            table.add_row(severity, check, column, count, shown_percent)
+        console.print(table)
+    for message in validation.structural_failures:
+        errors.print(f"[bold red]structural:[/] {escape(message)}", highlight=False)
+    if not validation.recheck.empty:
+        target = root / "recheck" / f"{wave}.csv"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        validation.recheck.to_csv(target, index=False)
+        console.print(f"  re-check list for the field team: {target}", highlight=False)
+    if validation.data_docs_path is not None:
+        console.print(f"  Data Docs: {validation.data_docs_path}", highlight=False)
+    return bool(validation.structural_failures)
+
+
+@app.command()
+@reported
 def estimate(
     study_file: StudyArgument,
     run_id: Annotated[str | None, typer.Option(help="Name of this run (default: new).")] = None,

@@ -91,3 +91,28 @@ def test_every_command_has_help(command: str) -> None:
     result = runner.invoke(app, [command, "--help"])
     assert result.exit_code == 0, result.output
     assert "Usage" in result.output
+
+
+def test_validate_prints_the_checks_not_met_and_writes_a_recheck_list_without_names(
+    tmp_path: Path,
+) -> None:
+    example = Path(__file__).resolve().parents[2] / "data" / "studies" / "example"
+    (tmp_path / "inbox").mkdir()
+    (tmp_path / "study.toml").write_bytes((example / "study.toml").read_bytes())
+    baseline = tmp_path / "inbox" / "baseline.csv"
+    baseline.write_bytes((example / "inbox" / "baseline.csv").read_bytes())
+    assert runner.invoke(app, ["ingest", str(tmp_path / "study.toml")]).exit_code == 0
+
+    result = runner.invoke(app, ["validate", str(tmp_path / "study.toml")])
+    assert result.exit_code == 0, result.output
+    assert "baseline: " in result.output and "interview(s) quarantined" in result.output
+    assert "speeder" in result.output and "Data Docs:" in result.output
+    recheck = (tmp_path / "recheck" / "baseline.csv").read_text(encoding="utf-8")
+    assert recheck.splitlines()[0].startswith("submission")
+    raw = baseline.read_text(encoding="utf-8").splitlines()
+    header = raw[0].split(",")
+    names = {line.split(",")[header.index("respondent_name")] for line in raw[1:]}
+    assert not any(name in recheck for name in names)
+
+    missing = runner.invoke(app, ["validate", str(tmp_path / "study.toml"), "--wave", "endline"])
+    assert missing.exit_code == 2 and "Ingest the wave first" in missing.output
