@@ -39,8 +39,12 @@ pytest: $(STAMP) browser
 
 test: lint typecheck layers pytest
 
+# Benchmarks print timings and ratios against peer libraries (minutes; not part of make test).
 bench: $(STAMP)
-	$(BIN)/python bench/run_all.py
+	$(BIN)/python bench/estimation_bench.py
+	$(BIN)/python bench/inference_size.py
+	$(BIN)/python bench/validation_bench.py
+	$(BIN)/python bench/run_bench.py
 
 clean:
 	rm -rf $(VENV) work .pytest_cache .mypy_cache .ruff_cache
