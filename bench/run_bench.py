@@ -17,6 +17,10 @@ Each timing is the wall time of a fresh process, as an evaluator waits for it:
 
 Prefect's share of a run is (prefect - plain) / prefect. The run goes through
 ``flows.orchestration.commands.run_study``, the function behind `trustshift run`.
+
+A second run reuses the first one's results only when the code did not change in between
+(the fingerprint covers the source of measurement/, flows/ and expectations/). In a checkout
+that is being edited, ``--snapshot`` runs everything on a copy of the committed tree (HEAD).
 """
 
 from __future__ import annotations
@@ -107,24 +111,29 @@ DATA_TABLES = (
 )
 
 
-def fresh_study(folder: Path) -> Path:
+def fresh_study(folder: Path, code: Path) -> Path:
     """A copy of the example study with its three waves in the inbox, nothing stored."""
+    example = code / EXAMPLE.relative_to(ROOT)
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
-    shutil.copy2(EXAMPLE / "study.toml", folder / "study.toml")
-    shutil.copytree(EXAMPLE / "inbox", folder / "inbox")
+    shutil.copy2(example / "study.toml", folder / "study.toml")
+    shutil.copytree(example / "inbox", folder / "inbox")
     return folder / "study.toml"
 
 
 def timed(
-    script: str, study_file: Path, draws: int, environment: dict[str, str], *extra: str
+    script: str,
+    study_file: Path,
+    draws: int,
+    environment: dict[str, str],
+    *extra: str,
 ) -> float:
     """Wall time of one fresh process running the script."""
     started = time.perf_counter()
     completed = subprocess.run(
         [sys.executable, "-c", script, str(study_file), str(draws), *extra],
-        cwd=ROOT,
+        cwd=environment.get("PYTHONPATH", str(ROOT)),
         env=environment,
         capture_output=True,
         text=True,
@@ -154,27 +163,39 @@ def row_counts(study_file: Path) -> dict[str, int]:
     return counts
 
 
-def reused(study_file: Path) -> bool:
-    """True when the latest evaluate-study run reused an earlier run's results."""
+def latest_fingerprint(study_file: Path) -> str | None:
+    """The input fingerprint of the latest evaluation run."""
     import duckdb
 
     database = study_file.parent / "warehouse" / "trustshift.duckdb"
     connection = duckdb.connect(str(database), read_only=True)
     try:
-        rows = connection.execute(
+        row = connection.execute(
             "SELECT inputs FROM runs WHERE kind IN ('evaluate-study', 'plain-run') "
-            "ORDER BY started_at"
-        ).fetchall()
+            "ORDER BY started_at DESC LIMIT 1"
+        ).fetchone()
     finally:
         connection.close()
-    fingerprints = [json.loads(row[0]).get("fingerprint") for row in rows]
-    return len(fingerprints) >= 2 and fingerprints[-1] == fingerprints[-2]
+    return None if row is None else json.loads(row[0]).get("fingerprint")
+
+
+def snapshot(folder: Path) -> Path:
+    """A copy of the committed tree (HEAD) to run on, away from uncommitted edits."""
+    folder.mkdir(parents=True)
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", "HEAD"], capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    return folder
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bootstrap-draws", type=int, default=9999)
     parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument(
+        "--snapshot", action="store_true", help="run on a copy of the committed tree (HEAD)"
+    )
     arguments = parser.parse_args()
     environment = {
         key: value
@@ -183,6 +204,10 @@ def main() -> None:
     }
     environment["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "120"
     work = Path(tempfile.mkdtemp(prefix="trustshift-run-bench-"))
+    code = ROOT
+    if arguments.snapshot:
+        code = snapshot(work / "code")
+        environment["PYTHONPATH"] = str(code)
     results: dict[str, list[float]] = {
         "prefect first": [],
         "prefect second": [],
@@ -193,15 +218,17 @@ def main() -> None:
     checks: list[str] = []
     for repeat in range(arguments.repeats):
         for mode, script in (("prefect", PREFECT_RUN), ("plain", PLAIN_RUN)):
-            study_file = fresh_study(work / f"{mode}-{repeat}")
+            study_file = fresh_study(work / f"{mode}-{repeat}", code)
             results[f"{mode} first"].append(
                 timed(script, study_file, arguments.bootstrap_draws, environment)
             )
+            first_fingerprint = latest_fingerprint(study_file)
             before = row_counts(study_file)
             results[f"{mode} second"].append(
                 timed(script, study_file, arguments.bootstrap_draws, environment)
             )
             after = row_counts(study_file)
+            same_inputs = latest_fingerprint(study_file) == first_fingerprint
             if mode == "prefect":
                 results["prefect second, flow forced"].append(
                     timed(script, study_file, arguments.bootstrap_draws, environment, "force")
@@ -209,7 +236,7 @@ def main() -> None:
             added = {t: after[t] - before.get(t, 0) for t in after if after[t] != before.get(t)}
             checks.append(
                 f"{mode} #{repeat + 1}: second run reused the first's results: "
-                f"{'yes' if reused(study_file) else 'NO (the code changed in between?)'}; "
+                f"{'yes' if same_inputs else 'NO (the code changed in between: see --snapshot)'}; "
                 f"rows added by the second run: {added or 'none'}"
             )
     shutil.rmtree(work, ignore_errors=True)

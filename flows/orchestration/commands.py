@@ -169,3 +169,33 @@ def serve_studies(
     finally:
         if stop is not None:
             stop.set()
+
+
+def watch_studies(
+    study_files: list[Path], *, poll_seconds: float = 30.0, console: Console | None = None
+) -> None:
+    """Only watch the inboxes and emit `trustshift.wave.landed` events, until interrupted.
+
+    For a team server whose deployments run on workers (`prefect deploy` with prefect.yaml):
+    run this on the machine that sees the inboxes; the deployments' triggers do the rest.
+    """
+    import threading
+
+    console = console or Console()
+    if not uses_prefect_server():
+        raise ServeError(
+            "watch_studies: no Prefect server to send events to; PREFECT_API_URL is not set. "
+            "Set it to the server whose deployments should start (for example "
+            "`export PREFECT_API_URL=http://127.0.0.1:4200/api`), then watch again."
+        )
+    studies = load_studies(study_files)
+    for study in studies:
+        console.print(
+            f"Watching {study.inbox} every {poll_seconds:g} s for new waves of {study.id!r}.",
+            highlight=False,
+            soft_wrap=True,
+        )
+    try:
+        InboxWatcher(studies).watch(interval_seconds=poll_seconds, stop=threading.Event())
+    except KeyboardInterrupt:
+        console.print("Stopped watching.", highlight=False)

@@ -57,3 +57,18 @@ def test_serve_studies_asks_for_a_prefect_server_when_none_is_set(
         pytest.raises(ServeError, match="PREFECT_API_URL is not set"),
     ):
         serve_studies([small_study()])
+
+
+def test_watch_studies_asks_for_a_prefect_server_when_none_is_set(
+    small_study: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prefect.settings import temporary_settings
+
+    from flows.orchestration.commands import watch_studies
+
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    with (
+        temporary_settings(restore_defaults={"api.url"}),
+        pytest.raises(ServeError, match="no Prefect server to send events to"),
+    ):
+        watch_studies([small_study()])
