@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from flows.ingest import ingest_wave
@@ -20,6 +22,14 @@ from tests.flows.orchestration.conftest import drop_in, set_aside
 
 SERVER_START_SECONDS = 90
 RUN_SECONDS = 120
+
+
+def call_api(url: str, payload: object | None = None) -> object:
+    """GET (or POST the JSON payload to) a Prefect API endpoint; returns the decoded JSON."""
+    data = None if payload is None else json.dumps(payload).encode("utf-8")
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return json.loads(response.read().decode("utf-8"))
 
 
 def free_port() -> int:
@@ -73,9 +83,9 @@ def prefect_server(tmp_path: Path) -> Iterator[dict[str, str]]:
         deadline = time.monotonic() + SERVER_START_SECONDS
         while True:
             try:
-                if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
+                call_api(f"http://127.0.0.1:{port}/api/health")
+                break
+            except (urllib.error.URLError, OSError, ValueError):
                 pass
             if server.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(
@@ -89,13 +99,9 @@ def prefect_server(tmp_path: Path) -> Iterator[dict[str, str]]:
 
 
 def finished_flow_runs(api_url: str) -> list[dict[str, object]]:
-    response = httpx.post(
-        f"{api_url}/flow_runs/filter",
-        json={"flow_runs": {"state": {"type": {"any_": ["COMPLETED", "FAILED", "CRASHED"]}}}},
-        timeout=5,
-    )
-    response.raise_for_status()
-    return list(response.json())
+    terminal = {"flow_runs": {"state": {"type": {"any_": ["COMPLETED", "FAILED", "CRASHED"]}}}}
+    found = call_api(f"{api_url}/flow_runs/filter", terminal)
+    return list(found) if isinstance(found, list) else []
 
 
 @pytest.mark.integration
@@ -124,12 +130,12 @@ def test_a_wave_dropped_into_a_served_inbox_refreshes_the_estimates(
     api_url = prefect_server["PREFECT_API_URL"]
     try:
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            response = httpx.post(f"{api_url}/deployments/filter", json={}, timeout=5)
-            if response.status_code == 200 and response.json():
-                break
+        deployments: list[dict[str, object]] = []
+        while time.monotonic() < deadline and not deployments:
             time.sleep(0.5)
-        assert [d["name"] for d in response.json()] == [study.id]
+            found = call_api(f"{api_url}/deployments/filter", {})
+            deployments = list(found) if isinstance(found, list) else []
+        assert [d["name"] for d in deployments] == [study.id]
 
         drop_in(endline, study.inbox)
 
