@@ -47,6 +47,23 @@ def artifact_key(*parts: str) -> str:
     return re.sub(r"-{2,}", "-", key)
 
 
+_COUNTED_PEOPLE = re.compile(
+    r"\b(\d+)(\s+(?:complete\s+|clean\s+|other\s+)?"
+    r"(?:rows?|row\(s\)|interviews?|interview\(s\)|respondents?|respondent\(s\)|"
+    r"answers?|people|persons?|submissions?)\b)"
+)
+
+
+def mask_small_counts(text: str, minimum: int) -> str:
+    """Messages bound for logs and artifacts with counts of people (``3 rows``, ``8
+    interviews``) under the minimum written ``<minimum``; row numbers and values stay."""
+
+    def replace(match: re.Match[str]) -> str:
+        return masked_count(int(match.group(1)), minimum) + match.group(2)
+
+    return _COUNTED_PEOPLE.sub(replace, text)
+
+
 def masked_count(count: int | float | None, minimum: int) -> str:
     """A count as text, or ``<minimum`` when it is a cell smaller than the minimum."""
     if count is None or (isinstance(count, float) and math.isnan(count)):

@@ -24,6 +24,7 @@ from flows.errors import DataQualityError, IngestError, TrustshiftError
 from flows.ingest import IngestOutcome
 from flows.orchestration.artifacts import (
     estimates_table,
+    mask_small_counts,
     masked_count,
     publish_estimates,
     publish_report_link,
@@ -223,9 +224,10 @@ def ingest_wave_flow(
 def describe_validation(validation: WaveValidation, *, minimum: int) -> str:
     """A log line for one validated wave, with small counts masked."""
     if not validation.success:
+        failures = mask_small_counts("; ".join(validation.structural_failures), minimum)
         return (
             f"wave {validation.wave!r} failed structural validation and is left out of the "
-            f"analysis: {'; '.join(validation.structural_failures)}"
+            f"analysis: {failures}"
         )
     return (
         f"wave {validation.wave!r} validated: {masked_count(validation.n_rows, minimum)} rows, "
@@ -347,8 +349,8 @@ def evaluate_study(
             try:
                 outcome = ingest_file(study, item.path, replace=replace)
             except TrustshiftError as error:
-                failures[item.path.name] = str(error)
-                logger.error("%s refused: %s", item.path.name, error)
+                failures[item.path.name] = mask_small_counts(str(error), minimum)
+                logger.error("%s refused: %s", item.path.name, failures[item.path.name])
                 continue
             outcomes.append(outcome)
             logger.info(describe_outcome(outcome, minimum=minimum))
@@ -478,7 +480,7 @@ def publish_run_artifacts(
             quality=quality_overview(study),
             primary_estimates=primary,
             report=outcome.report,
-            notes=outcome.notes,
+            notes=[mask_small_counts(note, minimum) for note in outcome.notes],
         ),
     )
     if outcome.report is not None:

@@ -8,6 +8,7 @@ from flows.orchestration.artifacts import (
     artifact_key,
     estimates_table,
     markdown_table,
+    mask_small_counts,
     masked_count,
     summary_markdown,
     suppress_small_cells,
@@ -116,3 +117,14 @@ def test_summary_markdown_says_when_there_is_nothing_yet() -> None:
     assert "No new file in the inbox." in text
     assert "No validation result for this run." in text
     assert "two or more stored waves are needed" in text
+
+
+def test_mask_small_counts_hides_small_counts_of_people_in_messages() -> None:
+    message = (
+        "column 'x' in a.csv holds 7 in 3 row(s) (first at row 12); "
+        "every one of the 8 complete rows holds 1.0; 12 rows; 0 rows; only 5 clusters"
+    )
+    assert mask_small_counts(message, 10) == (
+        "column 'x' in a.csv holds 7 in <10 row(s) (first at row 12); "
+        "every one of the <10 complete rows holds 1.0; 12 rows; 0 rows; only 5 clusters"
+    )

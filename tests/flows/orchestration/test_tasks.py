@@ -14,6 +14,7 @@ from prefect.states import Failed
 from flows.errors import IngestError
 from flows.orchestration.inbox import new_inbox_files
 from flows.orchestration.stages import (
+    failed_waves,
     quality_overview,
     read_estimates,
     validation_state,
@@ -25,6 +26,7 @@ from flows.orchestration.tasks import (
     is_transient,
     read_stored_waves,
     retry_on_transient_io,
+    validate_stored_wave,
 )
 from flows.study import load_study
 
@@ -90,3 +92,20 @@ def test_stage_queries_are_empty_before_anything_is_stored(
     assert quality_overview(study).empty
     assert read_estimates(study, run_id="none").empty
     assert len(validation_state(study)) == 64
+
+
+def test_validate_stored_wave_stores_the_validation_of_a_stored_wave(
+    small_study: Callable[..., Path],
+) -> None:
+    study = load_study(small_study())
+    for name in ("baseline.csv", "endline.csv"):
+        ingest_file.fn(study, study.inbox / name)
+    before = validation_state(study)
+    validation = validate_stored_wave.fn(study, "endline", run_id="run-1")
+    assert validation.success and validation.n_rows == 8
+    assert waves_to_validate(study) == ["baseline"]
+    assert failed_waves(study) == []
+    overview = quality_overview(study)
+    assert overview[["wave", "status", "n_rows"]].values.tolist() == [["endline", "validated", 8]]
+    assert validation_state(study) != before
+    assert (study.root / "data_docs" / "endline" / "index.html").is_file()
