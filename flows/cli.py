@@ -233,7 +233,11 @@ def demo(
     shutil.copy2(EXAMPLE_STUDY / "study.toml", workdir / "study.toml")
     console.print("Simulating the example study (seeded, as committed in data/studies/example)")
     make_example_study(workdir, study_path=workdir / "study.toml")
-    run(workdir / "study.toml", replace=False, bootstrap_draws=bootstrap_draws, seed=None)
+    from flows.orchestration.commands import run_study
+
+    code = run_study(workdir / "study.toml", bootstrap_draws=bootstrap_draws, console=console)
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()
@@ -351,11 +355,25 @@ def run(
         int | None, typer.Option(help="Bootstrap and randomization draws (default 9,999).")
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of every random draw.")] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Run the flow even when nothing changed.")
+    ] = False,
 ) -> None:
-    """Run the whole study in process: ingest new waves, validate, estimate, report."""
+    """Run the whole study in process: ingest new waves, validate, estimate, report.
+
+    No server is needed. When nothing changed since the last finished run, its results are
+    reused without starting Prefect.
+    """
     from flows.orchestration.commands import run_study
 
-    code = run_study(study_file, replace=replace, bootstrap_draws=bootstrap_draws, seed=seed)
+    code = run_study(
+        study_file,
+        replace=replace,
+        bootstrap_draws=bootstrap_draws,
+        seed=seed,
+        force=force,
+        console=console,
+    )
     if code:
         raise typer.Exit(code)
 
@@ -364,9 +382,8 @@ def run(
 @reported
 def serve(
     study_files: Annotated[list[Path], typer.Argument(help="Study files to serve.")],
-    cron: Annotated[
-        str, typer.Option(help="Cron schedule of each study's run; 'none' for no schedule.")
-    ] = "0 6 * * *",
+    cron: Annotated[str, typer.Option(help="Cron schedule of each study's run.")] = "0 6 * * *",
+    no_cron: Annotated[bool, typer.Option("--no-cron", help="No schedule.")] = False,
     timezone: Annotated[str | None, typer.Option(help="Time zone of the schedule.")] = None,
     watch: Annotated[
         bool, typer.Option("--watch/--no-watch", help="Start a run when a wave lands.")
@@ -379,12 +396,25 @@ def serve(
 
     serve_studies(
         study_files,
-        cron=None if cron.lower() == "none" else cron,
+        cron=None if no_cron else cron,
         timezone=timezone,
         watch=watch,
         poll_seconds=poll_seconds,
         limit=limit,
+        console=console,
     )
+
+
+@app.command()
+@reported
+def watch(
+    study_files: Annotated[list[Path], typer.Argument(help="Study files whose inboxes to watch.")],
+    poll_seconds: Annotated[float, typer.Option(help="How often inboxes are polled.")] = 30.0,
+) -> None:
+    """Watch inboxes and tell the Prefect server when a wave lands (for worker set-ups)."""
+    from flows.orchestration.commands import watch_studies
+
+    watch_studies(study_files, poll_seconds=poll_seconds, console=console)
 
 
 @app.command()

@@ -637,8 +637,8 @@ def analysable_responses(study: Study, keys: pd.DataFrame | None = None) -> pd.D
 
     Only rows in ``keys`` (wave, row_number) when given. Quiz items keep "don't know" as
     answered (scored wrong): their codes come from the coded frame. Items the study lists in
-    ``outcomes.not_applicable_as_zero`` count "not applicable" (skipped) as 0. Rows without consent are
-    left out.
+    ``outcomes.not_applicable_as_zero`` count "not applicable" (skipped) as 0. Rows without
+    consent are left out.
     """
     values = api.responses(study)
     if keys is not None:
