@@ -428,7 +428,7 @@ def stepdown_p_values(
     weight: str | None = None,
     draws: int = 9999,
     weights: BootstrapWeights = "auto",
-    seed: int | None = None,
+    seed: int | np.random.Generator | None = None,
     small_sample: SmallSample = "stata",
 ) -> pd.DataFrame:
     """Romano-Wolf and Westfall-Young adjusted p-values for one term across a family of outcomes.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Literal
@@ -20,6 +19,11 @@ from measurement.effects import (
 )
 from measurement.errors import DesignError, FewClustersWarning
 from measurement.linear_model import SmallSample
+from measurement.multiple_testing import (
+    benjamini_hochberg,
+    sharpened_q_values,
+    stepdown_p_values,
+)
 from measurement.randomization_inference import randomization_inference_effect
 from measurement.wild_bootstrap import BootstrapWeights, wild_bootstrap_effect
 
@@ -44,6 +48,8 @@ EFFECT_COLUMNS = [
     "p_value_randomization",
     "adjusted_p_value",
     "q_value",
+    "p_value_romano_wolf",
+    "p_value_westfall_young",
     "n_obs",
     "n_clusters",
     "comparison_mean",
@@ -60,6 +66,9 @@ cluster restricted bootstrap (interval by test inversion); ``p_value_randomizati
 randomization-inference p-value (statistic: the coefficient); ``adjusted_p_value`` the
 Benjamini-Hochberg q-value and ``q_value`` Anderson's (2008) sharpened q-value, both within
 ``family`` and computed from ``p_value`` (or the column named by ``adjust``);
+``p_value_romano_wolf`` and ``p_value_westfall_young`` the step-down family-wise adjusted
+p-values from one wild cluster bootstrap shared by the family's outcomes (with at least two
+estimated outcomes and ``bootstrap_draws`` > 0);
 ``standardized_effect`` is ``estimate`` over the comparison arm's baseline standard
 deviation; ``warnings`` lists caveats (few clusters, high or differential attrition, those
 passed with the outcome such as low reliability, or why a row could not be estimated).
@@ -113,23 +122,67 @@ def _attrition_caveats(
     return caveats
 
 
-def _adjust(table: pd.DataFrame, column: str) -> tuple[pd.DataFrame, str | None]:
-    try:
-        multiple = importlib.import_module("measurement.multiple_testing")
-    except ImportError:
-        return table, "multiple_testing module not available: adjusted p and q left empty"
+def _adjust(table: pd.DataFrame, column: str) -> pd.DataFrame:
     for _family, rows in table.groupby("family", sort=False):
         p = rows[column]
         present = p.notna()
         if not present.any():
             continue
         table.loc[p.index[present], "adjusted_p_value"] = np.asarray(
-            multiple.benjamini_hochberg(p[present].to_numpy()), dtype=float
+            benjamini_hochberg(p[present].to_numpy()), dtype=float
         )
         table.loc[p.index[present], "q_value"] = np.asarray(
-            multiple.sharpened_q_values(p[present].to_numpy()), dtype=float
+            sharpened_q_values(p[present].to_numpy()), dtype=float
         )
-    return table, None
+    return table
+
+
+def _stepdown(
+    table: pd.DataFrame,
+    models: dict[str, EffectModel],
+    *,
+    draws: int,
+    weights: BootstrapWeights,
+    seed: np.random.Generator,
+    small_sample: SmallSample,
+) -> None:
+    """Fill the Romano-Wolf and Westfall-Young columns family by family, in place.
+
+    Every model of one estimator is built on the same rows in the same order (the follow-up
+    wave for ANCOVA, the stacked waves for DiD), so the family's working frames are joined
+    column by column and share one bootstrap weight per cluster.
+    """
+    for _family, rows in table.groupby("family", sort=False):
+        outcomes = [name for name in rows["outcome"] if name in models]
+        if len(outcomes) < 2:
+            continue
+        first = models[outcomes[0]]
+        combined = first.frame.copy()
+        for name in outcomes[1:]:
+            frame = models[name].frame
+            for column in frame.columns.difference(combined.columns):
+                combined[column] = frame[column].to_numpy()
+        adjusted = stepdown_p_values(
+            combined,
+            outcomes=outcomes,
+            term=first.term,
+            regressors={name: models[name].regressors for name in outcomes},
+            cluster=first.cluster,
+            fixed_effects=first.fixed_effects,
+            weight=first.weight,
+            draws=draws,
+            weights=weights,
+            seed=seed,
+            small_sample=small_sample,
+        ).set_index("outcome")
+        for index, outcome in rows["outcome"].items():
+            if outcome in adjusted.index:
+                table.loc[index, "p_value_romano_wolf"] = adjusted.loc[
+                    outcome, "p_value_romano_wolf"
+                ]
+                table.loc[index, "p_value_westfall_young"] = adjusted.loc[
+                    outcome, "p_value_westfall_young"
+                ]
 
 
 def estimate_study_effects(
@@ -271,8 +324,9 @@ def estimate_study_effects(
             waves=(waves[0], waves[1]),
             treated=treated,
         )
-    streams = np.random.SeedSequence(seed).spawn(2 * len(specs))
+    streams = np.random.SeedSequence(seed).spawn(2 * len(specs) + 1)
     rows: list[dict[str, object]] = []
+    models: dict[str, EffectModel] = {}
     few_clusters: set[int] = set()
     waves_compared = f"{waves[0]} -> {waves[1]}"
     for position, spec in enumerate(specs):
@@ -301,6 +355,7 @@ def estimate_study_effects(
                 weight=weight,
             )
             fit = fit_effect_model(model, small_sample=small_sample)
+            models[outcome] = model
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", FewClustersWarning)
                 effect = summarize_effect(model, fit, confidence=confidence, caller=caller)
@@ -336,14 +391,18 @@ def estimate_study_effects(
         row["warnings"] = "; ".join([*effect.warnings, *study_caveats, *given])
         rows.append(row)
     table = pd.DataFrame(rows).reindex(columns=EFFECT_COLUMNS)
-    for name in ("adjusted_p_value", "q_value"):
+    for name in ("adjusted_p_value", "q_value", "p_value_romano_wolf", "p_value_westfall_young"):
         table[name] = table[name].astype(float)
-    table, problem = _adjust(table, adjust)
-    if problem:
-        table["notes"] = [
-            "; ".join(part for part in (str(note or ""), problem) if part)
-            for note in table["notes"].fillna("")
-        ]
+    table = _adjust(table, adjust)
+    if bootstrap_draws:
+        _stepdown(
+            table,
+            models,
+            draws=bootstrap_draws,
+            weights=bootstrap_weights,
+            seed=np.random.default_rng(streams[-1]),
+            small_sample=small_sample,
+        )
     if few_clusters:
         warnings.warn(
             f"{caller}: only {min(few_clusters)} clusters; CR1 with a t(G-1) reference may "

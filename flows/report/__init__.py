@@ -379,6 +379,7 @@ def build_report(study: Study, *, run_id: str | None = None, out_dir: Path | Non
         Column(name="p_value_randomization", header="p (randomization)", kind="p_value"),
         Column(name="adjusted_p_value", header="q (BH)", kind="p_value"),
         Column(name="q_value", header="sharpened q", kind="p_value"),
+        Column(name="p_value_romano_wolf", header="p (Romano-Wolf)", kind="p_value"),
         Column(name="comparison_mean", header="Comparison mean", kind="estimate"),
         Column(name="standardized_effect", header="Effect in SD", kind="estimate"),
         Column(name="n_obs", header="n", kind="count"),

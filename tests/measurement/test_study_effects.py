@@ -152,3 +152,34 @@ def test_estimate_study_effects_rejects_bad_arguments() -> None:
         estimate_study_effects(
             frame, outcomes=["trust"], waves=("baseline",), estimator="did", **common
         )
+
+
+@pytest.mark.parametrize("estimator", ["ancova", "did"])
+def test_estimate_study_effects_adds_family_wise_step_down_p_values(estimator: str) -> None:
+    data = survey(seed=3)
+    rng = np.random.default_rng(3)
+    data["null_a"] = rng.normal(size=len(data))
+    data["null_b"] = rng.normal(size=len(data))
+    family = [{"outcome": name, "family": "trust"} for name in ("trust", "null_a", "null_b")]
+    table = estimate_study_effects(
+        data,
+        outcomes=[*family, {"outcome": "intends", "family": "intention"}],
+        treated="treated",
+        cluster="cluster",
+        wave="wave",
+        waves=("baseline", "endline"),
+        estimator=estimator,
+        respondent="respondent",
+        stratum="stratum",
+        bootstrap_draws=999,
+        seed=4,
+    ).set_index("outcome")
+    stepdown = table.loc[["trust", "null_a", "null_b"], "p_value_romano_wolf"]
+    assert stepdown["trust"] < 0.01
+    assert (stepdown[["null_a", "null_b"]] > 0.05).all()
+    # A step-down adjustment never lowers a p-value below the unadjusted bootstrap one
+    # by more than Monte Carlo error, and one outcome alone has no family to adjust for.
+    unadjusted = table.loc[["trust", "null_a", "null_b"], "p_value_wild_bootstrap"]
+    assert (stepdown >= unadjusted - 0.02).all()
+    assert (table.loc[["null_a", "null_b"], "p_value_westfall_young"] > 0.05).all()
+    assert np.isnan(table.loc["intends", "p_value_romano_wolf"])
