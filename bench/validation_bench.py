@@ -34,13 +34,13 @@ from flows.validation import build_suites, validate_wave  # noqa: E402
 from flows.validation.checks import field_quality  # noqa: E402
 from flows.validation.conditions import ROW_EXPECTATION_TYPES, failing_rows  # noqa: E402
 from flows.validation.suites import item_columns  # noqa: E402
-from flows.validation.wave import _working_frame  # noqa: E402
+from flows.validation.wave import working_frame  # noqa: E402
 
 
 def plain_pandas(coded, study) -> int:  # type: ignore[no-untyped-def]
     """The same checks without GX: flags once, then every row-level condition; rows flagged."""
     items = [name for name in item_columns(study) if name in coded.columns]
-    coded = _working_frame(coded)
+    coded = working_frame(coded)
     quality = field_quality(coded, study, items)
     checked = pd.concat([coded, quality.derived], axis=1)
     flagged = None

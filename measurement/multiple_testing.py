@@ -18,8 +18,7 @@ from measurement.arguments import check_columns, check_names, check_responses
 from measurement.linear_model import SmallSample, fit_design, prepare_design
 from measurement.wild_bootstrap import (
     BootstrapWeights,
-    _Inversion,  # the cluster-level WCR algebra of the wild bootstrap module, reused as is
-    _precompute,
+    bootstrap_t_statistics,
     bootstrap_weights,
 )
 
@@ -561,8 +560,9 @@ def stepdown_p_values(
         summary = fit.term(term)
         local = pd.factorize(responses.loc[design.rows, cluster], sort=True)[1]
         columns = cluster_labels.get_indexer(local)
-        precomputed = _precompute(design, design.names.index(term), small_sample)
-        boot_t[:, position] = _Inversion(precomputed, matrix[:, columns]).statistics(0.0)
+        boot_t[:, position] = bootstrap_t_statistics(
+            design, term, matrix[:, columns], small_sample=small_sample
+        )
         boot_p[:, position] = 2 * stats.t.sf(np.abs(boot_t[:, position]), fit.df_resid)
         observed_p[position] = summary["p_value"]
         observed_t[position] = summary["statistic"]

@@ -261,6 +261,24 @@ class _Inversion:
         return (inside + outside) / 2
 
 
+def bootstrap_t_statistics(
+    design: Design,
+    term: str,
+    weights: np.ndarray,
+    *,
+    null: float = 0.0,
+    small_sample: SmallSample = "stata",
+) -> np.ndarray:
+    """The wild cluster restricted bootstrap t statistics of one term, one per row of weights.
+
+    ``weights`` is the (draws x clusters) matrix of cluster weights, its columns in the order
+    of ``design``'s clusters. Shared by the step-down multiple-testing adjustments, which
+    apply one weight matrix to several outcomes so that their dependence is kept.
+    """
+    precomputed = _precompute(design, design.names.index(term), small_sample)
+    return _Inversion(precomputed, weights).statistics(null)
+
+
 def wild_cluster_bootstrap(
     responses: pd.DataFrame,
     *,

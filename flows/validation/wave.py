@@ -212,7 +212,7 @@ def validate_wave(
     items = [name for name in item_columns(study) if name in coded.columns]
 
     original = coded.reset_index(drop=True)
-    coded = _working_frame(original)
+    coded = working_frame(original)
     missing_basics = [c for c in ("row_number", "respondent") if c not in coded.columns]
     conflicts = None
     quality = None
@@ -424,7 +424,8 @@ LABEL_COLUMNS: tuple[str, ...] = (
 IDENTIFIER_COLUMNS: tuple[str, ...] = ("respondent", "submission")
 
 
-def _working_frame(coded: pd.DataFrame) -> pd.DataFrame:
+def working_frame(coded: pd.DataFrame) -> pd.DataFrame:
+    """The coded wave as the checks read it: ids as integer codes, labels as categories."""
     columns: dict[str, Any] = {}
     for column in coded.columns:
         values = coded[column]
