@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Literal, ParamSpec, TypeVar, cast
 
+import click
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -56,6 +57,24 @@ def reported(command: Callable[P, R]) -> Callable[P, R]:
                 raise
             errors.print(f"[bold red]error:[/] {escape(str(error))}", markup=True, highlight=False)
             raise typer.Exit(error.exit_code) from None
+        except (
+            typer.Exit,
+            click.exceptions.ClickException,
+            click.exceptions.Exit,
+            click.exceptions.Abort,
+        ):
+            raise
+        except Exception as error:
+            if _State.debug:
+                raise
+            errors.print(
+                f"[bold red]unexpected error[/] ({type(error).__name__}): {escape(str(error))}. "
+                "Re-run with `trustshift --debug ...` to see where, and report it with that "
+                "output (it holds no survey data).",
+                markup=True,
+                highlight=False,
+            )
+            raise typer.Exit(1) from None
 
     return wrapper
 

@@ -1507,6 +1507,15 @@ def estimate_study(
                 )
             )
             responses = responses[~repeated].reset_index(drop=True)
+        analysed_waves = [name for name in study.wave_names if name in set(responses["wave"])]
+        if len(analysed_waves) < 2:
+            raise EstimationError(
+                f"estimate_study: study {study.id!r} has analysable interviews in "
+                f"{len(analysed_waves)} wave(s) ({analysed_waves}); an effect compares a later "
+                "wave with the baseline. Ingest and validate a second wave "
+                f"(`trustshift run {study.path}`), or release quarantined rows if a whole "
+                "wave was quarantined."
+            )
         data = analysis_data(study, responses)
         messages.extend(data.messages)
         described, missing = descriptives(study, data)

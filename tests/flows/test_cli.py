@@ -116,3 +116,28 @@ def test_validate_prints_the_checks_not_met_and_writes_a_recheck_list_without_na
 
     missing = runner.invoke(app, ["validate", str(tmp_path / "study.toml"), "--wave", "endline"])
     assert missing.exit_code == 2 and "Ingest the wave first" in missing.output
+
+
+def test_estimate_with_a_single_wave_says_a_second_one_is_needed(
+    small_study: Callable[..., Path],
+) -> None:
+    study_file = small_study()
+    (study_file.parent / "inbox" / "endline.csv").unlink()
+    assert runner.invoke(app, ["ingest", str(study_file)]).exit_code == 0
+    result = runner.invoke(app, ["estimate", str(study_file), "--bootstrap-draws", "99"])
+    assert result.exit_code == 1
+    assert "analysable interviews in 1 wave(s) (['baseline'])" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_an_unexpected_error_gives_one_line_and_exit_1(
+    small_study: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr("flows.ingest.ingest_wave", broken)
+    result = runner.invoke(app, ["ingest", str(small_study())])
+    assert result.exit_code == 1
+    assert "unexpected error (RuntimeError): disk on fire" in result.output
+    assert "Traceback" not in result.output
