@@ -28,7 +28,7 @@ from flows import api
 from flows.errors import TrustshiftError
 from flows.instrument import Instrument, Item
 from flows.study import Study, load_study
-from flows.warehouse import connect, warehouse_path
+from flows.warehouse import connect, has_table, warehouse_path
 from measurement.attrition import (
     ATTRITION_COLUMNS,
     attrition_table,
@@ -461,10 +461,7 @@ def read_result(study: Study, table: str, run_id: str) -> pd.DataFrame:
         )
     path = warehouse_path(study)
     with connect(path, read_only=True) as connection:
-        exists = connection.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]
-        ).fetchone()
-        if not exists or not exists[0]:
+        if not has_table(connection, table):
             return pd.DataFrame(columns=[column for column, _ in RESULT_TABLES[table]])
         frame = connection.execute(
             f"SELECT * EXCLUDE (run_id, study_id) FROM {table} WHERE run_id = ? AND study_id = ?",
@@ -561,7 +558,7 @@ def analysable_keys(
         connection.execute(
             "SELECT count(*) FROM validation_waves WHERE study_id = ?", [study.id]
         ).fetchone()
-        if _has_table(connection, "validation_waves")
+        if has_table(connection, "validation_waves")
         else None
     )
     if not found or not found[0]:
@@ -576,18 +573,11 @@ def analysable_keys(
     return rows[["wave", "row_number"]], ""
 
 
-def _has_table(connection: duckdb.DuckDBPyConnection, name: str) -> bool:
-    found = connection.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
-    ).fetchone()
-    return bool(found and found[0])
-
-
 def quality_tables(
     connection: duckdb.DuckDBPyConnection, study: Study, analysed: pd.DataFrame
 ) -> dict[str, pd.DataFrame]:
     """Snapshots of the validation of the stored wave versions, for the data-quality section."""
-    if not _has_table(connection, "validation_waves"):
+    if not has_table(connection, "validation_waves"):
         stored = connection.execute(
             "SELECT wave, version, false AS validated, 'not validated' AS status, rows_stored "
             "AS n_rows, 0 AS n_quarantined FROM waves WHERE study_id = ? AND status = 'stored' "

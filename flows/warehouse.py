@@ -154,7 +154,7 @@ def current_wave(
     connection: duckdb.DuckDBPyConnection, study_id: str, wave: str
 ) -> dict[str, object] | None:
     """The stored (current) version of a wave, or None."""
-    if not _has_table(connection, "waves"):
+    if not has_table(connection, "waves"):
         return None
     row = connection.execute(
         "SELECT version, sha256, file_name, status FROM waves "
@@ -168,7 +168,7 @@ def current_wave(
 
 def known_checksums(connection: duckdb.DuckDBPyConnection, study_id: str) -> set[str]:
     """Checksums of every file ever ingested for a study (stored or replaced)."""
-    if not _has_table(connection, "waves"):
+    if not has_table(connection, "waves"):
         return set()
     rows = connection.execute(
         "SELECT DISTINCT sha256 FROM waves WHERE study_id = ?", [study_id]
@@ -176,7 +176,8 @@ def known_checksums(connection: duckdb.DuckDBPyConnection, study_id: str) -> set
     return {row[0] for row in rows}
 
 
-def _has_table(connection: duckdb.DuckDBPyConnection, name: str) -> bool:
+def has_table(connection: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether the warehouse has a table or view called ``name``."""
     found = connection.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
     ).fetchone()

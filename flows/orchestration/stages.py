@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import duckdb
 import pandas as pd
 
 import expectations
@@ -23,7 +22,7 @@ from flows.orchestration.records import (
     stored_waves,
 )
 from flows.study import Study
-from flows.warehouse import connect, warehouse_path
+from flows.warehouse import connect, has_table, warehouse_path
 
 if TYPE_CHECKING:
     from flows.validation import WaveValidation
@@ -40,22 +39,15 @@ DATA_DOCS_FOLDER = "data_docs"
 REPORTS_FOLDER = "reports"
 
 
-def _has_table(connection: duckdb.DuckDBPyConnection, name: str) -> bool:
-    found = connection.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
-    ).fetchone()
-    return bool(found and found[0])
-
-
 def waves_to_validate(study: Study) -> list[str]:
     """Stored waves whose current version has no validation yet, in wave order.
 
     Covers waves ingested outside a flow run (`trustshift ingest`) as well as new ones.
     """
     with connect(warehouse_path(study), read_only=True) as connection:
-        if not _has_table(connection, "waves"):
+        if not has_table(connection, "waves"):
             return []
-        if _has_table(connection, "validation_waves"):
+        if has_table(connection, "validation_waves"):
             sql = (
                 "SELECT w.wave FROM waves w LEFT JOIN validation_waves v "
                 "USING (study_id, wave, version) WHERE w.study_id = ? AND w.status = 'stored' "
@@ -72,7 +64,7 @@ def waves_to_validate(study: Study) -> list[str]:
 def failed_waves(study: Study) -> list[str]:
     """Stored waves whose current version failed structural validation (left out of analysis)."""
     with connect(warehouse_path(study), read_only=True) as connection:
-        if not _has_table(connection, "validation_waves"):
+        if not has_table(connection, "validation_waves"):
             return []
         rows = connection.execute(
             "SELECT w.wave FROM waves w JOIN validation_waves v USING (study_id, wave, version) "
@@ -132,7 +124,7 @@ def quality_overview(study: Study) -> pd.DataFrame:
     """One row per stored wave: validation status, rows, quarantined rows, failed checks."""
     columns = ["wave", "status", "n_rows", "n_quarantined", "failed_checks"]
     with connect(warehouse_path(study), read_only=True) as connection:
-        if not _has_table(connection, "validation_waves"):
+        if not has_table(connection, "validation_waves"):
             return pd.DataFrame(columns=columns)
         frame = connection.execute(
             "SELECT v.wave, v.status, v.n_rows, v.n_quarantined, "
@@ -150,19 +142,19 @@ def validation_state(study: Study) -> str:
     releases): a change re-runs the analysis even when no file changed."""
     with connect(warehouse_path(study), read_only=True) as connection:
         state: dict[str, Any] = {}
-        if _has_table(connection, "validation_waves"):
+        if has_table(connection, "validation_waves"):
             state["waves"] = connection.execute(
                 "SELECT wave, version, status, n_quarantined FROM validation_waves "
                 "WHERE study_id = ? ORDER BY wave, version",
                 [study.id],
             ).fetchall()
-        if _has_table(connection, "quarantine"):
+        if has_table(connection, "quarantine"):
             state["quarantine"] = connection.execute(
                 "SELECT wave, version, count(DISTINCT row_number) FROM quarantine "
                 "WHERE study_id = ? GROUP BY wave, version ORDER BY wave, version",
                 [study.id],
             ).fetchall()
-        if _has_table(connection, "quarantine_releases"):
+        if has_table(connection, "quarantine_releases"):
             state["releases"] = connection.execute(
                 "SELECT wave, submission FROM quarantine_releases WHERE study_id = ? "
                 "ORDER BY wave, submission",
@@ -175,7 +167,7 @@ def validation_state(study: Study) -> str:
 def read_estimates(study: Study, *, run_id: str) -> pd.DataFrame:
     """The estimates table of one estimation run (empty when there is none)."""
     with connect(warehouse_path(study), read_only=True) as connection:
-        if not _has_table(connection, "estimates"):
+        if not has_table(connection, "estimates"):
             return pd.DataFrame()
         return connection.execute(
             "SELECT * EXCLUDE (run_id, study_id) FROM estimates WHERE run_id = ? AND study_id = ?",

@@ -9,6 +9,7 @@ import pandas as pd
 
 from flows.validation.checks import ENUMERATOR_COLUMNS
 from flows.validation.wave import WaveValidation
+from flows.warehouse import has_table
 
 VALIDATION_SCHEMA = """
 CREATE TABLE IF NOT EXISTS validation_waves (
@@ -106,15 +107,8 @@ def create_validation_tables(connection: duckdb.DuckDBPyConnection) -> None:
     connection.execute(VALIDATION_SCHEMA)
 
 
-def _table_exists(connection: duckdb.DuckDBPyConnection, name: str) -> bool:
-    found = connection.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
-    ).fetchone()
-    return bool(found and found[0])
-
-
 def _current_version(connection: duckdb.DuckDBPyConnection, study_id: str, wave: str) -> int:
-    if not _table_exists(connection, "waves"):
+    if not has_table(connection, "waves"):
         return 1
     row = connection.execute(
         "SELECT max(version) FROM waves WHERE study_id = ? AND wave = ? AND status = 'stored'",
@@ -283,7 +277,7 @@ def analysable_rows(connection: duckdb.DuckDBPyConnection, study_id: str) -> pd.
     """
     create_validation_tables(connection)
     for table in ("interviews", "waves"):
-        if not _table_exists(connection, table):
+        if not has_table(connection, table):
             raise ValueError(
                 f"analysable_rows: the warehouse has no {table!r} table; ingest a wave first "
                 "(trustshift ingest)."
