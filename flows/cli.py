@@ -198,7 +198,14 @@ def simulate(
         Path, typer.Option("--study", help="The study file whose design to simulate.")
     ] = EXAMPLE_STUDY / "study.toml",
     formats: Annotated[
-        str, typer.Option(help="Comma-separated: csv, xlsx, sav, dta, kobo.")
+        str,
+        typer.Option(
+            help=(
+                "csv, xlsx, sav, dta or kobo; several (comma-separated) are used in turn, one "
+                "per wave, like a study whose waves came from different teams; or explicit "
+                "pairs such as baseline=sav,endline=kobo."
+            )
+        ),
     ] = "csv",
     seed: Annotated[int, typer.Option(help="Seed of the random generator.")] = 20261130,
     clusters: Annotated[int, typer.Option(help="Number of communities.")] = 40,
@@ -208,11 +215,20 @@ def simulate(
     ] = None,
 ) -> None:
     """Simulate a study with known effects and field faults, with a truth file beside it."""
-    from flows.simulation import SimulationSettings, simulate_study, write_simulated_study
+    from flows.simulation import (
+        WAVE_FORMATS,
+        SimulationSettings,
+        simulate_study,
+        write_simulated_study,
+    )
     from flows.study import load_study
 
     study = load_study(study_file)
     chosen = [name.strip() for name in formats.split(",") if name.strip()]
+    if any("=" in name for name in chosen):
+        per_wave = dict(name.split("=", 1) for name in chosen)
+    else:
+        per_wave = {wave: chosen[i % len(chosen)] for i, wave in enumerate(study.wave_names)}
     if sampling not in (None, "panel", "repeated_cross_section"):
         errors.print(f"--sampling {sampling!r}: choose panel or repeated_cross_section.")
         raise typer.Exit(2)
@@ -225,7 +241,18 @@ def simulate(
     simulated = simulate_study(study, settings)
     out.mkdir(parents=True, exist_ok=True)
     shutil.copy2(study.path, out / "study.toml")
-    write_simulated_study(simulated, out / study.locations.inbox, formats=tuple(chosen))
+    unknown = sorted(set(per_wave) - set(study.wave_names))
+    bad = sorted(set(per_wave.values()) - set(WAVE_FORMATS))
+    if unknown or bad:
+        errors.print(
+            f"--formats {formats!r}: unknown waves {unknown} or formats {bad}; the study's waves "
+            f"are {study.wave_names} and the formats {list(WAVE_FORMATS)}."
+        )
+        raise typer.Exit(2)
+    written = write_simulated_study(simulated, out / study.locations.inbox, formats=per_wave)
+    for wave, paths in written.items():
+        if paths:
+            console.print(f"  {wave}: {', '.join(path.name for path in paths)}", highlight=False)
     console.print(f"Simulated study written to {out}", highlight=False)
 
 

@@ -141,3 +141,26 @@ def test_an_unexpected_error_gives_one_line_and_exit_1(
     assert result.exit_code == 1
     assert "unexpected error (RuntimeError): disk on fire" in result.output
     assert "Traceback" not in result.output
+
+
+def test_simulate_writes_one_format_per_wave_and_the_inbox_ingests(tmp_path: Path) -> None:
+    out = tmp_path / "simulated"
+    result = runner.invoke(
+        app,
+        ["simulate", "--out", str(out), "--formats", "sav,kobo,xlsx", "--clusters", "8",
+         "--respondents", "5"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    inbox = sorted(path.name for path in (out / "inbox").iterdir())
+    assert inbox == ["baseline.sav", "endline_kobo.csv", "follow_up.xlsx"]
+    assert (out / "truth" / "faults.csv").is_file()
+    assert (out / "forms" / "endline_kobo.xlsform.xlsx").is_file()
+    ingested = runner.invoke(app, ["ingest", str(out / "study.toml")])
+    assert ingested.exit_code == 0, ingested.output
+    assert ingested.output.count("stored as version 1") == 3
+
+
+def test_simulate_rejects_an_unknown_format(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["simulate", "--out", str(tmp_path), "--formats", "parquet"])
+    assert result.exit_code == 2
+    assert "formats ['parquet']" in result.output
