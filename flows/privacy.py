@@ -7,6 +7,7 @@ import hmac
 import os
 import re
 import secrets
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -23,15 +24,44 @@ def key_variable_name(study_id: str) -> str:
     return f"{KEY_ENVIRONMENT_PREFIX}_{re.sub(r'[^A-Z0-9]', '_', study_id.upper())}"
 
 
-def pseudonym_key(study_id: str, archive: Path) -> bytes:
-    """The study's HMAC key: from the environment, else a key file kept in the raw archive.
+def secret_block_name(study_id: str) -> str:
+    """The Prefect Secret block that may hold a study's key: trustshift-pseudonym-key-<id>."""
+    return "trustshift-pseudonym-key-" + study_id.replace("_", "-")
 
-    The key never enters the warehouse. Kept beside the raw files (the only zone that holds
-    identifying data) it lets a single-machine evaluator link waves with nothing to set up; a
-    team sets the environment variable (or a Prefect Secret feeding it) instead.
+
+def _secret_value(study_id: str) -> str | None:
+    """The key from a Prefect Secret block, when runs talk to a Prefect server that has one."""
+    if "prefect" not in sys.modules and not os.environ.get("PREFECT_API_URL"):
+        return None  # Prefect is not in play: importing it would cost a second for nothing.
+    from prefect.settings import get_current_settings
+
+    if not (os.environ.get("PREFECT_API_URL") or get_current_settings().api.url):
+        return None  # a temporary in-process server holds no secrets of the team
+    from prefect.blocks.system import Secret
+
+    try:
+        secret = Secret.load(secret_block_name(study_id))
+    except ValueError:  # no such block
+        return None
+    return str(secret.get())  # type: ignore[union-attr]
+
+
+def pseudonym_key(study_id: str, archive: Path) -> bytes:
+    """The study's HMAC key: from the environment, a Prefect Secret, else a key file.
+
+    In order: ``TRUSTSHIFT_PSEUDONYM_KEY_<STUDY_ID>``, ``TRUSTSHIFT_PSEUDONYM_KEY``, the Prefect
+    Secret block ``trustshift-pseudonym-key-<study-id>`` on the configured Prefect server,
+    else ``.pseudonym-key`` in the raw archive (created once). The key never enters the
+    warehouse. Kept beside the raw files (the only zone that holds identifying data) it lets
+    a single-machine evaluator link waves with nothing to set up; a team sets the
+    environment variable or the Secret instead, the same on every worker.
     """
-    for name in (key_variable_name(study_id), KEY_ENVIRONMENT_PREFIX):
-        value = os.environ.get(name)
+    candidates = [
+        (name, os.environ.get(name))
+        for name in (key_variable_name(study_id), KEY_ENVIRONMENT_PREFIX)
+    ]
+    candidates.append((f"Prefect Secret {secret_block_name(study_id)!r}", _secret_value(study_id)))
+    for name, value in candidates:
         if value:
             key = value.encode("utf-8")
             if len(key) < _MINIMUM_KEY_BYTES:
