@@ -41,6 +41,7 @@ test: lint typecheck layers pytest
 
 # Benchmarks print timings and ratios against peer libraries (minutes; not part of make test).
 bench: $(STAMP)
+	$(BIN)/python bench/reading_bench.py
 	$(BIN)/python bench/estimation_bench.py
 	$(BIN)/python bench/inference_size.py
 	$(BIN)/python bench/validation_bench.py
