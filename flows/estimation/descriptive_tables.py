@@ -1,0 +1,369 @@
+"""Descriptive result tables: samples, answers, trust, intentions, beliefs, data quality."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from flows import api
+from flows.estimation.analysis_data import CAMPAIGN, COMPARISON, EVERYONE, AnalysisData
+from flows.estimation.caveats import record_caveats
+from flows.estimation.results import RESULT_TABLES
+from flows.instrument import Item
+from flows.study import Study
+from flows.warehouse import has_table
+from measurement.descriptives import describe_responses, missing_by_reason
+from measurement.errors import DesignError
+from measurement.reliability import RELIABILITY_COLUMNS, construct_reliability
+
+# "Likely" or "very likely" on the 1-5 intention scales counts as intending, for the cascade.
+INTENDING_FROM = 4.0
+
+
+def sample_sizes(data: AnalysisData) -> pd.DataFrame:
+    """Respondents, clusters and strata per wave and arm."""
+    frame = data.responses
+    rows = []
+    for (wave, order), rows_of_wave in frame.groupby(["wave", "wave_order"], sort=True):
+        cells = [
+            (arm, rows_of_wave[rows_of_wave["arm"] == arm])
+            for arm in (CAMPAIGN, COMPARISON)
+            if (rows_of_wave["arm"] == arm).any()
+        ]
+        for arm, cell in [*cells, (EVERYONE, rows_of_wave)]:
+            rows.append(
+                {
+                    "wave": str(wave),
+                    "wave_order": order,
+                    "arm": arm,
+                    "n_respondents": len(cell),
+                    "n_clusters": cell["cluster"].nunique(),
+                    "n_strata": cell["stratum"].nunique(),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def describe_cells(frame: pd.DataFrame, variables: Sequence[str]) -> pd.DataFrame:
+    """Usable answers, mean, sd and median of each variable per wave and arm, and for everyone.
+
+    Columns: variable, wave, wave_order, arm, n_obs (usable answers), mean, std_dev, median.
+    """
+    parts = [describe_responses(frame, variables=list(variables), wave="wave")]
+    parts[0]["arm"] = EVERYONE
+    if (frame["arm"] != EVERYONE).any():
+        by_arm = describe_responses(frame, variables=list(variables), wave="wave", arm="arm")
+        parts.insert(0, by_arm[by_arm["arm"].isin([CAMPAIGN, COMPARISON])])
+    described = pd.concat(parts, ignore_index=True)
+    order = frame.drop_duplicates("wave").set_index("wave")["wave_order"]
+    described["wave_order"] = described["wave"].map(order).astype("int64")
+    described["n_obs"] = described["n_valid"]
+    return described[
+        ["variable", "wave", "wave_order", "arm", "n_obs", "mean", "std_dev", "median"]
+    ]
+
+
+def trust_shift(study: Study, data: AnalysisData) -> pd.DataFrame:
+    """Trust in each source, and the official-minus-informal gap, per wave and arm.
+
+    Unweighted means of the 1-5 ratings among respondents who rated the source ("don't know"
+    and "never heard of this source" are left out, so n differs by source).
+    """
+    instrument = study.resolved_instrument()
+    frame = data.responses.copy()
+    domains = {construct.name: construct.domain for construct in instrument.constructs}
+    columns: list[tuple[str, str, str, int]] = []
+    for item in instrument.items:
+        if (
+            domains.get(item.construct_name) == "trust"
+            and item.scale == "likert"
+            and item.name in frame.columns
+        ):
+            label = _source_label(item)
+            columns.append((item.name, label, item.construct_name, len(columns)))
+    if {"trust_official", "trust_informal"} <= set(frame.columns):
+        frame["trust_gap_official_informal"] = frame["trust_official"] - frame["trust_informal"]
+        columns.append(
+            (
+                "trust_gap_official_informal",
+                "official minus informal sources (gap)",
+                "gap",
+                len(columns),
+            )
+        )
+    if not columns:
+        return pd.DataFrame(columns=[name for name, _ in RESULT_TABLES["trust_shift"]])
+    described = describe_cells(frame, [column for column, _, _, _ in columns])
+    sources = pd.DataFrame(columns, columns=["variable", "label", "source_group", "source_order"])
+    table = described.merge(sources, on="variable").rename(columns={"variable": "source"})
+    return table[[name for name, _ in RESULT_TABLES["trust_shift"]]]
+
+
+def _source_label(item: Item) -> str:
+    """The source named at the end of a trust question ("your own government")."""
+    if " from " not in item.question:
+        return item.name
+    return item.question.rsplit(" from ", 1)[-1].rstrip("?").strip()
+
+
+def intention_cascade(study: Study, data: AnalysisData) -> pd.DataFrame:
+    """Share at each step of the intention cascade per wave and arm.
+
+    Steps: the binary intention items in instrument order (wish, plan, preparations), each
+    preparation step of a select-multiple item, then the 1-5 intention items counted as
+    intending when "likely" or "very likely" (4 or 5).
+    """
+    instrument = study.resolved_instrument()
+    frame = data.responses
+    intention = [
+        construct.name for construct in instrument.constructs if construct.domain == "intention"
+    ]
+    steps: dict[str, tuple[str, pd.Series]] = {}
+    for item in instrument.items:
+        if item.construct_name not in intention:
+            continue
+        if item.scale == "binary" and item.name in frame.columns:
+            steps[item.name] = (item.question, frame[item.name])
+        elif item.scale == "select_multiple":
+            for stored, label in zip(item.stored_names(), item.choices.values(), strict=True):
+                if stored in frame.columns:
+                    steps[stored] = (f"Preparation: {label}", frame[stored])
+    for item in instrument.items:
+        if item.construct_name in intention and item.scale == "likert" and item.name in frame:
+            values = pd.to_numeric(frame[item.name], errors="coerce")
+            intending = (values >= INTENDING_FROM).astype("float64").where(values.notna())
+            steps[f"{item.name}__likely"] = (f"{item.question} (likely or very likely)", intending)
+    if not steps:
+        return pd.DataFrame(columns=[name for name, _ in RESULT_TABLES["intention_cascade"]])
+    working = frame[["wave", "wave_order", "arm"]].copy()
+    for step, (_, values) in steps.items():
+        working[step] = pd.to_numeric(values, errors="coerce").astype("float64")
+    described = describe_cells(working, list(steps))
+    labels = pd.DataFrame(
+        [(step, label, k) for k, (step, (label, _)) in enumerate(steps.items())],
+        columns=["variable", "label", "step_order"],
+    )
+    table = described.merge(labels, on="variable").rename(
+        columns={"variable": "step", "mean": "share"}
+    )
+    return table[[name for name, _ in RESULT_TABLES["intention_cascade"]]]
+
+
+def risk_beliefs(study: Study, data: AnalysisData) -> pd.DataFrame:
+    """Risk beliefs against the study's true values: mean, median, shares over and under.
+
+    For each "out of 100" item with a ``true_value`` in the instrument, per wave and arm.
+    """
+    instrument = study.resolved_instrument()
+    frame = data.responses
+    believed = [
+        item
+        for item in instrument.items
+        if item.true_value is not None and item.scale == "percentage" and item.name in frame
+    ]
+    if not believed:
+        return pd.DataFrame(columns=[name for name, _ in RESULT_TABLES["risk_beliefs"]])
+    working = frame[["wave", "wave_order", "arm"]].copy()
+    for item in believed:
+        values = pd.to_numeric(frame[item.name], errors="coerce").astype("float64")
+        truth = float(item.true_value) if item.true_value is not None else np.nan
+        working[item.name] = values
+        working[f"{item.name}__over"] = (values > truth).astype("float64").where(values.notna())
+        working[f"{item.name}__under"] = (values < truth).astype("float64").where(values.notna())
+    described = describe_cells(
+        working, [c for c in working.columns if c not in ("wave", "wave_order", "arm")]
+    )
+    keys = ["wave", "wave_order", "arm"]
+    rows = []
+    for item in believed:
+        level = described[described["variable"] == item.name].set_index(keys)
+        over = described[described["variable"] == f"{item.name}__over"].set_index(keys)["mean"]
+        under = described[described["variable"] == f"{item.name}__under"].set_index(keys)["mean"]
+        table = level[["n_obs", "mean", "median"]].copy()
+        table["share_over"] = over
+        table["share_under"] = under
+        table = table.reset_index()
+        table.insert(0, "true_value", item.true_value)
+        table.insert(0, "label", item.question)
+        table.insert(0, "item", item.name)
+        rows.append(table)
+    return pd.concat(rows, ignore_index=True)[[name for name, _ in RESULT_TABLES["risk_beliefs"]]]
+
+
+def reliability(study: Study, data: AnalysisData, messages: list[tuple[str, str]]) -> pd.DataFrame:
+    """Cronbach's alpha per construct and wave, for constructs of two or more items on one scale.
+
+    Background and exposure constructs (age, income, channels) and select-multiple checklists
+    are not scales and are skipped.
+    """
+    instrument = study.resolved_instrument()
+    domains = {construct.name: construct.domain for construct in instrument.constructs}
+    scales: dict[str, set[str]] = {}
+    for item in instrument.items:
+        scales.setdefault(item.construct_name, set()).add(
+            "quiz" if item.correct_answer is not None else item.scale
+        )
+    constructs = {
+        name: members
+        for name, members in data.construct_items.items()
+        if len(members) >= 2
+        and len(scales.get(name, set())) == 1
+        # The choices of a select-multiple question are a checklist, not a scale.
+        and scales.get(name) != {"select_multiple"}
+        and domains.get(name) not in ("background", "exposure")
+    }
+    if not constructs:
+        return pd.DataFrame(columns=RELIABILITY_COLUMNS)
+    tables = []
+    for construct, members in constructs.items():
+        try:
+            with record_caveats("reliability", messages):
+                table = construct_reliability(
+                    data.responses, constructs={construct: members}, wave="wave"
+                )
+        except DesignError as error:
+            messages.append(("reliability", str(error)))
+            continue
+        tables.append(table)
+    return (
+        pd.concat(tables, ignore_index=True)
+        if tables
+        else pd.DataFrame(columns=RELIABILITY_COLUMNS)
+    )
+
+
+def outcome_catalogue(data: AnalysisData) -> pd.DataFrame:
+    """One row per outcome: label, kind, family, whether primary, scale."""
+    return pd.DataFrame(
+        [
+            {
+                "outcome": spec.name,
+                "label": spec.label,
+                "kind": spec.kind,
+                "family": spec.family,
+                "domain": spec.domain,
+                "is_primary": spec.is_primary,
+                "scale": spec.scale,
+                "direction": spec.direction,
+                "n_items": spec.n_items,
+                "description": spec.description,
+            }
+            for spec in data.outcomes
+        ],
+        columns=[name for name, _ in RESULT_TABLES["outcome_catalogue"]],
+    )
+
+
+def input_files(study: Study, data: AnalysisData) -> pd.DataFrame:
+    """The stored wave files the run used, with their checksums and rows analysed."""
+    stored = api.waves(study)
+    stored = stored[stored["status"] == "stored"].copy()
+    order = {wave: k for k, wave in enumerate(study.wave_names)}
+    analysed = data.responses.groupby("wave").size()
+    stored["wave_order"] = stored["wave"].map(order)
+    stored["rows_analysed"] = stored["wave"].map(analysed).fillna(0)
+    return stored[
+        [
+            "wave",
+            "wave_order",
+            "version",
+            "file_name",
+            "sha256",
+            "format",
+            "rows_stored",
+            "rows_analysed",
+            "ingested_at",
+        ]
+    ].sort_values("wave_order")
+
+
+def descriptives(study: Study, data: AnalysisData) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every numeric item, construct score and index per wave and arm; missing by reason.
+
+    Items are described as answered (reverse-coded items on their own scale); missing
+    answers are counted by reason on the codes as answered.
+    """
+    frame = data.responses
+    instrument = study.resolved_instrument()
+    items = [
+        stored
+        for item in instrument.items
+        if item.is_numeric or item.scale == "select_multiple"
+        for stored in item.stored_names()
+        if stored in frame.columns
+    ]
+    outcome_columns = [spec.name for spec in data.outcomes if spec.name not in items]
+    variables = list(dict.fromkeys([*items, *outcome_columns]))
+    arm = "arm" if (frame["arm"] != EVERYONE).any() else None
+    described = describe_responses(frame, variables=variables, wave="wave", arm=arm)
+    if arm is None:
+        described["arm"] = EVERYONE
+    coded = api.responses(study, coded=True).drop(columns="arm")
+    coded = coded.merge(
+        frame[["wave", "row_number", "arm"]], on=["wave", "row_number"], how="inner"
+    )
+    all_items = [
+        stored for item in instrument.items for stored in item.stored_names() if stored in coded
+    ]
+    missing = missing_by_reason(
+        coded,
+        variables=all_items,
+        wave="wave",
+        arm=arm,
+        missing_codes=study.special_codes(),
+    )
+    if arm is None:
+        missing["arm"] = EVERYONE
+    return described, missing
+
+
+def quality_tables(
+    connection: duckdb.DuckDBPyConnection, study: Study, analysed: pd.DataFrame
+) -> dict[str, pd.DataFrame]:
+    """Snapshots of the validation of the stored wave versions, for the data-quality section."""
+    if not has_table(connection, "validation_waves"):
+        stored = connection.execute(
+            "SELECT wave, version, false AS validated, 'not validated' AS status, rows_stored "
+            "AS n_rows, 0 AS n_quarantined FROM waves WHERE study_id = ? AND status = 'stored' "
+            "ORDER BY wave_order",
+            [study.id],
+        ).fetch_df()
+        counts = analysed.groupby("wave").size()
+        stored["n_analysed"] = stored["wave"].map(counts).fillna(0).astype("int64")
+        empty = {
+            name: pd.DataFrame(columns=[column for column, _ in RESULT_TABLES[name]])
+            for name in ("quarantine_reasons", "enumerator_flags")
+        }
+        return {"quality_waves": stored, **empty}
+    waves = connection.execute(
+        "SELECT w.wave, w.version, v.status IS NOT NULL AS validated, "
+        "coalesce(v.status, 'not validated') AS status, coalesce(v.n_rows, w.rows_stored) "
+        "AS n_rows, coalesce(v.n_quarantined, 0) AS n_quarantined, v.structural_failures, "
+        "v.data_docs_path, v.validated_at FROM waves w LEFT JOIN validation_waves v "
+        "USING (study_id, wave, version) WHERE w.study_id = ? AND w.status = 'stored' "
+        "ORDER BY w.wave_order",
+        [study.id],
+    ).fetch_df()
+    counts = analysed.groupby("wave").size()
+    waves["n_analysed"] = waves["wave"].map(counts).fillna(0).astype("int64")
+    reasons = connection.execute(
+        "SELECT q.wave, q.check_name, q.severity, count(DISTINCT q.row_number) AS n_rows "
+        "FROM quarantine q JOIN waves w USING (study_id, wave, version) "
+        "WHERE q.study_id = ? AND w.status = 'stored' GROUP BY ALL ORDER BY q.wave, n_rows DESC",
+        [study.id],
+    ).fetch_df()
+    enumerators = connection.execute(
+        "SELECT e.wave, e.enumerator, e.n_interviews, e.median_duration_minutes, e.duration_z, "
+        "e.dont_know_rate, e.near_duplicate_share, e.n_quarantined FROM enumerator_checks e "
+        "JOIN waves w USING (study_id, wave, version) WHERE e.study_id = ? "
+        "AND w.status = 'stored' ORDER BY e.wave, e.enumerator",
+        [study.id],
+    ).fetch_df()
+    return {
+        "quality_waves": waves,
+        "quarantine_reasons": reasons,
+        "enumerator_flags": enumerators,
+    }

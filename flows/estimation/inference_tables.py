@@ -1,0 +1,258 @@
+"""Inferential result tables: attrition, effects, baseline balance and within-arm change."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from flows.estimation.analysis_data import COMPARISON, AnalysisData
+from flows.estimation.caveats import record_caveats
+from flows.estimation.results import RESULT_TABLES
+from flows.study import Study
+from measurement.attrition import (
+    attrition_table,
+    differential_attrition,
+    follow_up_status,
+    lee_bounds,
+)
+from measurement.balance import BALANCE_COLUMNS, baseline_balance, joint_orthogonality
+from measurement.change import CHANGE_COLUMNS, within_arm_change
+from measurement.errors import DesignError
+from measurement.study_effects import estimate_study_effects
+
+BALANCE_BACKGROUND = ("age", "education", "employed", "household_size", "relatives_abroad")
+
+
+def attrition_results(
+    data: AnalysisData, *, lee_draws: int, seed: int, messages: list[tuple[str, str]]
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Follow-up rates by arm, differential attrition and Lee bounds, per later wave (panels)."""
+    frame = data.responses
+    rates, tests, bounds = [], [], []
+    stratum = "stratum" if frame["stratum"].notna().any() else None
+    characteristics = [
+        spec.name for spec in data.outcomes if spec.is_primary and spec.kind != "index"
+    ]
+    for offset, wave in enumerate(data.later_waves):
+        status = follow_up_status(
+            frame,
+            respondent="respondent",
+            wave="wave",
+            baseline_wave=data.baseline_wave,
+            follow_up_wave=wave,
+        )
+        try:
+            table = attrition_table(
+                status,
+                followed_up="followed_up",
+                treated="treated",
+                cluster="cluster",
+                stratum=stratum,
+            )
+            table.insert(0, "wave", wave)
+            rates.append(table)
+        except DesignError as error:
+            messages.append((f"attrition {wave}", str(error)))
+        usable = [name for name in characteristics if status[name].notna().any()]
+        if usable:
+            try:
+                test = differential_attrition(
+                    status,
+                    followed_up="followed_up",
+                    treated="treated",
+                    characteristics=usable,
+                    cluster="cluster",
+                    stratum=stratum,
+                ).tidy()
+                test.insert(0, "wave", wave)
+                test["characteristics"] = ", ".join(usable)
+                tests.append(test)
+            except DesignError as error:
+                messages.append((f"differential attrition {wave}", str(error)))
+        later = frame.loc[frame["wave"] == wave].drop_duplicates("respondent")
+        for position, spec in enumerate(data.outcomes):
+            followed = status[["respondent", "treated", "cluster"]].merge(
+                later[["respondent", spec.name]], on="respondent", how="left"
+            )
+            try:
+                with record_caveats(f"lee bounds {wave} {spec.name}", messages):
+                    result = lee_bounds(
+                        followed,
+                        outcome=spec.name,
+                        treated="treated",
+                        cluster="cluster",
+                        draws=lee_draws,
+                        seed=seed + 1000 * offset + position,
+                    ).tidy()
+            except DesignError as error:
+                messages.append((f"lee bounds {wave} {spec.name}", str(error)))
+                continue
+            result.insert(0, "wave", wave)
+            bounds.append(result)
+
+    def stack(parts: list[pd.DataFrame], table: str) -> pd.DataFrame:
+        if parts:
+            return pd.concat(parts, ignore_index=True)
+        return pd.DataFrame(columns=[name for name, _ in RESULT_TABLES[table]])
+
+    return stack(rates, "attrition"), stack(tests, "attrition_tests"), stack(bounds, "lee_bounds")
+
+
+def _smallest_cells(frame: pd.DataFrame, outcome: str, waves: Sequence[str]) -> int:
+    """The fewest respondents with an answer in any compared wave-by-arm cell."""
+    rows = frame[frame["wave"].isin(waves) & frame[outcome].notna()]
+    counts = rows.groupby(["wave", "arm"]).size()
+    expected = len(waves) * 2
+    return int(counts.min()) if len(counts) == expected else 0
+
+
+def effect_estimates(
+    study: Study,
+    data: AnalysisData,
+    *,
+    bootstrap_draws: int,
+    seed: int,
+    messages: list[tuple[str, str]],
+    reliability_table: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """ANCOVA (panels) and difference-in-differences of every outcome, each later wave vs baseline.
+
+    Outcome families are the study's; the summary indices form their own family
+    ("summary_indices") and the primary outcomes keep the family they were declared in.
+    """
+    frame = data.responses
+    if study.design.assignment == "pre_post" or not (frame["arm"] == COMPARISON).any():
+        return pd.DataFrame(columns=[name for name, _ in RESULT_TABLES["estimates"]])
+    low: dict[str, list[str]] = {}
+    if reliability_table is not None and not reliability_table.empty:
+        flagged = reliability_table[reliability_table["below_threshold"].astype(bool)]
+        for row in flagged.itertuples(index=False):
+            low.setdefault(str(row.construct), []).append(
+                f"low reliability (alpha {row.estimate:.2f} at {row.wave})"
+            )
+    outcomes = [
+        {
+            "outcome": spec.name,
+            "construct": spec.family if spec.kind == "index" else spec.name,
+            "family": "summary_indices" if spec.kind == "index" else spec.family,
+            "warnings": low.get(spec.name, [])[:1],
+        }
+        for spec in data.outcomes
+    ]
+    primary = {spec.name for spec in data.outcomes if spec.is_primary}
+    roles = ["respondent", "cluster", "stratum", "weight", "treated", "wave", "arm"]
+    # A slim frame: the effect functions copy their input, and the full frame is wide.
+    frame = frame[[*roles, *(str(entry["outcome"]) for entry in outcomes)]]
+    estimators = ["ancova", "did"] if study.design.sampling == "panel" else ["did"]
+    stratum = "stratum" if frame["stratum"].notna().any() else None
+    weight = "weight" if "weight" in frame and frame["weight"].notna().any() else None
+    tables = []
+    for offset, wave in enumerate(data.later_waves):
+        for number, estimator in enumerate(estimators):
+            with record_caveats(f"effects {estimator} {wave}", messages):
+                table = estimate_study_effects(
+                    frame,
+                    outcomes=outcomes,
+                    treated="treated",
+                    cluster="cluster",
+                    wave="wave",
+                    waves=(data.baseline_wave, wave),
+                    estimator=estimator,  # type: ignore[arg-type]
+                    respondent="respondent" if study.design.sampling == "panel" else None,
+                    stratum=stratum,
+                    weight=weight,
+                    bootstrap_draws=bootstrap_draws,
+                    randomization_draws=bootstrap_draws,
+                    seed=seed + 100 * offset + number,
+                )
+            table["wave"] = wave
+            table["is_primary"] = table["outcome"].isin(primary)
+            table["n_smallest_cell"] = [
+                _smallest_cells(frame, outcome, (data.baseline_wave, wave))
+                for outcome in table["outcome"]
+            ]
+            tables.append(table)
+    return pd.concat(tables, ignore_index=True)
+
+
+def balance_results(
+    study: Study, data: AnalysisData, messages: list[tuple[str, str]]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Baseline balance of the outcomes and background items, and the joint orthogonality test.
+
+    Covariates: every non-index outcome and the background items the study fielded (age,
+    education, employment, household size, relatives abroad), at baseline, one row per
+    respondent.
+    """
+    frame = data.responses
+    empty = (
+        pd.DataFrame(columns=BALANCE_COLUMNS),
+        pd.DataFrame(columns=[name for name, _ in RESULT_TABLES["balance_joint"]]),
+    )
+    if study.design.assignment == "pre_post" or not (frame["arm"] == COMPARISON).any():
+        return empty
+    baseline = frame[frame["wave"] == data.baseline_wave]
+    if study.design.sampling == "panel":
+        baseline = baseline.drop_duplicates("respondent")
+    covariates = [spec.name for spec in data.outcomes if spec.kind != "index"]
+    covariates += [name for name in BALANCE_BACKGROUND if name in baseline.columns]
+    covariates = [name for name in dict.fromkeys(covariates) if baseline[name].notna().sum() > 1]
+    stratum = "stratum" if baseline["stratum"].notna().any() else None
+    try:
+        with record_caveats("balance", messages):
+            table = baseline_balance(
+                baseline,
+                covariates=covariates,
+                treated="treated",
+                cluster="cluster",
+                stratum=stratum,
+            )
+    except DesignError as error:
+        messages.append(("balance", str(error)))
+        return empty
+    joint_covariates = [spec.name for spec in data.outcomes if spec.is_primary]
+    joint_covariates += [name for name in BALANCE_BACKGROUND if name in covariates]
+    try:
+        with record_caveats("balance joint test", messages):
+            joint = joint_orthogonality(
+                baseline,
+                covariates=joint_covariates,
+                treated="treated",
+                cluster="cluster",
+                stratum=stratum,
+            ).tidy()
+    except DesignError as error:
+        messages.append(("balance joint test", str(error)))
+        joint = empty[1]
+    return table, joint
+
+
+def change_results(
+    study: Study, data: AnalysisData, messages: list[tuple[str, str]]
+) -> pd.DataFrame:
+    """Descriptive change of every outcome within each arm, baseline to each later wave."""
+    frame = data.responses
+    outcomes = [spec.name for spec in data.outcomes]
+    panel = study.design.sampling == "panel"
+    tables = []
+    for wave in data.later_waves:
+        try:
+            with record_caveats(f"change {wave}", messages):
+                table = within_arm_change(
+                    frame[["respondent", "wave", "arm", *outcomes]],
+                    outcomes=outcomes,
+                    wave="wave",
+                    before=data.baseline_wave,
+                    after=wave,
+                    design="panel" if panel else "cross_section",
+                    respondent="respondent" if panel else None,
+                    arm="arm",
+                )
+        except DesignError as error:
+            messages.append((f"change {wave}", str(error)))
+            continue
+        tables.append(table)
+    if not tables:
+        return pd.DataFrame(columns=CHANGE_COLUMNS)
+    return pd.concat(tables, ignore_index=True)

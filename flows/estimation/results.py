@@ -1,0 +1,415 @@
+"""The result store: the result tables of each run in the warehouse, run ids and exports."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from flows import api
+from flows.estimation.errors import EstimationError
+from flows.study import Study
+from flows.warehouse import connect, has_table, warehouse_path
+from measurement.attrition import ATTRITION_COLUMNS
+from measurement.balance import BALANCE_COLUMNS
+from measurement.change import CHANGE_COLUMNS
+from measurement.descriptives import DESCRIPTIVE_COLUMNS, MISSING_COLUMNS
+from measurement.indices import INDEX_COMPONENT_COLUMNS
+from measurement.reliability import RELIABILITY_COLUMNS
+from measurement.study_effects import EFFECT_COLUMNS
+
+RUN_KIND = "estimate"
+
+_TEXT, _INT, _FLOAT, _BOOL, _TIME = "VARCHAR", "BIGINT", "DOUBLE", "BOOLEAN", "TIMESTAMP"
+
+# Every result table: name -> (column, DuckDB type); run_id and study_id come first in each.
+RESULT_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
+    "run_settings": (("name", _TEXT), ("value", _TEXT)),
+    "run_warnings": (("step", _TEXT), ("message", _TEXT)),
+    "input_files": (
+        ("wave", _TEXT),
+        ("wave_order", _INT),
+        ("version", _INT),
+        ("file_name", _TEXT),
+        ("sha256", _TEXT),
+        ("format", _TEXT),
+        ("rows_stored", _INT),
+        ("rows_analysed", _INT),
+        ("ingested_at", _TIME),
+    ),
+    "sample_sizes": (
+        ("wave", _TEXT),
+        ("wave_order", _INT),
+        ("arm", _TEXT),
+        ("n_respondents", _INT),
+        ("n_clusters", _INT),
+        ("n_strata", _INT),
+    ),
+    "outcome_catalogue": (
+        ("outcome", _TEXT),
+        ("label", _TEXT),
+        ("kind", _TEXT),
+        ("family", _TEXT),
+        ("domain", _TEXT),
+        ("is_primary", _BOOL),
+        ("scale", _TEXT),
+        ("direction", _TEXT),
+        ("n_items", _INT),
+        ("description", _TEXT),
+    ),
+    "index_components": (
+        ("family", _TEXT),
+        *(
+            (name, _FLOAT if name.startswith(("weight", "reference_")) else _TEXT)
+            for name in INDEX_COMPONENT_COLUMNS
+            if name not in ("reversed", "n_reference")
+        ),
+        ("reversed", _BOOL),
+        ("n_reference", _INT),
+    ),
+    "reliability": tuple(
+        (
+            name,
+            _INT
+            if name in ("n_items", "n_obs")
+            else _BOOL
+            if name == "below_threshold"
+            else _TEXT
+            if name in ("construct", "wave", "method")
+            else _FLOAT,
+        )
+        for name in RELIABILITY_COLUMNS
+    ),
+    "descriptives": tuple(
+        (
+            name,
+            _TEXT
+            if name in ("variable", "wave", "arm")
+            else _INT
+            if name.startswith("n_")
+            else _FLOAT,
+        )
+        for name in DESCRIPTIVE_COLUMNS
+    ),
+    "missing_answers": tuple(
+        (
+            name,
+            _TEXT
+            if name in ("variable", "wave", "arm", "reason")
+            else _INT
+            if name.startswith("n_")
+            else _FLOAT,
+        )
+        for name in MISSING_COLUMNS
+    ),
+    "attrition": (
+        ("wave", _TEXT),
+        *(
+            (name, _TEXT if name == "group" else _INT if name.startswith("n_") else _FLOAT)
+            for name in ATTRITION_COLUMNS
+        ),
+    ),
+    "attrition_tests": (
+        ("wave", _TEXT),
+        ("term", _TEXT),
+        ("characteristics", _TEXT),
+        ("statistic", _FLOAT),
+        ("df_numerator", _INT),
+        ("df_denominator", _INT),
+        ("p_value", _FLOAT),
+        ("n_obs", _INT),
+        ("n_clusters", _INT),
+    ),
+    "lee_bounds": (
+        ("wave", _TEXT),
+        ("outcome", _TEXT),
+        ("lower", _FLOAT),
+        ("upper", _FLOAT),
+        ("std_error_lower", _FLOAT),
+        ("std_error_upper", _FLOAT),
+        ("conf_low", _FLOAT),
+        ("conf_high", _FLOAT),
+        ("trimming_share", _FLOAT),
+        ("trimmed_arm", _TEXT),
+        ("follow_up_rate_treatment", _FLOAT),
+        ("follow_up_rate_comparison", _FLOAT),
+        ("n_obs", _INT),
+        ("n_clusters", _INT),
+        ("draws", _INT),
+        ("inference", _TEXT),
+    ),
+    "estimates": (
+        *(
+            (
+                name,
+                _INT
+                if name in ("n_obs", "n_clusters")
+                else _TEXT
+                if name
+                in (
+                    "outcome",
+                    "construct",
+                    "family",
+                    "waves_compared",
+                    "estimator",
+                    "term",
+                    "specification",
+                    "inference",
+                    "notes",
+                    "warnings",
+                )
+                else _FLOAT,
+            )
+            for name in EFFECT_COLUMNS
+        ),
+        ("wave", _TEXT),
+        ("is_primary", _BOOL),
+        ("n_smallest_cell", _INT),
+    ),
+    "quality_waves": (
+        ("wave", _TEXT),
+        ("version", _INT),
+        ("validated", _BOOL),
+        ("status", _TEXT),
+        ("n_rows", _INT),
+        ("n_quarantined", _INT),
+        ("n_analysed", _INT),
+        ("structural_failures", _TEXT),
+        ("data_docs_path", _TEXT),
+        ("validated_at", _TIME),
+    ),
+    "quarantine_reasons": (
+        ("wave", _TEXT),
+        ("check_name", _TEXT),
+        ("severity", _TEXT),
+        ("n_rows", _INT),
+    ),
+    "enumerator_flags": (
+        ("wave", _TEXT),
+        ("enumerator", _TEXT),
+        ("n_interviews", _INT),
+        ("median_duration_minutes", _FLOAT),
+        ("duration_z", _FLOAT),
+        ("dont_know_rate", _FLOAT),
+        ("near_duplicate_share", _FLOAT),
+        ("n_quarantined", _INT),
+    ),
+    "balance": tuple(
+        (
+            name,
+            _TEXT
+            if name in ("covariate", "specification")
+            else _INT
+            if name.startswith("n_")
+            else _FLOAT,
+        )
+        for name in BALANCE_COLUMNS
+    ),
+    "balance_joint": (
+        ("terms", _TEXT),
+        ("statistic", _FLOAT),
+        ("df_numerator", _INT),
+        ("df_denominator", _INT),
+        ("p_value", _FLOAT),
+        ("n_obs", _INT),
+        ("n_clusters", _INT),
+        ("method", _TEXT),
+    ),
+    "within_arm_change": tuple(
+        (
+            name,
+            _TEXT
+            if name in ("outcome", "arm", "wave_before", "wave_after", "test", "label")
+            else _INT
+            if name.startswith("n_")
+            else _FLOAT,
+        )
+        for name in CHANGE_COLUMNS
+    ),
+    "trust_shift": (
+        ("source", _TEXT),
+        ("label", _TEXT),
+        ("source_group", _TEXT),
+        ("source_order", _INT),
+        ("wave", _TEXT),
+        ("wave_order", _INT),
+        ("arm", _TEXT),
+        ("n_obs", _INT),
+        ("mean", _FLOAT),
+        ("std_dev", _FLOAT),
+    ),
+    "intention_cascade": (
+        ("step", _TEXT),
+        ("label", _TEXT),
+        ("step_order", _INT),
+        ("wave", _TEXT),
+        ("wave_order", _INT),
+        ("arm", _TEXT),
+        ("n_obs", _INT),
+        ("share", _FLOAT),
+    ),
+    "risk_beliefs": (
+        ("item", _TEXT),
+        ("label", _TEXT),
+        ("true_value", _FLOAT),
+        ("wave", _TEXT),
+        ("wave_order", _INT),
+        ("arm", _TEXT),
+        ("n_obs", _INT),
+        ("mean", _FLOAT),
+        ("median", _FLOAT),
+        ("share_over", _FLOAT),
+        ("share_under", _FLOAT),
+    ),
+}
+
+
+def result_table_ddl(name: str) -> str:
+    """The CREATE TABLE statement of one result table."""
+    columns = ", ".join(f'"{column}" {kind}' for column, kind in RESULT_TABLES[name])
+    return (
+        f"CREATE TABLE IF NOT EXISTS {name} "
+        f"(run_id VARCHAR NOT NULL, study_id VARCHAR NOT NULL, {columns})"
+    )
+
+
+def create_result_tables(connection: duckdb.DuckDBPyConnection) -> None:
+    """Create every result table that is missing, and add columns an older table lacks."""
+    for name, columns in RESULT_TABLES.items():
+        connection.execute(result_table_ddl(name))
+        present = {
+            row[0]
+            for row in connection.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [name]
+            ).fetchall()
+        }
+        for column, kind in columns:
+            if column not in present:
+                connection.execute(f'ALTER TABLE {name} ADD COLUMN "{column}" {kind}')
+
+
+def conform_table(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with exactly the table's columns, in order, typed for DuckDB."""
+    declared = RESULT_TABLES[name]
+    unknown = [column for column in frame.columns if column not in dict(declared)]
+    if unknown:
+        raise EstimationError(
+            f"write_results: table {name!r} has no columns {unknown!r}; declared "
+            f"{[column for column, _ in declared]!r}. Declare them in RESULT_TABLES."
+        )
+    conformed = pd.DataFrame(index=frame.index)
+    for column, kind in declared:
+        values = frame[column] if column in frame.columns else pd.Series(None, index=frame.index)
+        if kind == _TEXT:
+            conformed[column] = values.astype("string")
+        elif kind == _INT:
+            conformed[column] = pd.to_numeric(values, errors="coerce").astype("Int64")
+        elif kind == _FLOAT:
+            conformed[column] = pd.to_numeric(values, errors="coerce").astype("float64")
+        elif kind == _BOOL:
+            conformed[column] = values.astype("boolean")
+        else:
+            conformed[column] = pd.to_datetime(values)
+    return conformed.reset_index(drop=True)
+
+
+def write_results(
+    connection: duckdb.DuckDBPyConnection,
+    *,
+    run_id: str,
+    study_id: str,
+    tables: Mapping[str, pd.DataFrame],
+) -> dict[str, int]:
+    """Replace the rows of one run in each named table; return rows written per table."""
+    written: dict[str, int] = {}
+    for name, frame in tables.items():
+        staged = conform_table(name, frame)
+        staged.insert(0, "study_id", study_id)
+        staged.insert(0, "run_id", run_id)
+        connection.execute(
+            f"DELETE FROM {name} WHERE run_id = ? AND study_id = ?", [run_id, study_id]
+        )
+        if not staged.empty:
+            connection.register("staged_results", staged)
+            try:
+                columns = ", ".join(f'"{column}"' for column in staged.columns)
+                connection.execute(
+                    f"INSERT INTO {name} ({columns}) SELECT {columns} FROM staged_results"
+                )
+            finally:
+                connection.unregister("staged_results")
+        written[name] = len(staged)
+    return written
+
+
+def read_result(study: Study, table: str, run_id: str) -> pd.DataFrame:
+    """One result table of one run (without the key columns), as stored."""
+    if table not in RESULT_TABLES:
+        raise ValueError(
+            f"read_result: no result table {table!r}; the tables are {sorted(RESULT_TABLES)!r}. "
+            "Pass one of these."
+        )
+    path = warehouse_path(study)
+    with connect(path, read_only=True) as connection:
+        if not has_table(connection, table):
+            return pd.DataFrame(columns=[column for column, _ in RESULT_TABLES[table]])
+        frame = connection.execute(
+            f"SELECT * EXCLUDE (run_id, study_id) FROM {table} WHERE run_id = ? AND study_id = ?",
+            [run_id, study.id],
+        ).fetch_df()
+    return frame
+
+
+def run_record(study: Study, run_id: str) -> dict[str, object]:
+    """The ``runs`` row of one estimation run; raises when there is none."""
+    frame = api.query(
+        study,
+        "SELECT * FROM runs WHERE run_id = ? AND study_id = ? AND kind = ?",
+        [run_id, study.id, RUN_KIND],
+    )
+    if frame.empty:
+        raise EstimationError(
+            f"run_record: study {study.id!r} has no estimation run {run_id!r} in "
+            f"{warehouse_path(study)}. Run `trustshift estimate` first or pass a listed run id."
+        )
+    return dict(frame.iloc[0])
+
+
+def latest_run_id(study: Study) -> str:
+    """The most recent finished estimation run of a study."""
+    frame = api.query(
+        study,
+        "SELECT run_id FROM runs WHERE study_id = ? AND kind = ? AND status = 'finished' "
+        "ORDER BY finished_at DESC LIMIT 1",
+        [study.id, RUN_KIND],
+    )
+    if frame.empty:
+        raise EstimationError(
+            f"latest_run_id: study {study.id!r} has no finished estimation run in "
+            f"{warehouse_path(study)}. Run `trustshift estimate {study.path}` first."
+        )
+    return str(frame.iloc[0]["run_id"])
+
+
+def new_run_id() -> str:
+    """A sortable, unique run id: ``estimate-<UTC time>-<random hex>``."""
+    return f"{RUN_KIND}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+def export_estimates(estimates: pd.DataFrame, directory: Path) -> tuple[Path, Path]:
+    """Write the estimates at full precision as CSV and Parquet; return both paths."""
+    directory.mkdir(parents=True, exist_ok=True)
+    csv_path = directory / "estimates.csv"
+    parquet_path = directory / "estimates.parquet"
+    estimates.to_csv(csv_path, index=False)
+    estimates.to_parquet(parquet_path, index=False)
+    return csv_path, parquet_path
+
+
+def results_directory(study: Study, run_id: str) -> Path:
+    """Where a run's exports go: ``results/<run_id>`` beside the study file."""
+    return study.root / "results" / run_id

@@ -1,0 +1,267 @@
+"""Run an estimation: compute every result table of a study and write them as one run."""
+
+from __future__ import annotations
+
+import json
+import platform
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as distribution_version
+from pathlib import Path
+
+import pandas as pd
+
+from flows.estimation.analysis_data import analysable_keys, analysable_responses, analysis_data
+from flows.estimation.descriptive_tables import (
+    descriptives,
+    input_files,
+    intention_cascade,
+    outcome_catalogue,
+    quality_tables,
+    reliability,
+    risk_beliefs,
+    sample_sizes,
+    trust_shift,
+)
+from flows.estimation.errors import EstimationError
+from flows.estimation.inference_tables import (
+    attrition_results,
+    balance_results,
+    change_results,
+    effect_estimates,
+)
+from flows.estimation.results import (
+    RESULT_TABLES,
+    RUN_KIND,
+    conform_table,
+    create_result_tables,
+    export_estimates,
+    new_run_id,
+    results_directory,
+    write_results,
+)
+from flows.study import Study, load_study
+from flows.warehouse import connect, warehouse_path
+
+DEFAULT_SEED = 20261130
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EstimationRun:
+    """What one call of :func:`estimate_study` wrote."""
+
+    run_id: str
+    study_id: str
+    warehouse: Path
+    tables: dict[str, int]
+    exports: tuple[Path, ...]
+    warnings: tuple[str, ...] = field(default=())
+
+
+def _settings_table(
+    study: Study, *, run_id: str, bootstrap_draws: int, seed: int, lee_draws: int
+) -> pd.DataFrame:
+    packages = ["trustshift", "numpy", "pandas", "scipy", "statsmodels", "pingouin", "duckdb"]
+    packages += ["matplotlib", "jinja2"]
+    rows = [
+        ("seed", str(seed)),
+        ("bootstrap_draws", str(bootstrap_draws)),
+        ("randomization_draws", str(bootstrap_draws)),
+        ("lee_bounds_draws", str(lee_draws)),
+        ("confidence", "0.95"),
+        ("minimum_cell_size", str(study.design.minimum_cell_size)),
+        ("assignment", study.design.assignment),
+        ("sampling", study.design.sampling),
+        ("study_title", study.title),
+        ("study_file_sha256", study.file_hash),
+    ]
+    for package in packages:
+        try:
+            rows.append((f"version {package}", distribution_version(package)))
+        except PackageNotFoundError:
+            rows.append((f"version {package}", "not installed"))
+    rows.append(("version python", platform.python_version()))
+    return pd.DataFrame(rows, columns=["name", "value"])
+
+
+def _code_version() -> str:
+    try:
+        return distribution_version("trustshift")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def estimate_study(
+    study: Study,
+    *,
+    run_id: str | None = None,
+    bootstrap_draws: int = 9999,
+    seed: int = DEFAULT_SEED,
+    lee_draws: int = 500,
+) -> EstimationRun:
+    """Compute every result table of a study and write them to its warehouse as one run.
+
+    Reads the stored waves (analysis values, identifying columns never present), scores the
+    constructs and family indices, then writes: run_settings, run_warnings, input_files,
+    sample_sizes, outcome_catalogue, index_components, descriptives, missing_answers,
+    reliability, attrition, attrition_tests, lee_bounds (panels), estimates (ANCOVA on each
+    later wave for panels and DiD, with wild bootstrap and randomization p-values and
+    within-family BH and sharpened q-values), trust_shift, intention_cascade and risk_beliefs,
+    keyed by ``(run_id, study_id)``; exports the estimates as CSV and Parquet under
+    ``results/<run_id>``. The ``runs`` row records the status (``failed`` with the message
+    when a step raises).
+    """
+    if (
+        isinstance(bootstrap_draws, bool)
+        or not isinstance(bootstrap_draws, int)
+        or bootstrap_draws < 0
+    ):
+        raise ValueError(
+            f"estimate_study: bootstrap_draws must be a non-negative integer; got "
+            f"{bootstrap_draws!r}. Pass for example 9999 (0 skips the bootstrap)."
+        )
+    run_id = run_id or new_run_id()
+    database = warehouse_path(study)
+    started = datetime.now()
+    with connect(database) as connection:
+        create_result_tables(connection)
+        stored = connection.execute(
+            "SELECT wave, version, sha256 FROM waves WHERE study_id = ? AND status = 'stored' "
+            "ORDER BY wave_order",
+            [study.id],
+        ).fetchall()
+        keys, validation_caveat = analysable_keys(connection, study)
+        connection.execute("DELETE FROM runs WHERE run_id = ?", [run_id])
+        connection.execute(
+            "INSERT INTO runs VALUES (?, ?, ?, ?, NULL, 'running', ?, ?, ?, NULL)",
+            [
+                run_id,
+                study.id,
+                RUN_KIND,
+                started,
+                _code_version(),
+                study.file_hash,
+                json.dumps([{"wave": w, "version": v, "sha256": h} for w, v, h in stored]),
+            ],
+        )
+    messages: list[tuple[str, str]] = []
+    if validation_caveat:
+        messages.append(("validation", validation_caveat))
+    try:
+        responses = analysable_responses(study, keys)
+        repeated = responses["respondent"].notna() & responses.duplicated(
+            ["wave", "respondent"], keep="first"
+        )
+        if repeated.any():
+            # Validation quarantines repeated submissions; if some remain (no validation, or a
+            # release), one interview per respondent and wave is kept so panels stay linked.
+            messages.append(
+                (
+                    "responses",
+                    f"{int(repeated.sum())} repeated interview(s) of a respondent within a wave "
+                    "were left out (the first interview is kept). Validate the waves to review "
+                    "them.",
+                )
+            )
+            responses = responses[~repeated].reset_index(drop=True)
+        analysed_waves = [name for name in study.wave_names if name in set(responses["wave"])]
+        if len(analysed_waves) < 2:
+            raise EstimationError(
+                f"estimate_study: study {study.id!r} has analysable interviews in "
+                f"{len(analysed_waves)} wave(s) ({analysed_waves}); an effect compares a later "
+                "wave with the baseline. Ingest and validate a second wave "
+                f"(`trustshift run {study.path}`), or release quarantined rows if a whole "
+                "wave was quarantined."
+            )
+        data = analysis_data(study, responses)
+        messages.extend(data.messages)
+        described, missing = descriptives(study, data)
+        tables: dict[str, pd.DataFrame] = {
+            "input_files": input_files(study, data),
+            "sample_sizes": sample_sizes(data),
+            "outcome_catalogue": outcome_catalogue(data),
+            "index_components": data.index_components,
+            "descriptives": described,
+            "missing_answers": missing,
+            "reliability": reliability(study, data, messages),
+            "trust_shift": trust_shift(study, data),
+            "intention_cascade": intention_cascade(study, data),
+            "risk_beliefs": risk_beliefs(study, data),
+        }
+        if study.design.sampling == "panel" and study.design.assignment != "pre_post":
+            attrition, tests, bounds = attrition_results(
+                data, lee_draws=lee_draws, seed=seed, messages=messages
+            )
+        else:
+            attrition, tests, bounds = (
+                pd.DataFrame(columns=[c for c, _ in RESULT_TABLES[name]])
+                for name in ("attrition", "attrition_tests", "lee_bounds")
+            )
+        tables.update({"attrition": attrition, "attrition_tests": tests, "lee_bounds": bounds})
+        tables["balance"], tables["balance_joint"] = balance_results(study, data, messages)
+        tables["within_arm_change"] = change_results(study, data, messages)
+        tables["estimates"] = effect_estimates(
+            study,
+            data,
+            bootstrap_draws=bootstrap_draws,
+            seed=seed,
+            messages=messages,
+            reliability_table=tables["reliability"],
+        )
+        tables["run_settings"] = _settings_table(
+            study, run_id=run_id, bootstrap_draws=bootstrap_draws, seed=seed, lee_draws=lee_draws
+        )
+        with connect(database) as connection:
+            tables.update(quality_tables(connection, study, data.responses))
+        tables["run_warnings"] = pd.DataFrame(messages, columns=["step", "message"])
+        exports = export_estimates(
+            conform_table("estimates", tables["estimates"]), results_directory(study, run_id)
+        )
+        with connect(database) as connection:
+            connection.execute("BEGIN TRANSACTION")
+            try:
+                written = write_results(connection, run_id=run_id, study_id=study.id, tables=tables)
+                connection.execute(
+                    "UPDATE runs SET status = 'finished', finished_at = ?, message = ? "
+                    "WHERE run_id = ?",
+                    [datetime.now(), f"{len(messages)} caveat(s) recorded", run_id],
+                )
+                connection.execute("COMMIT")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+    except BaseException as error:
+        with connect(database) as connection:
+            connection.execute(
+                "UPDATE runs SET status = 'failed', finished_at = ?, message = ? WHERE run_id = ?",
+                [datetime.now(), f"{type(error).__name__}: {error}"[:2000], run_id],
+            )
+        raise
+    return EstimationRun(
+        run_id=run_id,
+        study_id=study.id,
+        warehouse=database,
+        tables=written,
+        exports=exports,
+        warnings=tuple(f"{step}: {message}" for step, message in messages),
+    )
+
+
+def estimate_command(
+    study_file: Path,
+    *,
+    run_id: str | None = None,
+    bootstrap_draws: int = 9999,
+    seed: int = DEFAULT_SEED,
+) -> None:
+    """`trustshift estimate`: estimate a study and print what was written."""
+    study = load_study(study_file)
+    run = estimate_study(study, run_id=run_id, bootstrap_draws=bootstrap_draws, seed=seed)
+    print(f"Estimation run {run.run_id} of study {run.study_id!r} written to {run.warehouse}")
+    for table, rows in run.tables.items():
+        print(f"  {table}: {rows} rows")
+    for path in run.exports:
+        print(f"  exported {path}")
+    if run.warnings:
+        print(f"  {len(run.warnings)} caveat(s) recorded in run_warnings")
