@@ -149,6 +149,26 @@ def _forest_rows(effects: pd.DataFrame, minimum: int) -> pd.DataFrame:
     return main.dropna(subset=["standardized_low", "standardized_high"])
 
 
+def _numbered_warnings(rows: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Replace each row's warnings by note numbers; return the notes, each written once.
+
+    The same caveat (attrition, few clusters) often applies to every row of a table: as a
+    numbered note under the table it is read once and keeps the table's rows short.
+    """
+    notes: list[str] = []
+    markers = []
+    for text in rows.get("warnings", pd.Series(index=rows.index, dtype=object)).fillna(""):
+        numbers = []
+        for part in (piece.strip() for piece in str(text).split("; ")):
+            if not part:
+                continue
+            if part not in notes:
+                notes.append(part)
+            numbers.append(str(notes.index(part) + 1))
+        markers.append(", ".join(numbers))
+    return rows.assign(notes_marker=markers), notes
+
+
 def build_report(study: Study, *, run_id: str | None = None, out_dir: Path | None = None) -> Path:
     """Write ``report.html`` (and the estimates as CSV and Parquet) for one estimation run.
 
@@ -384,25 +404,25 @@ def build_report(study: Study, *, run_id: str | None = None, out_dir: Path | Non
         Column(name="standardized_effect", header="Effect in SD", kind="estimate"),
         Column(name="n_obs", header="n", kind="count"),
         Column(name="n_clusters", header="Communities", kind="integer"),
-        Column(name="warnings", header="Warnings", kind="text"),
+        Column(name="notes_marker", header="Notes", kind="text"),
     ]
     effect_groups = []
     if not effects.empty:
         primary = effects[effects["is_primary"].astype(bool)]
-        if not primary.empty:
-            effect_groups.append(
-                (
-                    "Primary outcomes",
-                    _table(primary, effect_columns, ["n_smallest_cell"], minimum, labels=4),
-                )
+        groups = [("Primary outcomes", primary)] if not primary.empty else []
+        groups += [
+            (f"Family: {family}", rows)
+            for family, rows in effects[~effects["is_primary"].astype(bool)].groupby(
+                "family", sort=False
             )
-        for family, rows in effects[~effects["is_primary"].astype(bool)].groupby(
-            "family", sort=False
-        ):
+        ]
+        for title, rows in groups:
+            marked, notes = _numbered_warnings(rows)
             effect_groups.append(
                 (
-                    f"Family: {family}",
-                    _table(rows, effect_columns, ["n_smallest_cell"], minimum, labels=4),
+                    title,
+                    _table(marked, effect_columns, ["n_smallest_cell"], minimum, labels=4),
+                    notes,
                 )
             )
     trust_columns = [

@@ -1,0 +1,9 @@
+def test_effect_warnings_become_numbered_notes_written_once() -> None:
+    import pandas as pd
+
+    from flows.report import _numbered_warnings
+
+    rows = pd.DataFrame({"warnings": ["few clusters; high attrition", "high attrition", None]})
+    marked, notes = _numbered_warnings(rows)
+    assert notes == ["few clusters", "high attrition"]
+    assert marked["notes_marker"].tolist() == ["1, 2", "2", ""]
