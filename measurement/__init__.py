@@ -44,6 +44,15 @@ from measurement.multiple_testing import (
     westfall_young_p_values,
 )
 from measurement.ordinal import estimate_ordered_logit
+from measurement.propensity import (
+    OVERLAP_COLUMNS,
+    WEIGHTED_BALANCE_COLUMNS,
+    PoorOverlapWarning,
+    PropensityModel,
+    estimate_exposure_effect,
+    estimate_propensity,
+    weighted_balance,
+)
 from measurement.randomization_inference import (
     RandomizationResult,
     randomization_inference,
@@ -67,8 +76,10 @@ __all__ = [
     "FAMILY_ADJUSTED_COLUMNS",
     "INDEX_COMPONENT_COLUMNS",
     "MISSING_COLUMNS",
+    "OVERLAP_COLUMNS",
     "RELIABILITY_COLUMNS",
     "STEPDOWN_COLUMNS",
+    "WEIGHTED_BALANCE_COLUMNS",
     "DesignError",
     "DifferentialAttrition",
     "EffectEstimate",
@@ -77,6 +88,8 @@ __all__ = [
     "LeeBounds",
     "LinearFit",
     "LowReliabilityWarning",
+    "PoorOverlapWarning",
+    "PropensityModel",
     "RandomizationResult",
     "StatisticalCaveatWarning",
     "SummaryIndex",
@@ -91,7 +104,9 @@ __all__ = [
     "differential_attrition",
     "estimate_ancova",
     "estimate_did",
+    "estimate_exposure_effect",
     "estimate_ordered_logit",
+    "estimate_propensity",
     "estimate_study_effects",
     "feldt_interval",
     "fit_linear_model",
@@ -108,6 +123,7 @@ __all__ = [
     "stepdown_p_values",
     "summary_index",
     "wald_test",
+    "weighted_balance",
     "westfall_young_p_values",
     "wild_bootstrap_effect",
     "wild_cluster_bootstrap",
