@@ -348,6 +348,7 @@ def _print_validation(root: Path, wave: str, validation: object) -> bool:
             shown_percent = "" if percent in ("None", "nan") else f"{float(percent):.1f}"
             table.add_row(severity, check, column, count, shown_percent)
         console.print(table)
+    _print_enumerators(validation.enumerators, threshold=study_outlier_z(root))
     for message in validation.structural_failures:
         errors.print(f"[bold red]structural:[/] {escape(message)}", highlight=False)
     if not validation.recheck.empty:
@@ -358,6 +359,39 @@ def _print_validation(root: Path, wave: str, validation: object) -> bool:
     if validation.data_docs_path is not None:
         console.print(f"  Data Docs: {validation.data_docs_path}", highlight=False)
     return bool(validation.structural_failures)
+
+
+def study_outlier_z(root: Path) -> float:
+    """The study's enumerator-outlier threshold (|z| beyond it flags an enumerator)."""
+    from flows.study import load_study
+
+    return float(load_study(root / "study.toml").quality.enumerator_outlier_z)
+
+
+def _print_enumerators(enumerators: object, *, threshold: float) -> None:
+    """One line per enumerator: interviews, durations, answer patterns; outliers marked."""
+    import pandas as pd
+
+    if not isinstance(enumerators, pd.DataFrame) or enumerators.empty:
+        return
+    table = Table(title="Enumerators (z against their peers)", show_header=True)
+    for column in ("enumerator", "n", "median min", "time z", "don't know", "variance z",
+                   "near-dup", "flag"):  # fmt: skip
+        table.add_column(column)
+    scores = ["duration_z", "answer_variance_z", "near_duplicate_z"]
+    for row in enumerators.itertuples(index=False):
+        flagged = any(abs(float(getattr(row, name) or 0.0)) > threshold for name in scores)
+        table.add_row(
+            str(row.enumerator),
+            str(row.n_interviews),
+            f"{row.median_duration_minutes:.1f}",
+            f"{row.duration_z:+.1f}",
+            f"{row.dont_know_rate:.1%}",
+            f"{row.answer_variance_z:+.1f}",
+            f"{row.near_duplicate_share:.1%}",
+            "[bold red]outlier[/]" if flagged else "",
+        )
+    console.print(table)
 
 
 @app.command()
