@@ -19,6 +19,7 @@ from measurement.attrition import (
 from measurement.balance import BALANCE_COLUMNS, baseline_balance, joint_orthogonality
 from measurement.change import CHANGE_COLUMNS, within_arm_change
 from measurement.errors import DesignError
+from measurement.ordinal import estimate_ordered_logit
 from measurement.study_effects import estimate_study_effects
 
 BALANCE_BACKGROUND = ("age", "education", "employed", "household_size", "relatives_abroad")
@@ -173,7 +174,87 @@ def effect_estimates(
                 for outcome in table["outcome"]
             ]
             tables.append(table)
-    return pd.concat(tables, ignore_index=True)
+        tables.append(
+            ordinal_robustness(study, data, frame, wave=wave, stratum=stratum, messages=messages)
+        )
+    return pd.concat([table for table in tables if not table.empty], ignore_index=True)
+
+
+ORDINAL_NOTE = (
+    "robustness check: ordered logit (proportional odds); the estimate is a log-odds ratio of "
+    "answering in a higher category, not a difference in means"
+)
+
+
+def ordinal_robustness(
+    study: Study,
+    data: AnalysisData,
+    frame: pd.DataFrame,
+    *,
+    wave: str,
+    stratum: str | None,
+    messages: list[tuple[str, str]],
+) -> pd.DataFrame:
+    """Ordered-logit rows for each Likert outcome at one later wave, beside the linear ones.
+
+    Panels control for the baseline answer (as ANCOVA does); repeated cross-sections compare
+    the arms at the wave. These rows carry no multiple-testing adjustment: they check the
+    linear estimates, they do not add hypotheses.
+    """
+    likert = [spec for spec in data.outcomes if spec.kind == "item" and spec.scale == "likert"]
+    later = frame[frame["wave"] == wave]
+    panel = study.design.sampling == "panel"
+    rows = []
+    for spec in likert:
+        working = later
+        baseline = None
+        if panel:
+            baseline = f"{spec.name}__baseline"
+            earlier = frame.loc[frame["wave"] == data.baseline_wave, ["respondent", spec.name]]
+            working = later.merge(
+                earlier.drop_duplicates("respondent").rename(columns={spec.name: baseline}),
+                on="respondent",
+                how="left",
+            )
+        try:
+            with record_caveats(f"ordered logit {spec.name} {wave}", messages):
+                effect = estimate_ordered_logit(
+                    working,
+                    outcome=spec.name,
+                    treated="treated",
+                    cluster="cluster",
+                    baseline=baseline,
+                    stratum=stratum,
+                )
+        except DesignError as error:
+            messages.append((f"ordered logit {spec.name} {wave}", str(error)))
+            continue
+        rows.append(
+            {
+                "outcome": spec.name,
+                "construct": spec.name,
+                "family": spec.family,
+                "waves_compared": f"{data.baseline_wave} -> {wave}",
+                "estimator": "ordered_logit",
+                "term": effect.term,
+                "estimate": effect.estimate,
+                "std_error": effect.std_error,
+                "statistic": effect.statistic,
+                "conf_low": effect.conf_low,
+                "conf_high": effect.conf_high,
+                "p_value": effect.p_value,
+                "n_obs": effect.n_obs,
+                "n_clusters": effect.n_clusters,
+                "specification": effect.specification,
+                "inference": effect.inference,
+                "notes": "; ".join(effect.notes),
+                "warnings": "; ".join([ORDINAL_NOTE, *effect.warnings]),
+                "wave": wave,
+                "is_primary": spec.is_primary,
+                "n_smallest_cell": _smallest_cells(frame, spec.name, (data.baseline_wave, wave)),
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def balance_results(

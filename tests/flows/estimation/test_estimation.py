@@ -49,14 +49,31 @@ def test_estimates_cover_ancova_and_did_on_each_later_wave_and_every_outcome(
     study, run = estimated
     estimates = read_result(study, "estimates", run.run_id)
     catalogue = read_result(study, "outcome_catalogue", run.run_id)
-    combinations = estimates.groupby(["wave", "estimator"]).size()
+    linear = estimates[estimates["estimator"].isin(["ancova", "did"])]
+    combinations = linear.groupby(["wave", "estimator"]).size()
     assert set(combinations.index.get_level_values("wave")) == {"endline", "follow_up"}
     assert (combinations == len(catalogue)).all()
     assert {"index_trust", "index_risk", "trust_official"} <= set(estimates["outcome"])
     assert estimates["p_value_wild_bootstrap"].notna().any()
     assert estimates["p_value_randomization"].notna().any()
     assert estimates["q_value"].notna().any()
-    assert estimates["is_primary"].sum() == 3 * 4
+    assert linear["is_primary"].sum() == 3 * 4
+
+
+def test_likert_outcomes_get_an_ordered_logit_robustness_row_without_adjustment(
+    estimated: tuple[Study, EstimationRun],
+) -> None:
+    study, run = estimated
+    estimates = read_result(study, "estimates", run.run_id)
+    catalogue = read_result(study, "outcome_catalogue", run.run_id)
+    ordinal = estimates[estimates["estimator"] == "ordered_logit"]
+    likert = catalogue[(catalogue["kind"] == "item") & (catalogue["scale"] == "likert")]
+    assert len(likert) > 0
+    assert sorted(ordinal["outcome"].unique()) == sorted(likert["outcome"])
+    assert set(ordinal["wave"]) == {"endline", "follow_up"}
+    assert ordinal["warnings"].str.contains("log-odds ratio").all()
+    assert ordinal[["q_value", "adjusted_p_value", "p_value_romano_wolf"]].isna().all().all()
+    assert ordinal["std_error"].gt(0).all()
 
 
 def test_estimates_recover_the_planted_rise_in_official_trust(
