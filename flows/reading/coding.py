@@ -582,7 +582,7 @@ def _parse_text_times(text: pd.Series) -> pd.Series:
     try:
         return pd.to_datetime(text, format="ISO8601", utc=True)
     except (ValueError, TypeError):
-        pass
+        pass  # not all ISO 8601 (Excel and survey firms mix formats): parse each value
     try:
         return pd.to_datetime(text, format="mixed", utc=True)
     except (ValueError, TypeError):

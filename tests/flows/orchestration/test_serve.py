@@ -86,7 +86,7 @@ def prefect_server(tmp_path: Path) -> Iterator[dict[str, str]]:
                 call_api(f"http://127.0.0.1:{port}/api/health")
                 break
             except (urllib.error.URLError, OSError, ValueError):
-                pass
+                pass  # not listening yet: poll again until the deadline
             if server.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(
                     "prefect server did not start: " + (tmp_path / "server.log").read_text()
