@@ -47,8 +47,11 @@ DEFAULT_TRIM = (0.01, 0.99)
 MINIMUM_EFFECTIVE_SHARE = 0.5
 """A group whose Kish effective sample size is below this share of its rows gets a warning."""
 
-SUPPORT_SHARE_LIMIT = 0.05
-"""A warning is issued when more than this share of rows lies outside the common support."""
+SUPPORT_SHARE_LIMIT = 0.10
+"""A warning is issued when more than this share of rows lies outside the common support.
+
+The common support runs between extreme scores, so a few rows always lie outside it in a
+finite sample; a tenth signals a real lack of comparable respondents."""
 
 BALANCE_THRESHOLD = 0.1
 """Absolute standardized differences below this count as balanced (Austin and Stuart 2015)."""
@@ -527,7 +530,7 @@ def estimate_propensity(
     -----
     PoorOverlapWarning
         Scores outside the ``trim`` bounds (or (0.01, 0.99) when ``trim`` is None), more than
-        5% of rows outside the common support, or a group whose effective sample size is
+        10% of rows outside the common support, or a group whose effective sample size is
         below half its rows.
 
     Notes

@@ -19,6 +19,7 @@ from measurement.balance import BALANCE_COLUMNS
 from measurement.change import CHANGE_COLUMNS
 from measurement.descriptives import DESCRIPTIVE_COLUMNS, MISSING_COLUMNS
 from measurement.indices import INDEX_COMPONENT_COLUMNS
+from measurement.propensity import WEIGHTED_BALANCE_COLUMNS
 from measurement.reliability import RELIABILITY_COLUMNS
 from measurement.study_effects import EFFECT_COLUMNS
 
@@ -208,6 +209,23 @@ RESULT_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
             else _FLOAT,
         )
         for name in BALANCE_COLUMNS
+    ),
+    "exposure_balance": (
+        ("wave", _TEXT),
+        ("outcome", _TEXT),
+        *(
+            (
+                name,
+                _TEXT
+                if name == "covariate"
+                else _BOOL
+                if name == "balanced"
+                else _INT
+                if name.startswith("n_")
+                else _FLOAT,
+            )
+            for name in WEIGHTED_BALANCE_COLUMNS
+        ),
     ),
     "balance_joint": (
         ("terms", _TEXT),

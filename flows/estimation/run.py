@@ -25,6 +25,7 @@ from flows.estimation.descriptive_tables import (
     trust_shift,
 )
 from flows.estimation.errors import EstimationError
+from flows.estimation.exposure_tables import exposure_results
 from flows.estimation.inference_tables import (
     attrition_results,
     balance_results,
@@ -107,7 +108,9 @@ def estimate_study(
     sample_sizes, outcome_catalogue, index_components, descriptives, missing_answers,
     reliability, attrition, attrition_tests, lee_bounds (panels), estimates (ANCOVA on each
     later wave for panels and DiD, with wild bootstrap and randomization p-values and
-    within-family BH and sharpened q-values), trust_shift, intention_cascade and risk_beliefs,
+    within-family BH and sharpened q-values; for quasi-experimental studies also
+    propensity-weighted "ipw" effects of self-reported exposure, with their weighted balance
+    in exposure_balance), trust_shift, intention_cascade and risk_beliefs,
     keyed by ``(run_id, study_id)``; exports the estimates as CSV and Parquet under
     ``results/<run_id>``. The ``runs`` row records the status (``failed`` with the message
     when a step raises).
@@ -209,6 +212,13 @@ def estimate_study(
             messages=messages,
             reliability_table=tables["reliability"],
         )
+        exposure_estimates, tables["exposure_balance"] = exposure_results(study, data, messages)
+        if not exposure_estimates.empty:
+            tables["estimates"] = (
+                pd.concat([tables["estimates"], exposure_estimates], ignore_index=True)
+                if not tables["estimates"].empty
+                else exposure_estimates
+            )
         tables["run_settings"] = _settings_table(
             study, run_id=run_id, bootstrap_draws=bootstrap_draws, seed=seed, lee_draws=lee_draws
         )
