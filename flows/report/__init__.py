@@ -51,6 +51,9 @@ REPORT_SECTIONS: tuple[tuple[str, str], ...] = (
 )
 
 ESTIMATOR_FORMULAS = {
+    "ipw": "y_{i,t} = α + τ·exposed_i [+ β·y_{i,baseline}] + γ'x_i + μ_stratum + ε_i, "
+    "weighted by 1/e(x_i) or 1/(1 − e(x_i)), e(x) = P(exposed | x) by logistic regression",
+    "ordered_logit": "P(y_{i,t} ≤ j) = Λ(κ_j − τ·treated_c − β·y_{i,baseline} − μ_stratum)",
     "ancova": "y_{i,t} = α + τ·treated_c + β·y_{i,baseline} + μ_stratum + ε_i",
     "did": "y_{i,t} = τ·(treated_c × post_t) + γ·treated_c + δ·post_t + μ_stratum + ε_i",
 }
@@ -204,6 +207,7 @@ def build_report(study: Study, *, run_id: str | None = None, out_dir: Path | Non
     inputs = table("input_files")
     balance = table("balance")
     balance_joint = table("balance_joint")
+    exposure_balance = table("exposure_balance")
     change = table("within_arm_change")
 
     effects = _effects_frame(estimates, catalogue)
@@ -324,6 +328,27 @@ def build_report(study: Study, *, run_id: str | None = None, out_dir: Path | Non
         ],
         ["n_comparison", "n_treated"],
         minimum,
+    )
+    tables["exposure_balance"] = _table(
+        exposure_balance,
+        [
+            Column(name="wave", header="Wave", kind="text"),
+            Column(name="outcome", header="Model of", kind="text"),
+            Column(name="covariate", header="Characteristic", kind="text"),
+            Column(name="mean_unexposed", header="Not exposed mean"),
+            Column(name="mean_exposed", header="Exposed mean"),
+            Column(name="standardized_difference", header="Std. difference", kind="estimate"),
+            Column(
+                name="weighted_standardized_difference",
+                header="Std. difference, weighted",
+                kind="estimate",
+            ),
+            Column(name="n_unexposed", header="n not exposed", kind="count"),
+            Column(name="n_exposed", header="n exposed", kind="count"),
+        ],
+        ["n_unexposed", "n_exposed"],
+        minimum,
+        labels=3,
     )
     tables["balance_joint"] = _table(
         balance_joint,

@@ -187,3 +187,15 @@ def test_a_cluster_randomised_study_gets_no_exposure_rows(tmp_path: Path) -> Non
     assert "ipw" not in set(estimates["estimator"])
     assert run.tables["exposure_balance"] == 0
     assert isinstance(read_result(study, "exposure_balance", run.run_id), pd.DataFrame)
+
+
+def test_the_report_of_a_quasi_experimental_study_shows_the_weighted_balance(
+    quasi_panel: tuple[Study, EstimationRun],
+) -> None:
+    from flows.report import build_report
+
+    study, run = quasi_panel
+    html = build_report(study, run_id=run.run_id).read_text(encoding="utf-8")
+    assert "Balance of self-reported exposure before and after weighting" in html
+    assert "weighted by 1/e(x_i)" in html
+    assert ">ipw<" in html
