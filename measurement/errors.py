@@ -29,3 +29,12 @@ class FewClustersWarning(StatisticalCaveatWarning):
 class LowReliabilityWarning(StatisticalCaveatWarning):
     """A construct's items agree poorly (Cronbach's alpha under the threshold); read its score
     and any effect on it with care, or report the items one by one."""
+
+
+class PoorOverlapWarning(StatisticalCaveatWarning):
+    """Exposed and unexposed respondents overlap poorly on their propensity scores.
+
+    Some scores are extreme, many rows lie outside the common support, or the weights leave
+    a small effective sample: the weighted comparison leans on few respondents and on the
+    propensity model's extrapolation. Read the overlap table and the weighted balance.
+    """

@@ -22,7 +22,7 @@ from sklearn.linear_model import LogisticRegression
 
 from measurement.arguments import check_columns, check_confidence, check_names, check_responses
 from measurement.effects import EffectEstimate, EffectModel, fit_effect_model, summarize_effect
-from measurement.errors import DesignError, StatisticalCaveatWarning
+from measurement.errors import DesignError, PoorOverlapWarning
 from measurement.linear_model import INTERCEPT, SmallSample
 
 __all__ = [
@@ -99,15 +99,6 @@ changes only the numerator (Austin and Stuart 2015). ``balanced`` is
 ``|weighted_standardized_difference| < BALANCE_THRESHOLD``. The effective sample sizes
 (Kish) are those of the rows answering the covariate.
 """
-
-
-class PoorOverlapWarning(StatisticalCaveatWarning):
-    """Exposed and unexposed respondents overlap poorly on their propensity scores.
-
-    Some scores are extreme, many rows lie outside the common support, or the weights leave
-    a small effective sample: the weighted comparison leans on few respondents and on the
-    propensity model's extrapolation. Read the overlap table and the weighted balance.
-    """
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
