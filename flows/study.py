@@ -92,6 +92,13 @@ class Outcomes(_Strict):
 
     primary: list[str] = Field(default_factory=list)
     families: dict[str, list[str]] = Field(default_factory=dict)
+    primary_wave: str | None = Field(
+        default=None,
+        description=(
+            "the follow-up wave whose effects answer the pre-specified questions (the "
+            "report's scorecard and forest plot); the latest wave when not given"
+        ),
+    )
     not_applicable_as_zero: list[str] = Field(
         default_factory=list,
         description=(
@@ -221,6 +228,12 @@ class Study(_Strict):
         names = [wave.name for wave in self.waves]
         if len(set(names)) != len(names):
             raise ValueError(f"waves: a wave name is repeated in {names}")
+        primary = self.outcomes.primary_wave
+        if primary is not None and primary not in names[1:]:
+            raise ValueError(
+                f"outcomes.primary_wave: {primary!r} is not a wave after the baseline; "
+                f"choose one of {names[1:]}"
+            )
         if self.design.assignment != "pre_post" and self.columns.arm is None:
             raise ValueError(
                 f"columns.arm: a {self.design.assignment} study needs the arm column and its "

@@ -131,17 +131,18 @@ def _effects_frame(estimates: pd.DataFrame, catalogue: pd.DataFrame) -> pd.DataF
     return frame.sort_values(["primary_order", "family", "order"])
 
 
-def _forest_rows(effects: pd.DataFrame, minimum: int) -> pd.DataFrame:
-    """Publishable rows of the main estimator at the latest wave that has any."""
+def _forest_rows(effects: pd.DataFrame, minimum: int, wave: str | None = None) -> pd.DataFrame:
+    """Publishable rows of the main estimator at ``wave`` (default: the latest that has any)."""
     if effects.empty:
         return effects
     publishable = effects[passes(effects, ["n_smallest_cell"], minimum)]
     if publishable.empty:
         return publishable
     main_estimator = str(effects["estimator"].iloc[0])
-    latest = publishable.loc[publishable["estimator"] == main_estimator, "wave"]
+    waves = publishable.loc[publishable["estimator"] == main_estimator, "wave"]
+    chosen = wave if wave in set(waves) else waves.iloc[-1]
     main = publishable[
-        (publishable["estimator"] == main_estimator) & (publishable["wave"] == latest.iloc[-1])
+        (publishable["estimator"] == main_estimator) & (publishable["wave"] == chosen)
     ]
     main = main.dropna(subset=["standardized_effect", "conf_low", "conf_high", "estimate"])
     scale = main["standardized_effect"] / main["estimate"]
@@ -506,7 +507,7 @@ def build_report(study: Study, *, run_id: str | None = None, out_dir: Path | Non
 
     figures: dict[str, str] = {}
     arms_only = [EVERYONE] if (sizes["arm"] == EVERYONE).all() else ["campaign", COMPARISON]
-    forest = _forest_rows(effects, minimum)
+    forest = _forest_rows(effects, minimum, study.outcomes.primary_wave)
     if not forest.empty:
         figures["forest"] = plots.forest_plot(forest)
     trust_plotted = trust[passes(trust, ["n_obs"], minimum) & trust["arm"].isin(arms_only)]
@@ -520,7 +521,11 @@ def build_report(study: Study, *, run_id: str | None = None, out_dir: Path | Non
         figures["beliefs"] = plots.risk_plot(beliefs_plotted)
 
     gap = trust[(trust["source_group"] == "gap") & passes(trust, ["n_obs"], minimum)]
-    latest_main = _forest_rows(effects, minimum) if not effects.empty else effects
+    latest_main = (
+        _forest_rows(effects, minimum, study.outcomes.primary_wave)
+        if not effects.empty
+        else effects
+    )
     cards = score_assumptions(
         latest_main if not latest_main.empty else estimates.iloc[0:0],
         assignment=settings.get("assignment", study.design.assignment),
@@ -556,6 +561,7 @@ def build_report(study: Study, *, run_id: str | None = None, out_dir: Path | Non
         tables=tables,
         effect_groups=effect_groups,
         figures=figures,
+        primary_wave=(str(latest_main["wave"].iloc[0]) if not latest_main.empty else "latest"),
         quality=quality,
         gap=gap,
         cards=cards,

@@ -2,7 +2,8 @@
 
 The rule, printed in the report:
 
-* Each bearing estimate is read at the latest wave with the design's main estimator (ANCOVA
+* Each bearing estimate is read at the study's primary wave (``outcomes.primary_wave``; the
+  latest wave when none is declared) with the design's main estimator (ANCOVA
   for panels, difference-in-differences otherwise). It *agrees* with the assumption when its
   within-family q-value (Benjamini-Hochberg; the p-value when no q-value exists) is below 0.05
   and its sign is the one the assumption predicts; it *disagrees* when the q-value is below
@@ -25,7 +26,8 @@ import pandas as pd
 SIGNIFICANCE = 0.05
 
 RULE_TEXT = (
-    "Each bearing estimate is read at the latest wave with the design's main estimator "
+    "Each bearing estimate is read at the study's primary wave (the latest wave when the "
+    "study file declares none) with the design's main estimator "
     "(ANCOVA for panels, difference-in-differences otherwise). It agrees with the assumption "
     "when its within-family Benjamini-Hochberg q-value (or p-value when there is none) is "
     "below 0.05 with the predicted sign, disagrees when it is below 0.05 with the opposite "
@@ -134,7 +136,7 @@ def read_estimate(row: pd.Series, sign: int) -> str:
 def score_assumptions(estimates: pd.DataFrame, *, assignment: str) -> list[dict[str, object]]:
     """One entry per assumption: verdict, the reading of each bearing estimate, the claim.
 
-    ``estimates`` holds the publishable rows of the main estimator at the latest wave.
+    ``estimates`` holds the publishable rows of the main estimator at the primary wave.
     """
     by_outcome = {str(row["outcome"]): row for _, row in estimates.iterrows()}
     cards: list[dict[str, object]] = []

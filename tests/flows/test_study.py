@@ -134,3 +134,9 @@ def test_not_applicable_as_zero_takes_only_binary_items(tmp_path: Path) -> None:
     text = example_text().replace('"plan_12_months", "preparations_made"]', '"age"]', 1)
     with pytest.raises(StudyFileError, match=r"not_applicable_as_zero names 'age'"):
         load_study(write(tmp_path, text))
+
+
+def test_the_primary_wave_must_follow_the_baseline(tmp_path: Path) -> None:
+    text = example_text().replace('primary_wave = "endline"', 'primary_wave = "baseline"')
+    with pytest.raises(StudyFileError, match=r"outcomes\.primary_wave: .*'baseline' is not a wave"):
+        load_study(write(tmp_path, text))

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -104,15 +106,32 @@ def _devtools_port(profile: Path, process: subprocess.Popen[bytes]) -> int:
     raise RuntimeError("chromium did not open its DevTools port within 30 s")
 
 
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """End Chromium and every helper process of its group."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    except ProcessLookupError:
+        process.wait()
+
+
 def render(page: Path, *, screenshot: Path | None = None, width: int = 1280) -> RenderedPage:
     """Open ``page`` (a local HTML file), wait for load, and report what the browser saw."""
     result = RenderedPage()
-    with tempfile.TemporaryDirectory(prefix="trustshift-chromium-") as profile_name:
+    # Chromium's helper processes can still write to the profile for a moment after the main
+    # process exits; a leftover temporary folder is harmless, a failed test is not.
+    with tempfile.TemporaryDirectory(
+        prefix="trustshift-chromium-", ignore_cleanup_errors=True
+    ) as profile_name:
         profile = Path(profile_name)
         process = subprocess.Popen(
             [chromium_executable(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group, so its helpers end with it
         )
         try:
             port = _devtools_port(profile, process)
@@ -153,12 +172,7 @@ def render(page: Path, *, screenshot: Path | None = None, width: int = 1280) -> 
             finally:
                 tools.close()
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            _stop(process)
     for event in tools.events:
         method = event.get("method")
         params = event.get("params", {})
