@@ -7,10 +7,10 @@ a bad file or a failed check fails at once.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import duckdb
 import pandas as pd
@@ -37,6 +37,9 @@ if TYPE_CHECKING:
 
 # Estimation (statsmodels and friends) and validation (Great Expectations) take seconds to
 # import: tasks import them when they run, so a run with nothing new to do stays quick.
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 # Delays before the 1st, 2nd and 3rd retry: enough for another process to finish a write.
 RETRY_DELAYS_SECONDS = [1.0, 3.0, 8.0]
@@ -70,12 +73,24 @@ def retry_on_transient_io(task: Task[..., Any], task_run: TaskRun, state: State[
     return error is not None and is_transient(error)
 
 
-@task(
+# Every task here reads or writes files or the warehouse: each retries on transient I/O only,
+# and none caches (the warehouse itself says what is already done).
+def io_task(
+    *, name: str, task_run_name: str | None = None
+) -> Callable[[Callable[P, R]], Task[P, R]]:
+    """``@task`` for a step that reads or writes files or the warehouse."""
+    return task(
+        name=name,
+        task_run_name=task_run_name,
+        retries=len(RETRY_DELAYS_SECONDS),
+        retry_delay_seconds=RETRY_DELAYS_SECONDS,
+        retry_condition_fn=retry_on_transient_io,
+        cache_policy=NO_CACHE,
+    )
+
+
+@io_task(
     name="record-run-start",
-    retries=len(RETRY_DELAYS_SECONDS),
-    retry_delay_seconds=RETRY_DELAYS_SECONDS,
-    retry_condition_fn=retry_on_transient_io,
-    cache_policy=NO_CACHE,
 )
 def record_start(
     study: Study, *, run_id: str, kind: str, inputs: Mapping[str, Any], started_at: datetime
@@ -84,12 +99,8 @@ def record_start(
     record_run_start(study, run_id=run_id, kind=kind, inputs=inputs, started_at=started_at)
 
 
-@task(
+@io_task(
     name="record-run-end",
-    retries=len(RETRY_DELAYS_SECONDS),
-    retry_delay_seconds=RETRY_DELAYS_SECONDS,
-    retry_condition_fn=retry_on_transient_io,
-    cache_policy=NO_CACHE,
 )
 def record_end(
     study: Study,
@@ -106,25 +117,17 @@ def record_end(
     )
 
 
-@task(
+@io_task(
     name="find-new-files",
-    retries=len(RETRY_DELAYS_SECONDS),
-    retry_delay_seconds=RETRY_DELAYS_SECONDS,
-    retry_condition_fn=retry_on_transient_io,
-    cache_policy=NO_CACHE,
 )
 def find_new_files(study: Study) -> list[InboxFile]:
     """Inbox files whose checksum the warehouse does not hold yet."""
     return new_inbox_files(study)
 
 
-@task(
+@io_task(
     name="ingest-file",
     task_run_name="ingest-{path.name}",
-    retries=len(RETRY_DELAYS_SECONDS),
-    retry_delay_seconds=RETRY_DELAYS_SECONDS,
-    retry_condition_fn=retry_on_transient_io,
-    cache_policy=NO_CACHE,
 )
 def ingest_file(
     study: Study, path: Path, *, wave: str | None = None, replace: bool = False
@@ -133,24 +136,16 @@ def ingest_file(
     return ingest_wave(study, path, wave=wave, replace=replace)
 
 
-@task(
+@io_task(
     name="read-stored-waves",
-    retries=len(RETRY_DELAYS_SECONDS),
-    retry_delay_seconds=RETRY_DELAYS_SECONDS,
-    retry_condition_fn=retry_on_transient_io,
-    cache_policy=NO_CACHE,
 )
 def read_stored_waves(study: Study) -> list[StoredWave]:
     """The current version of every stored wave."""
     return stored_waves(study)
 
 
-@task(
+@io_task(
     name="estimate-effects",
-    retries=len(RETRY_DELAYS_SECONDS),
-    retry_delay_seconds=RETRY_DELAYS_SECONDS,
-    retry_condition_fn=retry_on_transient_io,
-    cache_policy=NO_CACHE,
 )
 def estimate_effects(
     study: Study, *, run_id: str, bootstrap_draws: int, seed: int
@@ -161,49 +156,33 @@ def estimate_effects(
     return estimate_study(study, run_id=run_id, bootstrap_draws=bootstrap_draws, seed=seed)
 
 
-@task(
+@io_task(
     name="read-estimates",
-    retries=len(RETRY_DELAYS_SECONDS),
-    retry_delay_seconds=RETRY_DELAYS_SECONDS,
-    retry_condition_fn=retry_on_transient_io,
-    cache_policy=NO_CACHE,
 )
 def read_estimates(study: Study, *, run_id: str) -> pd.DataFrame:
     """The estimates table of one estimation run."""
     return stages.read_estimates(study, run_id=run_id)
 
 
-@task(
+@io_task(
     name="validate-wave",
     task_run_name="validate-{wave}",
-    retries=len(RETRY_DELAYS_SECONDS),
-    retry_delay_seconds=RETRY_DELAYS_SECONDS,
-    retry_condition_fn=retry_on_transient_io,
-    cache_policy=NO_CACHE,
 )
 def validate_stored_wave(study: Study, wave: str, *, run_id: str) -> WaveValidation:
     """Validate one stored wave and store its results, quarantine and Data Docs."""
     return stages.validate_and_store(study, wave, run_id=run_id)
 
 
-@task(
+@io_task(
     name="find-waves-to-validate",
-    retries=len(RETRY_DELAYS_SECONDS),
-    retry_delay_seconds=RETRY_DELAYS_SECONDS,
-    retry_condition_fn=retry_on_transient_io,
-    cache_policy=NO_CACHE,
 )
 def find_waves_to_validate(study: Study) -> list[str]:
     """Stored waves whose current version was never validated."""
     return stages.waves_to_validate(study)
 
 
-@task(
+@io_task(
     name="build-report",
-    retries=len(RETRY_DELAYS_SECONDS),
-    retry_delay_seconds=RETRY_DELAYS_SECONDS,
-    retry_condition_fn=retry_on_transient_io,
-    cache_policy=NO_CACHE,
 )
 def build_report_file(study: Study, *, run_id: str) -> Path:
     """Write the HTML report of one estimation run; returns its path."""
