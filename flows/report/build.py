@@ -1,0 +1,99 @@
+"""Build the report of one estimation run: read its results, render the template, write the file."""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from flows.estimation import export_estimates, latest_run_id, run_record
+from flows.report.caveats import report_caveats
+from flows.report.effects import effects_frame, forest_rows
+from flows.report.figures import report_figures
+from flows.report.methods import estimator_methods
+from flows.report.results import read_run_results
+from flows.report.scorecard import RULE_TEXT, score_assumptions
+from flows.report.sections import report_sections
+from flows.report.suppression import passes
+from flows.report.tables import effect_groups, section_tables
+from flows.study import Study, load_study
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+def template_environment() -> Environment:
+    """The jinja2 environment of the report's templates: HTML autoescaped, undefined names fail."""
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html", "j2"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def build_report(study: Study, *, run_id: str | None = None, out_dir: Path | None = None) -> Path:
+    """Write ``report.html`` (and the estimates as CSV and Parquet) for one estimation run.
+
+    ``run_id`` defaults to the latest finished run; ``out_dir`` to ``reports/<run_id>`` beside
+    the study file. Returns the report's path.
+    """
+    run_id = run_id or latest_run_id(study)
+    record = run_record(study, run_id)
+    out_dir = Path(out_dir) if out_dir is not None else study.root / "reports" / run_id
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    results = read_run_results(study, run_id)
+    settings, minimum = results.settings, results.minimum
+    estimates, quality, trust = results.estimates, results.quality, results.trust
+    export_estimates(estimates, out_dir)
+
+    effects = effects_frame(estimates, results.catalogue)
+    forest = forest_rows(effects, minimum, study.outcomes.primary_wave)
+    cards = score_assumptions(
+        forest if not forest.empty else estimates.iloc[0:0],
+        assignment=settings.get("assignment", study.design.assignment),
+    )
+    page = (
+        template_environment()
+        .get_template("report.html.j2")
+        .render(
+            study=study,
+            run_id=run_id,
+            record=record,
+            settings=settings,
+            minimum=minimum,
+            sections=report_sections(),
+            tables=section_tables(results),
+            effect_groups=effect_groups(effects, minimum),
+            figures=report_figures(results, forest),
+            primary_wave=(str(forest["wave"].iloc[0]) if not forest.empty else "latest"),
+            quality=quality,
+            gap=trust[(trust["source_group"] == "gap") & passes(trust, ["n_obs"], minimum)],
+            cards=cards,
+            rule_text=RULE_TEXT,
+            caveats=report_caveats(study, settings, results.warnings, estimates),
+            warnings=results.warnings,
+            methods=estimator_methods(estimates),
+            data_docs=[
+                (row.wave, Path(str(row.data_docs_path)).resolve().as_uri())
+                for row in quality.itertuples(index=False)
+                if isinstance(row.data_docs_path, str) and row.data_docs_path
+            ],
+            generated=datetime.now().strftime("%Y-%m-%d %H:%M"),
+            escape=html.escape,
+        )
+    )
+    path = out_dir / "report.html"
+    path.write_text(page, encoding="utf-8")
+    return path
+
+
+def report_command(study_file: Path, run_id: str | None = None) -> Path:
+    """`trustshift report`: build the report of a run (default: the latest) and return its path."""
+    study = load_study(study_file)
+    path = build_report(study, run_id=run_id)
+    print(f"Report written to {path}")
+    return path
