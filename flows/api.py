@@ -9,6 +9,7 @@ Example
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -54,26 +55,32 @@ def answers(study: Study) -> pd.DataFrame:
     )
 
 
-def responses(study: Study, *, coded: bool = False) -> pd.DataFrame:
+def responses(
+    study: Study, *, coded: bool = False, waves: Sequence[str] | None = None
+) -> pd.DataFrame:
     """The respondent-by-wave frame of the stored waves: role columns, then one column per item.
 
     Values are analysis values (missing codes are NaN) unless ``coded`` is true, in which case
     the codes as answered are returned (special codes in place), as validation needs them.
+    ``waves`` limits the frame to those waves (default: every stored wave).
     """
     value_column = "answered_code" if coded else "value"
+    chosen = list(study.wave_names if waves is None else waves)
+    in_waves = f"IN ({', '.join('?' for _ in chosen)})" if chosen else "IN (NULL)"
     with connect(warehouse_path(study), read_only=True) as connection:
         interviews = connection.execute(
             "SELECT i.wave, w.wave_order, "
             + ", ".join(f"i.{column}" for column in INTERVIEW_COLUMNS)
             + " FROM interviews i JOIN waves w USING (study_id, wave, version) "
-            "WHERE i.study_id = ? AND w.status = 'stored' ORDER BY w.wave_order, i.row_number",
-            [study.id],
+            f"WHERE i.study_id = ? AND w.status = 'stored' AND i.wave {in_waves} "
+            "ORDER BY w.wave_order, i.row_number",
+            [study.id, *chosen],
         ).fetch_df()
         long = connection.execute(
             f"SELECT a.wave, a.row_number, a.item, a.{value_column} AS value "
             "FROM answers a JOIN waves w USING (study_id, wave, version) "
-            "WHERE a.study_id = ? AND w.status = 'stored'",
-            [study.id],
+            f"WHERE a.study_id = ? AND w.status = 'stored' AND a.wave {in_waves}",
+            [study.id, *chosen],
         ).fetch_df()
         order = connection.execute(
             "SELECT stored_name FROM items WHERE study_id = ?", [study.id]

@@ -98,10 +98,10 @@ def validate_and_store(study: Study, wave: str, *, run_id: str) -> WaveValidatio
     """
     from flows.validation import store_validation, validate_wave
 
-    coded = api.responses(study, coded=True)
     order = study.wave_names
-    this = coded[coded["wave"] == wave].reset_index(drop=True)
     earlier_names = order[: order.index(wave)] if wave in order else []
+    coded = api.responses(study, coded=True, waves=[*earlier_names, wave])
+    this = coded[coded["wave"] == wave].reset_index(drop=True)
     earlier = coded[coded["wave"].isin(earlier_names)].reset_index(drop=True)
     suites, _ = suites_for(study)
     validation = validate_wave(

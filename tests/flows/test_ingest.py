@@ -158,3 +158,14 @@ def test_a_missing_file_is_reported_with_its_path(small_study: Callable[..., Pat
     study = load_study(small_study())
     with pytest.raises(IngestError, match=r"no file at .*nowhere\.csv"):
         ingest_wave(study, study.inbox / "nowhere.csv")
+
+
+def test_responses_can_be_limited_to_some_waves(small_study: Callable[..., Path]) -> None:
+    study_file = small_study()
+    ingest_inbox(study_file)
+    study = load_study(study_file)
+    endline = api.responses(study, waves=["endline"])
+    assert endline["wave"].unique().tolist() == ["endline"] and len(endline) == 8
+    coded = api.responses(study, coded=True, waves=["baseline"])
+    assert (coded["trust_iom_un"] == -88).sum() == 1
+    assert api.responses(study, waves=[]).empty
