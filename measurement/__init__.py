@@ -31,6 +31,7 @@ from measurement.errors import (
     LowReliabilityWarning,
     StatisticalCaveatWarning,
 )
+from measurement.heterogeneity import HETEROGENEITY_COLUMNS, estimate_effect_by_group
 from measurement.indices import INDEX_COMPONENT_COLUMNS, SummaryIndex, summary_index
 from measurement.linear_model import LinearFit, fit_linear_model
 from measurement.multiple_testing import (
@@ -74,6 +75,7 @@ __all__ = [
     "DESCRIPTIVE_COLUMNS",
     "EFFECT_COLUMNS",
     "FAMILY_ADJUSTED_COLUMNS",
+    "HETEROGENEITY_COLUMNS",
     "INDEX_COMPONENT_COLUMNS",
     "MISSING_COLUMNS",
     "OVERLAP_COLUMNS",
@@ -104,6 +106,7 @@ __all__ = [
     "differential_attrition",
     "estimate_ancova",
     "estimate_did",
+    "estimate_effect_by_group",
     "estimate_exposure_effect",
     "estimate_ordered_logit",
     "estimate_propensity",

@@ -8,8 +8,9 @@ tables and writes them, keyed by ``(run_id, study_id)``, to the study's warehous
 Modules: ``results`` (the result tables in the warehouse, run ids, exports), ``analysis_data``
 (the analysis frame and its outcomes), ``descriptive_tables`` and ``inference_tables`` (the
 result tables), ``exposure_tables`` (propensity-weighted exposure effects and their balance
-for quasi-experimental studies), ``caveats`` (statistical warnings kept as run messages),
-``errors`` and ``run`` (``estimate_study`` and the ``trustshift estimate`` command).
+for quasi-experimental studies), ``heterogeneity_tables`` (effects by who decides), ``caveats``
+(statistical warnings kept as run messages), ``errors`` and ``run`` (``estimate_study`` and the
+``trustshift estimate`` command).
 """
 
 from __future__ import annotations

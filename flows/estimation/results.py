@@ -18,6 +18,7 @@ from measurement.attrition import ATTRITION_COLUMNS
 from measurement.balance import BALANCE_COLUMNS
 from measurement.change import CHANGE_COLUMNS
 from measurement.descriptives import DESCRIPTIVE_COLUMNS, MISSING_COLUMNS
+from measurement.heterogeneity import HETEROGENEITY_COLUMNS
 from measurement.indices import INDEX_COMPONENT_COLUMNS
 from measurement.propensity import WEIGHTED_BALANCE_COLUMNS
 from measurement.reliability import RELIABILITY_COLUMNS
@@ -170,6 +171,24 @@ RESULT_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("wave", _TEXT),
         ("is_primary", _BOOL),
         ("n_smallest_cell", _INT),
+    ),
+    "effects_by_group": (
+        ("wave", _TEXT),
+        ("grouping", _TEXT),
+        *(
+            (
+                name,
+                _TEXT
+                if name in ("outcome", "group", "term")
+                else _INT
+                if name.startswith("n_")
+                else _FLOAT,
+            )
+            for name in HETEROGENEITY_COLUMNS
+        ),
+        ("is_primary", _BOOL),
+        ("n_smallest_cell", _INT),
+        ("specification", _TEXT),
     ),
     "quality_waves": (
         ("wave", _TEXT),

@@ -26,6 +26,7 @@ from flows.estimation.descriptive_tables import (
 )
 from flows.estimation.errors import EstimationError
 from flows.estimation.exposure_tables import exposure_results
+from flows.estimation.heterogeneity_tables import effects_by_group
 from flows.estimation.inference_tables import (
     attrition_results,
     balance_results,
@@ -110,7 +111,9 @@ def estimate_study(
     later wave for panels and DiD, with wild bootstrap and randomization p-values and
     within-family BH and sharpened q-values; for quasi-experimental studies also
     propensity-weighted "ipw" effects of self-reported exposure, with their weighted balance
-    in exposure_balance), trust_shift, intention_cascade and risk_beliefs,
+    in exposure_balance), effects_by_group (cluster-randomised panels with decision_who: the
+    ANCOVA effect among respondents who decided alone at baseline and the others, and the
+    difference), trust_shift, intention_cascade and risk_beliefs,
     keyed by ``(run_id, study_id)``; exports the estimates as CSV and Parquet under
     ``results/<run_id>``. The ``runs`` row records the status (``failed`` with the message
     when a step raises).
@@ -219,6 +222,7 @@ def estimate_study(
                 if not tables["estimates"].empty
                 else exposure_estimates
             )
+        tables["effects_by_group"] = effects_by_group(study, data, messages)
         tables["run_settings"] = _settings_table(
             study, run_id=run_id, bootstrap_draws=bootstrap_draws, seed=seed, lee_draws=lee_draws
         )

@@ -14,7 +14,7 @@ from flows.report.effects import effects_frame, forest_rows
 from flows.report.figures import report_figures
 from flows.report.methods import estimator_methods
 from flows.report.results import read_run_results
-from flows.report.scorecard import RULE_TEXT, score_assumptions
+from flows.report.scorecard import RULE_TEXT, decision_difference, score_assumptions
 from flows.report.sections import report_sections
 from flows.report.suppression import passes
 from flows.report.tables import effect_groups, section_tables
@@ -52,9 +52,15 @@ def build_report(study: Study, *, run_id: str | None = None, out_dir: Path | Non
 
     effects = effects_frame(estimates, results.catalogue)
     forest = forest_rows(effects, minimum, study.outcomes.primary_wave)
+    by_group = results.effects_by_group
     cards = score_assumptions(
         forest if not forest.empty else estimates.iloc[0:0],
         assignment=settings.get("assignment", study.design.assignment),
+        decision=decision_difference(
+            by_group[passes(by_group, ["n_smallest_cell"], minimum)],
+            primary_wave=study.outcomes.primary_wave,
+            wave_names=study.wave_names,
+        ),
     )
     page = (
         template_environment()

@@ -35,6 +35,7 @@ class RunResults:
     balance_joint: pd.DataFrame
     exposure_balance: pd.DataFrame
     change: pd.DataFrame
+    effects_by_group: pd.DataFrame
 
 
 def read_run_results(study: Study, run_id: str) -> RunResults:
@@ -66,4 +67,5 @@ def read_run_results(study: Study, run_id: str) -> RunResults:
         balance_joint=table("balance_joint"),
         exposure_balance=table("exposure_balance"),
         change=table("within_arm_change"),
+        effects_by_group=table("effects_by_group"),
     )

@@ -12,6 +12,11 @@ The rule, printed in the report:
   disagrees; **contradicted** when a bearing estimate disagrees, or when the premise moved
   (agrees) while the headline consequence shows no clear effect; **inconclusive** otherwise;
   **not assessed** when the study declared none of its outcomes.
+* Assumption 4 (decision-making) is read from the difference between the effect on irregular
+  intention among respondents who decided alone at baseline and among the others, at the
+  primary wave: **contradicted** when the difference has p < 0.05 (the effect depends on who
+  decides), **inconclusive** otherwise (no evidence of a difference is not evidence that the
+  individual decides), **not assessed** when the study has no such estimate.
 * Never stronger than the design: a quasi-experimental study's verdicts are marked
   "suggestive"; a pre/post study without a comparison group is always inconclusive, because
   change over time is not an effect of the campaign.
@@ -24,6 +29,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 SIGNIFICANCE = 0.05
+DECISION_OUTCOME = "irregular_intention"
 
 RULE_TEXT = (
     "Each bearing estimate is read at the study's primary wave (the latest wave when the "
@@ -35,6 +41,11 @@ RULE_TEXT = (
     "estimate agrees and no bearing estimate disagrees; contradicted when a bearing estimate "
     "disagrees, or when the premise moved while the headline consequence did not; "
     "inconclusive otherwise; not assessed when the study declared none of its outcomes. "
+    "Assumption 4 is read from the difference between the effect on irregular intention among "
+    "respondents who decided alone at baseline and among the others, at the primary wave: "
+    "contradicted when the difference has p < 0.05 (the effect depends on who decides), "
+    "inconclusive otherwise (no evidence of a difference is not evidence that the individual "
+    "decides), not assessed when the study has no such estimate. "
     "Verdicts are never stronger than the design: quasi-experimental verdicts are marked "
     "suggestive, and a pre/post study without a comparison group is always inconclusive."
 )
@@ -58,6 +69,8 @@ class Assumption:
     claim: str
     bearings: tuple[Bearing, ...]
     note: str = ""
+    by_decision: bool = False
+    """Read from the difference of effects by who decides instead of the bearings."""
 
 
 ASSUMPTIONS: tuple[Assumption, ...] = (
@@ -97,13 +110,13 @@ ASSUMPTIONS: tuple[Assumption, ...] = (
         number=4,
         name="Decision-making",
         claim="the individual decides: effects do not depend on who takes part in the decision",
-        bearings=(
-            Bearing(
-                outcomes=("family_pressure", "family_expects_migration"), sign=-1, role="headline"
-            ),
-        ),
-        note="A full test needs effects by decision structure (who decides), which are not "
-        "among the pre-declared estimates.",
+        bearings=(),
+        note="Read from the effect on irregular intention among respondents who decided alone "
+        "at baseline minus the effect among those whose family takes part (the table 'Effects "
+        "by who decides' shows both). A difference says the campaign works through the "
+        "decision structure; no detectable difference does not show that the individual "
+        "decides.",
+        by_decision=True,
     ),
     Assumption(
         number=5,
@@ -133,15 +146,56 @@ def read_estimate(row: pd.Series, sign: int) -> str:
     return "agrees" if (float(estimate) > 0) == (sign > 0) else "disagrees"
 
 
-def score_assumptions(estimates: pd.DataFrame, *, assignment: str) -> list[dict[str, object]]:
+def decision_difference(
+    by_group: pd.DataFrame, *, primary_wave: str | None, wave_names: list[str]
+) -> pd.Series | None:
+    """The "difference" row of irregular intention by who decides at the primary wave.
+
+    ``by_group`` holds the publishable rows of the ``effects_by_group`` table; the wave is
+    ``primary_wave`` when it has the row, else the latest wave that has it. None when absent.
+    """
+    if by_group.empty:
+        return None
+    rows = by_group[
+        (by_group["outcome"] == DECISION_OUTCOME) & (by_group["term"] == "difference")
+    ].dropna(subset=["p_value"])
+    if rows.empty:
+        return None
+    waves = [wave for wave in wave_names if wave in set(rows["wave"])]
+    chosen = primary_wave if primary_wave in waves else waves[-1] if waves else None
+    chosen_rows = rows[rows["wave"] == chosen] if chosen is not None else rows.iloc[-1:]
+    return chosen_rows.iloc[0] if not chosen_rows.empty else None
+
+
+def _decision_readings(difference: pd.Series | None) -> list[dict[str, object]]:
+    if difference is None:
+        return []
+    differs = float(difference["p_value"]) < SIGNIFICANCE
+    return [
+        {
+            "outcome": f"{DECISION_OUTCOME}: {difference['group']}",
+            "role": f"difference by who decides at {difference['wave']}",
+            "expected": "no difference",
+            "reading": ("differs" if differs else "no clear difference")
+            + f" (p = {float(difference['p_value']):.3f})",
+            "estimate": difference["estimate"],
+            "evidence": difference["p_value"],
+        }
+    ]
+
+
+def score_assumptions(
+    estimates: pd.DataFrame, *, assignment: str, decision: pd.Series | None = None
+) -> list[dict[str, object]]:
     """One entry per assumption: verdict, the reading of each bearing estimate, the claim.
 
-    ``estimates`` holds the publishable rows of the main estimator at the primary wave.
+    ``estimates`` holds the publishable rows of the main estimator at the primary wave;
+    ``decision`` the difference row of :func:`decision_difference` (None when absent).
     """
     by_outcome = {str(row["outcome"]): row for _, row in estimates.iterrows()}
     cards: list[dict[str, object]] = []
     for assumption in ASSUMPTIONS:
-        readings = []
+        readings = _decision_readings(decision) if assumption.by_decision else []
         for bearing in assumption.bearings:
             name = next((o for o in bearing.outcomes if o in by_outcome), None)
             if name is None:
@@ -157,7 +211,7 @@ def score_assumptions(estimates: pd.DataFrame, *, assignment: str) -> list[dict[
                     "evidence": row.get("adjusted_p_value"),
                 }
             )
-        verdict = _verdict(readings)
+        verdict = _decision_verdict(decision) if assumption.by_decision else _verdict(readings)
         if assignment == "pre_post":
             verdict = "inconclusive" if verdict != "not assessed" else verdict
             qualifier = "no comparison group: change over time is not an effect of the campaign"
@@ -192,3 +246,9 @@ def _verdict(readings: list[dict[str, object]]) -> str:
     if headline is not None and headline["reading"] == "no clear effect" and premise_moved:
         return "contradicted"
     return "inconclusive"
+
+
+def _decision_verdict(difference: pd.Series | None) -> str:
+    if difference is None:
+        return "not assessed"
+    return "contradicted" if float(difference["p_value"]) < SIGNIFICANCE else "inconclusive"

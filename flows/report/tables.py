@@ -8,6 +8,8 @@ from flows.report.effects import effects_frame, numbered_warnings
 from flows.report.results import RunResults
 from flows.report.suppression import Column, DisplayTable, display_table
 
+BY_GROUP_TERMS = {"effect": "effect in the group", "difference": "difference"}
+
 
 def _table(
     frame: pd.DataFrame, columns: list[Column], sizes: list[str], minimum: int, labels: int = 1
@@ -259,6 +261,28 @@ def section_tables(results: RunResults) -> dict[str, DisplayTable]:
         ["n_obs"],
         minimum,
         labels=3,
+    )
+    by_group = results.effects_by_group.assign(
+        outcome_label=lambda rows: rows["outcome"].map(labels_of).fillna(rows["outcome"]),
+        term_label=lambda rows: rows["term"].map(BY_GROUP_TERMS).fillna(rows["term"]),
+    )
+    tables["effects_by_group"] = _table(
+        by_group,
+        [
+            Column(name="outcome_label", header="Outcome", kind="text"),
+            Column(name="wave", header="Wave", kind="text"),
+            Column(name="group", header="Group", kind="text"),
+            Column(name="term_label", header="Row", kind="text"),
+            Column(name="estimate", header="Effect", kind="estimate"),
+            Column(name="conf_low|conf_high", header="95% CI (CR1)", kind="interval"),
+            Column(name="p_value", header="p (CR1)", kind="p_value"),
+            Column(name="n_obs", header="n", kind="count"),
+            Column(name="n_clusters", header="Communities", kind="integer"),
+            Column(name="n_smallest_cell", header="Smallest arm-by-group cell", kind="count"),
+        ],
+        ["n_smallest_cell"],
+        minimum,
+        labels=4,
     )
     tables["inputs"] = _table(
         results.inputs,
