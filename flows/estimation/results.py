@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,6 +29,28 @@ RUN_KIND = "estimate"
 _TEXT, _INT, _FLOAT, _BOOL, _TIME = "VARCHAR", "BIGINT", "DOUBLE", "BOOLEAN", "TIMESTAMP"
 
 # Every result table: name -> (column, DuckDB type); run_id and study_id come first in each.
+
+
+def _typed(
+    columns: Sequence[str], *, text: Sequence[str] = (), boolean: Sequence[str] = ()
+) -> tuple[tuple[str, str], ...]:
+    """DuckDB types for a measurement table's columns: the named text and boolean columns,
+    counts (``n_...``) as integers, every other column a double."""
+    return tuple(
+        (
+            name,
+            _TEXT
+            if name in text
+            else _BOOL
+            if name in boolean
+            else _INT
+            if name.startswith("n_")
+            else _FLOAT,
+        )
+        for name in columns
+    )
+
+
 RESULT_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
     "run_settings": (("name", _TEXT), ("value", _TEXT)),
     "run_warnings": (("step", _TEXT), ("message", _TEXT)),
@@ -73,48 +95,12 @@ RESULT_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("reversed", _BOOL),
         ("n_reference", _INT),
     ),
-    "reliability": tuple(
-        (
-            name,
-            _INT
-            if name in ("n_items", "n_obs")
-            else _BOOL
-            if name == "below_threshold"
-            else _TEXT
-            if name in ("construct", "wave", "method")
-            else _FLOAT,
-        )
-        for name in RELIABILITY_COLUMNS
+    "reliability": _typed(
+        RELIABILITY_COLUMNS, text=("construct", "wave", "method"), boolean=("below_threshold",)
     ),
-    "descriptives": tuple(
-        (
-            name,
-            _TEXT
-            if name in ("variable", "wave", "arm")
-            else _INT
-            if name.startswith("n_")
-            else _FLOAT,
-        )
-        for name in DESCRIPTIVE_COLUMNS
-    ),
-    "missing_answers": tuple(
-        (
-            name,
-            _TEXT
-            if name in ("variable", "wave", "arm", "reason")
-            else _INT
-            if name.startswith("n_")
-            else _FLOAT,
-        )
-        for name in MISSING_COLUMNS
-    ),
-    "attrition": (
-        ("wave", _TEXT),
-        *(
-            (name, _TEXT if name == "group" else _INT if name.startswith("n_") else _FLOAT)
-            for name in ATTRITION_COLUMNS
-        ),
-    ),
+    "descriptives": _typed(DESCRIPTIVE_COLUMNS, text=("variable", "wave", "arm")),
+    "missing_answers": _typed(MISSING_COLUMNS, text=("variable", "wave", "arm", "reason")),
+    "attrition": (("wave", _TEXT), *_typed(ATTRITION_COLUMNS, text=("group",))),
     "attrition_tests": (
         ("wave", _TEXT),
         ("term", _TEXT),
@@ -145,28 +131,20 @@ RESULT_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("inference", _TEXT),
     ),
     "estimates": (
-        *(
-            (
-                name,
-                _INT
-                if name in ("n_obs", "n_clusters")
-                else _TEXT
-                if name
-                in (
-                    "outcome",
-                    "construct",
-                    "family",
-                    "waves_compared",
-                    "estimator",
-                    "term",
-                    "specification",
-                    "inference",
-                    "notes",
-                    "warnings",
-                )
-                else _FLOAT,
-            )
-            for name in EFFECT_COLUMNS
+        *_typed(
+            EFFECT_COLUMNS,
+            text=(
+                "outcome",
+                "construct",
+                "family",
+                "waves_compared",
+                "estimator",
+                "term",
+                "specification",
+                "inference",
+                "notes",
+                "warnings",
+            ),
         ),
         ("wave", _TEXT),
         ("is_primary", _BOOL),
@@ -175,17 +153,7 @@ RESULT_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
     "effects_by_group": (
         ("wave", _TEXT),
         ("grouping", _TEXT),
-        *(
-            (
-                name,
-                _TEXT
-                if name in ("outcome", "group", "term")
-                else _INT
-                if name.startswith("n_")
-                else _FLOAT,
-            )
-            for name in HETEROGENEITY_COLUMNS
-        ),
+        *_typed(HETEROGENEITY_COLUMNS, text=("outcome", "group", "term")),
         ("is_primary", _BOOL),
         ("n_smallest_cell", _INT),
         ("specification", _TEXT),
@@ -218,33 +186,11 @@ RESULT_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("near_duplicate_share", _FLOAT),
         ("n_quarantined", _INT),
     ),
-    "balance": tuple(
-        (
-            name,
-            _TEXT
-            if name in ("covariate", "specification")
-            else _INT
-            if name.startswith("n_")
-            else _FLOAT,
-        )
-        for name in BALANCE_COLUMNS
-    ),
+    "balance": _typed(BALANCE_COLUMNS, text=("covariate", "specification")),
     "exposure_balance": (
         ("wave", _TEXT),
         ("outcome", _TEXT),
-        *(
-            (
-                name,
-                _TEXT
-                if name == "covariate"
-                else _BOOL
-                if name == "balanced"
-                else _INT
-                if name.startswith("n_")
-                else _FLOAT,
-            )
-            for name in WEIGHTED_BALANCE_COLUMNS
-        ),
+        *_typed(WEIGHTED_BALANCE_COLUMNS, text=("covariate",), boolean=("balanced",)),
     ),
     "balance_joint": (
         ("terms", _TEXT),
@@ -256,16 +202,8 @@ RESULT_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("n_clusters", _INT),
         ("method", _TEXT),
     ),
-    "within_arm_change": tuple(
-        (
-            name,
-            _TEXT
-            if name in ("outcome", "arm", "wave_before", "wave_after", "test", "label")
-            else _INT
-            if name.startswith("n_")
-            else _FLOAT,
-        )
-        for name in CHANGE_COLUMNS
+    "within_arm_change": _typed(
+        CHANGE_COLUMNS, text=("outcome", "arm", "wave_before", "wave_after", "test", "label")
     ),
     "trust_shift": (
         ("source", _TEXT),
