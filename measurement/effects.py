@@ -165,6 +165,24 @@ def _is_binary(values: pd.Series) -> bool:
     return len(observed) <= 2 and set(np.asarray(observed, dtype=float)) <= {0.0, 1.0}
 
 
+def _model_frame(
+    responses: pd.DataFrame, columns: list[str | None], *, treated: str, caller: str
+) -> pd.DataFrame:
+    """The model's columns (absent optional roles left out), checked, treated as 0/1."""
+    names = [name for name in dict.fromkeys(columns) if name is not None]
+    _check_columns(responses, names, caller)
+    frame = responses[names].copy()
+    frame[treated] = _indicator(frame, treated, caller)
+    return frame
+
+
+def _in_words(model: str, covariates: list[str], stratum: str | None, weight: str | None) -> str:
+    """The specification in words: the model, its covariates, fixed effects and weights."""
+    words = model + "".join(f" + {name}" for name in covariates)
+    words += f" + {stratum} fixed effects" if stratum else ""
+    return words + (f", weighted by {weight}" if weight else "")
+
+
 def specify_ancova(
     responses: pd.DataFrame,
     *,
@@ -179,19 +197,17 @@ def specify_ancova(
     """Build the ANCOVA model of :func:`estimate_ancova` (checks included)."""
     caller = "estimate_ancova"
     covariates = list(covariates)
-    columns = [outcome, treated, baseline, cluster, *covariates]
-    columns += [name for name in (stratum, weight) if name is not None]
-    _check_columns(responses, columns, caller)
-    frame = responses[list(dict.fromkeys(columns))].copy()
-    frame[treated] = _indicator(frame, treated, caller)
+    frame = _model_frame(
+        responses, [outcome, treated, baseline, cluster, *covariates, stratum, weight],
+        treated=treated, caller=caller,
+    )  # fmt: skip
     complete = frame.dropna()
     _check_arms(complete, treated, cluster, [], caller)
     comparison = (frame[treated] == 0).to_numpy() & frame.notna().all(axis=1).to_numpy()
     fixed = [stratum] if stratum is not None else []
-    words = f"ANCOVA: {outcome} ~ {treated} + baseline {baseline}"
-    words += "".join(f" + {name}" for name in covariates)
-    words += f" + {stratum} fixed effects" if stratum else ""
-    words += f", weighted by {weight}" if weight else ""
+    words = _in_words(
+        f"ANCOVA: {outcome} ~ {treated} + baseline {baseline}", covariates, stratum, weight
+    )
     return EffectModel(
         frame=frame,
         outcome=outcome,
@@ -224,11 +240,10 @@ def specify_did(
     """Build the difference-in-differences model of :func:`estimate_did` (checks included)."""
     caller = "estimate_did"
     covariates = list(covariates)
-    columns = [outcome, treated, post, cluster, *covariates]
-    columns += [name for name in (stratum, weight) if name is not None]
-    _check_columns(responses, columns, caller)
-    frame = responses[list(dict.fromkeys(columns))].copy()
-    frame[treated] = _indicator(frame, treated, caller)
+    frame = _model_frame(
+        responses, [outcome, treated, post, cluster, *covariates, stratum, weight],
+        treated=treated, caller=caller,
+    )  # fmt: skip
     frame[post] = _indicator(frame, post, caller)
     interaction = f"{treated}:{post}"
     frame[interaction] = frame[treated] * frame[post]
@@ -244,10 +259,9 @@ def specify_did(
     complete_mask = frame.notna().all(axis=1).to_numpy()
     comparison = (frame[treated] == 0).to_numpy() & (frame[post] == 1).to_numpy() & complete_mask
     fixed = [stratum] if stratum is not None else []
-    words = f"difference-in-differences: {outcome} ~ {treated} * {post}"
-    words += "".join(f" + {name}" for name in covariates)
-    words += f" + {stratum} fixed effects" if stratum else ""
-    words += f", weighted by {weight}" if weight else ""
+    words = _in_words(
+        f"difference-in-differences: {outcome} ~ {treated} * {post}", covariates, stratum, weight
+    )
     return EffectModel(
         frame=frame,
         outcome=outcome,
