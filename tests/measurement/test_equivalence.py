@@ -46,7 +46,11 @@ def test_tost_holds_its_size_at_the_equivalence_margin() -> None:
         two_one_sided_tests(estimate=e, std_error=0.1, df=math.inf, sesoi=0.2) < 0.05
         for e in estimates
     ]
-    assert np.mean(rejections) == pytest.approx(0.05, abs=0.006)
+    # Exactly: P(e < 0.2 - 1.645 SE) - P(e < -0.2 + 1.645 SE) = 0.05 - Phi(-2.355) = 0.0407.
+    expected = 0.05 - stats.norm.cdf((-0.2 + stats.norm.ppf(0.95) * 0.1 - 0.2) / 0.1)
+    monte_carlo = math.sqrt(expected * (1 - expected) / len(estimates))
+    assert np.mean(rejections) == pytest.approx(expected, abs=4 * monte_carlo)
+    assert expected <= 0.05
 
 
 @pytest.mark.parametrize(
