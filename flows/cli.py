@@ -503,3 +503,13 @@ def version() -> None:
     from importlib.metadata import version as distribution_version
 
     console.print(distribution_version("trustshift"))
+
+
+def _register_design_stage() -> None:
+    """`trustshift design`, `assign` and `plan` live in flows.planning_cli."""
+    from flows.planning_cli import register
+
+    register(app, reported)
+
+
+_register_design_stage()
