@@ -89,7 +89,7 @@ def design_rows(
 
 
 def _pairs(text: str | None, option: str) -> dict[str, float]:
-    """``"0.05"`` (every outcome) or ``"trust_official=0.1,irregular_intention=0.05"``."""
+    """``"0.05"`` (every outcome) or ``"outcome_a=0.1,outcome_b=0.05"``."""
     if not text:
         return {}
     found: dict[str, float] = {}
@@ -100,7 +100,7 @@ def _pairs(text: str | None, option: str) -> dict[str, float]:
         except ValueError:
             raise StudyFileError(
                 f"design: {option} {text!r}: {part!r} is not a number or outcome=number. Pass "
-                "for example 0.05 or trust_official=0.08,irregular_intention=0.04."
+                "for example 0.05 or outcome_a=0.08,outcome_b=0.04 (outcome names of the study)."
             ) from None
     return found
 
