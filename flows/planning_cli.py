@@ -83,6 +83,7 @@ def design_rows(
                 "curve": [
                     float(design_power(planned, effect=effect).power) for effect in EFFECT_GRID
                 ],
+                "planned": planned,
             }
         )
     return pd.DataFrame(rows)
@@ -236,6 +237,14 @@ def design_command(
         bool, typer.Option("--from-baseline", help="Read ICC and R² from the stored waves.")
     ] = False,
     html: Annotated[Path | None, typer.Option(help="Write power curves to this HTML file.")] = None,
+    simulations: Annotated[
+        int,
+        typer.Option(
+            help="Also diagnose each design by simulation (ANCOVA + wild bootstrap), this many "
+            "studies at the SESOI (or the MDE); 0 skips it."
+        ),
+    ] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the simulations.")] = 20261130,
 ) -> None:
     """Power and minimum detectable effects of each primary outcome for a planned design."""
     study = load_study(study_file)
@@ -287,6 +296,45 @@ def design_command(
     if html is not None:
         html.write_text(power_curves_html(study, rows, description), encoding="utf-8")
         console.print(f"Power curves written to {html}", highlight=False)
+    if simulations > 0:
+        _print_diagnosis(rows, simulations=simulations, seed=seed)
+
+
+def _print_diagnosis(rows: pd.DataFrame, *, simulations: int, seed: int) -> None:
+    """Simulated power, size, bias and coverage of each outcome's design, with a progress bar."""
+    from rich.progress import Progress
+
+    from measurement.diagnosis import diagnose_designs
+
+    designs = {str(row["outcome"]): row["planned"] for row in rows.to_dict("records")}
+    effects = {
+        str(row["outcome"]): float(row["sesoi"] if not math.isnan(row["sesoi"]) else row["mde"])
+        for row in rows.to_dict("records")
+    }
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("simulated studies", total=simulations * len(designs))
+        table = diagnose_designs(
+            designs,
+            effects,
+            simulations=simulations,
+            inference="wild_bootstrap",
+            seed=seed,
+            progress=lambda step: progress.advance(task, step),
+        )
+    shown = Table(title=f"Design diagnosis: {simulations} simulated studies per outcome")
+    shown.add_column("outcome", no_wrap=True)
+    for column in ("effect (SD)", "analytic power", "simulated power", "size", "bias",
+                   "coverage"):  # fmt: skip
+        shown.add_column(column)
+    for row in table.to_dict("records"):
+        shown.add_row(
+            str(row["outcome"]), f"{row['effect']:.3f}", f"{row['analytic_power']:.3f}",
+            f"{row['power']:.3f} ± {row['power_se']:.3f}",
+            f"{row['size']:.3f} ± {row['size_se']:.3f}",
+            f"{row['bias']:+.4f} ± {row['bias_se']:.4f}",
+            f"{row['coverage']:.3f} ± {row['coverage_se']:.3f}",
+        )  # fmt: skip
+    console.print(shown)
 
 
 def assign_command(

@@ -99,9 +99,13 @@ def test_design_reads_icc_and_r_squared_from_the_stored_waves(tmp_path: Path) ->
     study = load_study(study_file)
     for path in sorted(study.inbox.iterdir()):
         ingest_wave(study, path)
-    result = runner.invoke(app, ["design", str(study_file), "--from-baseline", "--clusters", "60"])
+    result = runner.invoke(
+        app,
+        ["design", str(study_file), "--from-baseline", "--clusters", "60", "--simulations", "3"],
+    )
     assert result.exit_code == 0, result.output
     assert "From the stored waves" in result.output and "baseline R²" in result.output
+    assert "Design diagnosis: 3 simulated studies per outcome" in result.output
 
 
 def test_assign_writes_the_arm_column_reproducibly_with_its_record(tmp_path: Path) -> None:
