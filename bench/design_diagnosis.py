@@ -4,10 +4,14 @@ Run: ``.venv/bin/python bench/design_diagnosis.py [--simulations 500]``. For eac
 analytic power of :mod:`measurement.power` (t(G-2) and normal reference) is set beside the
 Monte Carlo power, size, bias, RMSE and coverage of this project's ANCOVA with the wild
 cluster restricted bootstrap (B = 399) and with CR1 on t(G-1), from
-:func:`measurement.diagnosis.diagnose_design`. Where the formula holds (many clusters) the
-simulated power should lie within about two Monte Carlo SEs of the analytic one; with few
-clusters the normal formula overstates what any clustered test delivers, and the wild
-bootstrap (few distinct weight vectors) falls below even the t(G-2) formula.
+:func:`measurement.diagnosis.diagnose_design`, each at the design's analytic MDE.
+
+Measured with 200 studies per row (2-core machine, 9 minutes): with 40 and 60 clusters the
+simulated power (wild bootstrap 0.825 and 0.810, SE 0.027) is within Monte Carlo error of the
+analytic 0.800, with size 0.035-0.045. With 8 clusters the normal formula says 0.920, the
+t(G-2) formula 0.800, and the simulated tests 0.840-0.845 at a size of 0.080-0.085: the
+formula's assumption (a test that holds its level) fails there, and the normal approximation
+overstates power by 8 points even against tests that over-reject.
 """
 
 from __future__ import annotations
@@ -24,13 +28,13 @@ from measurement.diagnosis import diagnose_design
 from measurement.power import PlannedDesign, design_power, minimum_detectable_effect
 
 DESIGNS = {
-    "40 clusters x 15, ICC 0.05, R2 0.3": PlannedDesign(
+    "G 40 x 15, ICC .05, R2 .3": PlannedDesign(
         n_clusters=40, cluster_size=15, icc=0.05, analysis="ancova", r_squared=0.3
     ),
-    "60 clusters x 10, ICC 0.10, R2 0.5, 2 strata": PlannedDesign(
+    "G 60 x 10, ICC .10, R2 .5, 2 strata": PlannedDesign(
         n_clusters=60, cluster_size=10, icc=0.1, analysis="ancova", r_squared=0.5, n_strata=2
     ),
-    "8 clusters x 40, ICC 0.05, R2 0.3 (few clusters)": PlannedDesign(
+    "G 8 x 40, ICC .05, R2 .3": PlannedDesign(
         n_clusters=8, cluster_size=40, icc=0.05, analysis="ancova", r_squared=0.3
     ),
 }
@@ -40,7 +44,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--simulations", type=int, default=500)
     arguments = parser.parse_args()
-    console = Console()
+    console = Console(width=180)
     table = Table(title=f"Design diagnosis: {arguments.simulations} simulated studies per row")
     for column in ("design", "inference", "effect (SD)", "analytic t(G-2)", "analytic normal",
                    "simulated power", "size", "bias", "RMSE", "coverage"):  # fmt: skip

@@ -26,7 +26,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--simulations", type=int, default=500)
     arguments = parser.parse_args()
-    console = Console()
+    console = Console(width=200)
     started = time.perf_counter()
     total = arguments.simulations * len(DESIGNS) * len(SCENARIOS)
     with Progress(console=console, transient=True) as progress:
