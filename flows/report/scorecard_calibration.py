@@ -102,6 +102,7 @@ def _row(frame: pd.DataFrame, outcome: str, sesoi: float | None) -> dict[str, ob
         "conf_high": fit.conf_high,
         "n_clusters": fit.n_clusters,
         "conclusion": reading.conclusion,
+        "p_value_equivalence": reading.p_value_equivalence,
         "mde": reading.minimum_detectable_effect,
         "mde_standardized": reading.minimum_detectable_effect,
         "sesoi": reading.sesoi,

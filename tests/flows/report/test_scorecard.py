@@ -30,6 +30,7 @@ def estimate_row(outcome: str, estimate: float, std_error: float, sesoi: float |
         "conf_high": high,
         "n_clusters": DF + 1,
         "conclusion": reading.conclusion,
+        "p_value_equivalence": reading.p_value_equivalence,
         "mde": reading.minimum_detectable_effect,
         "mde_standardized": reading.minimum_detectable_effect,
         "sesoi": math.nan if sesoi is None else sesoi,
@@ -105,7 +106,7 @@ def test_one_weak_supporting_outcome_does_not_overturn_a_well_powered_headline()
     rows = [
         estimate_row("intention", -0.4, 0.05),
         estimate_row("risk", 0.5, 0.1),
-        estimate_row("quiz", -0.25, 0.12),  # significant, opposite, weak
+        estimate_row("quiz", -0.3, 0.12),  # significant (p = 0.017), opposite, weak
     ]
     found = card(rows)
     assert found["verdict"] == "supported"
