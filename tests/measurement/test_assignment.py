@@ -30,10 +30,10 @@ def test_the_same_seed_gives_the_same_assignment_and_halves_each_stratum() -> No
 
 def test_each_unit_is_treated_with_the_planned_probability() -> None:
     shares = np.mean(
-        [assign_units(UNITS, unit="village", stratum="region", seed=s).treated for s in range(400)],
+        [assign_units(UNITS, unit="village", stratum="region", seed=s).treated for s in range(200)],
         axis=0,
     )
-    assert np.abs(shares - 0.5).max() < 0.1  # 400 draws: SE 0.025 per unit
+    assert np.abs(shares - 0.5).max() < 0.14  # 200 draws: SE 0.035 per unit, 4 SE
 
 
 def test_rerandomisation_meets_its_rule_and_records_its_draws() -> None:

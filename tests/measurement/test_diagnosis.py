@@ -29,10 +29,10 @@ def test_the_simulator_plants_the_declared_icc_r_squared_and_effect() -> None:
 
 def test_simulated_cr1_power_agrees_with_the_analytic_power_within_monte_carlo_error() -> None:
     effect = minimum_detectable_effect(DESIGN).effect
-    result = diagnose_design(DESIGN, effect=effect, simulations=150, inference="cr1", seed=4)
+    result = diagnose_design(DESIGN, effect=effect, simulations=100, inference="cr1", seed=4)
     assert result.analytic_power == pytest.approx(0.8)
-    assert abs(result.power - result.analytic_power) < 3 * 0.033  # SE of 0.8 over 150 studies
-    assert abs(result.size - 0.05) < 3 * 0.018
+    assert abs(result.power - result.analytic_power) < 3 * 0.04  # SE of 0.8 over 100 studies
+    assert abs(result.size - 0.05) < 3 * 0.022
     assert abs(result.bias) < 4 * result.bias_se + 1e-9
     assert result.coverage == pytest.approx(0.95, abs=0.06)
 

@@ -41,7 +41,7 @@ def test_the_implied_standard_error_inverts_a_t_interval() -> None:
 def test_tost_holds_its_size_at_the_equivalence_margin() -> None:
     # True effect exactly at +SESOI: TOST may reject (wrongly) at most alpha of the time.
     generator = np.random.default_rng(11)
-    estimates = generator.normal(0.2, 0.1, 20_000)
+    estimates = generator.normal(0.2, 0.1, 5_000)
     rejections = [
         two_one_sided_tests(estimate=e, std_error=0.1, df=math.inf, sesoi=0.2) < 0.05
         for e in estimates
