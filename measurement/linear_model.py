@@ -34,8 +34,8 @@ SmallSample = Literal["stata", "fixest"]
 VcovType = Literal["iid", "HC1", "HC2", "CR1", "CR2"]
 Reference = Literal["t", "normal"]
 VCOV_TYPES: tuple[str, ...] = ("iid", "HC1", "HC2", "CR1", "CR2")
-_COLLINEARITY_CONDITION = 1e10
-"""Largest condition number of the column-equilibrated design before it counts as collinear."""
+_COLLINEARITY_CONDITION = 1e12
+"""Largest condition number of X'WX, columns scaled to unit length, before it is collinear."""
 INTERCEPT = "Intercept"
 _DEMEAN_TOLERANCE = 1e-12
 _DEMEAN_MAX_ITERATIONS = 10_000
@@ -311,10 +311,11 @@ def prepare_design(
             f"{caller}: columns {missing!r} are not in responses; found "
             f"{list(responses.columns)[:20]!r}. Pass existing column names."
         )
-    if not regressors and not fixed_effects:
+    if not regressors and fixed_effects:
         raise ValueError(
-            f"{caller}: the model has no regressor and no fixed effect; got regressors=[]. "
-            "Pass at least one regressor."
+            f"{caller}: the model has no regressor besides the fixed effects {fixed_effects!r}; "
+            "got regressors=[]. Pass at least one regressor (without fixed effects, "
+            "regressors=[] fits the mean)."
         )
     numeric_columns = [outcome, *regressors] + ([weight] if weight is not None else [])
     numeric = {}
@@ -459,14 +460,13 @@ def _check_collinearity(x: np.ndarray, w: np.ndarray | None, names: list[str]) -
     norms = np.sqrt(np.einsum("ij,ij->j", scaled, scaled))
     norms[norms == 0] = 1.0
     scaled = scaled / norms
-    singular = np.linalg.svd(cross_product(scaled, scaled), compute_uv=False, hermitian=True)
-    smallest = float(np.sqrt(max(singular.min(initial=np.inf), 0.0)))
-    largest = float(np.sqrt(singular.max(initial=0.0)))
+    eigenvalues = np.linalg.eigvalsh(cross_product(scaled, scaled))
+    smallest, largest = float(eigenvalues.min()), float(eigenvalues.max())
     condition = largest / smallest if smallest > 0 else float("inf")
     if condition > _COLLINEARITY_CONDITION:
         raise DesignError(
             f"fit_linear_model: the regressors {names!r} are (nearly) collinear; the condition "
-            f"number of the column-scaled design is {condition:.3g} (above "
+            f"number of the column-scaled cross-product is {condition:.3g} (above "
             f"{_COLLINEARITY_CONDITION:.0e}). Drop a redundant regressor."
         )
 
@@ -715,7 +715,7 @@ def fit_linear_model(
     30-50) CR1 with a t(G-1) reference over-rejects (13.7% at 5% with 10 clusters); CR2 with
     Satterthwaite degrees of freedom or the wild cluster bootstrap hold their size. CR2 costs
     one eigendecomposition per cluster (clusters of up to 5,000 rows). Collinearity is judged
-    on the design with columns scaled to unit length (condition number above 1e10), so the
+    on X'WX with the columns scaled to unit length (condition number above 1e12), so the
     units of a regressor do not matter.
 
     References
