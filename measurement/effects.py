@@ -54,13 +54,13 @@ class EffectEstimate:
     n_obs: int
     n_clusters: int
     df_resid: int
-    df: float
     estimator: str
     specification: str
     inference: str
     comparison_mean: float
     comparison_sd_baseline: float
     standardized_effect: float
+    df: float = field(default=float("nan"))
     notes: tuple[str, ...] = field(default=())
     warnings: tuple[str, ...] = field(default=())
 
@@ -224,9 +224,7 @@ def specify_ancova(
         responses, [outcome, treated, baseline, cluster, *covariates, stratum, weight],
         treated=treated, caller=caller,
     )  # fmt: skip
-    if not (
-        pd.api.types.is_numeric_dtype(frame[baseline]) or frame[baseline].isna().all()
-    ):
+    if not (pd.api.types.is_numeric_dtype(frame[baseline]) or frame[baseline].isna().all()):
         raise TypeError(
             f"{caller}: column {baseline!r} must be numeric; found dtype "
             f"{frame[baseline].dtype}. Pass the baseline outcome as numbers."
