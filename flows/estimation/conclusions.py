@@ -26,12 +26,16 @@ EVIDENCE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("conclusion", "VARCHAR"),
     ("conclusion_text", "VARCHAR"),
 )
-"""Columns added to ``estimates``: the inference read (``primary_inference`` or ``cr1``), the
+"""Columns added to ``estimates``: the inference read (``primary_inference``, or
+:data:`CR1_FALLBACK`), the
 df of its reference distribution, the MDE at 80% power in outcome units and in SD, the
 declared SESOI in outcome units and in SD, the TOST p-value, the conclusion ("effect shown",
 "effect larger than the SESOI ruled out", "inconclusive") and the sentence saying it."""
 
 LINEAR_ESTIMATORS = ("ancova", "did", "ipw")
+
+CR1_FALLBACK = "cr1 (no primary inference in the run)"
+"""The ``evidence_inference`` of a row read from its CR1 columns for want of primary ones."""
 """Estimators whose estimate is a difference in the outcome's units (SESOI applies)."""
 
 
@@ -53,7 +57,7 @@ def primary_evidence(estimates: pd.DataFrame) -> pd.DataFrame:
             "p_value": numeric("p_value"),
             "conf_low": numeric("conf_low"),
             "conf_high": numeric("conf_high"),
-            "inference": pd.Series("cr1", index=index, dtype=object),
+            "inference": pd.Series(CR1_FALLBACK, index=index, dtype=object),
         },
         index=index,
     )
@@ -85,7 +89,12 @@ def _number(value: object) -> float:
         return math.nan
 
 
-def _reference_df(row: pd.Series) -> float:
+def _reference_df(row: pd.Series, inference: str) -> float:
+    """Degrees of freedom of the primary inference's reference distribution."""
+    if inference == "cr2_satterthwaite" and math.isfinite(_number(row.get("df_cr2"))):
+        return _number(row.get("df_cr2"))
+    if math.isfinite(_number(row.get("df"))) and _number(row.get("df")) > 0:
+        return _number(row.get("df"))
     clusters = _number(row.get("n_clusters"))
     if math.isfinite(clusters) and clusters > 1:
         return clusters - 1.0
@@ -128,7 +137,7 @@ def add_conclusions(
         linear = str(row.get("estimator")) in LINEAR_ESTIMATORS
         sesoi_sd = declared.get(str(row["outcome"])) if linear else None
         sesoi = sesoi_sd * scale if sesoi_sd is not None and math.isfinite(scale) else None
-        df = _reference_df(row)
+        df = _reference_df(row, str(chosen["inference"]))
         reading = read_evidence(
             estimate=estimate,
             p_value=float(chosen["p_value"]),

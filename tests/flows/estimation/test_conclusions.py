@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from flows.estimation import read_result
-from flows.estimation.conclusions import add_conclusions, primary_evidence
+from flows.estimation.conclusions import CR1_FALLBACK, add_conclusions, primary_evidence
 from flows.study import Study
 from tests.flows.estimation.conftest import ingest_and_estimate
 from tests.flows.estimation.survey import SurveySettings
@@ -45,7 +45,7 @@ def test_a_sesoi_in_standard_deviations_becomes_outcome_units_and_rules_out_an_e
     first = table.iloc[0]
     assert first["sesoi"] == pytest.approx(0.4)  # 0.2 SD x SD 2
     assert first["conclusion"] == "effect larger than the SESOI ruled out"
-    assert first["evidence_inference"] == "cr1" and first["evidence_df"] == 39
+    assert first["evidence_inference"] == CR1_FALLBACK and first["evidence_df"] == 39
     assert math.isnan(table.iloc[1]["sesoi"])  # a log-odds ratio has no SESOI in SD
     assert table.iloc[2]["conclusion"] == "effect shown"
     assert table.iloc[2]["mde_standardized"] == pytest.approx(table.iloc[2]["mde"] / 2)
@@ -60,7 +60,7 @@ def test_the_primary_inference_is_read_where_a_row_has_it() -> None:
         primary_inference=["wild_bootstrap", None, "wild_bootstrap"],
     )
     chosen = primary_evidence(rows)
-    assert list(chosen["inference"]) == ["wild_bootstrap", "cr1", "wild_bootstrap"]
+    assert list(chosen["inference"]) == ["wild_bootstrap", CR1_FALLBACK, "wild_bootstrap"]
     table = add_conclusions(_Study({}), rows, [])  # type: ignore[arg-type]
     # CR1 calls the third row an effect; the primary inference (p = 0.2) does not.
     assert table.iloc[2]["conclusion"] == "inconclusive"
@@ -71,6 +71,8 @@ def test_an_estimated_study_stores_the_evidence_columns(tmp_path) -> None:  # ty
     assert isinstance(study, Study)
     stored = read_result(study, "estimates", run.run_id)
     linear = stored[stored["estimator"].isin(["ancova", "did"])]
+    # The run's primary inference (12 clusters: the few-clusters method) is what was read.
+    assert set(linear["evidence_inference"]) <= {"wild_bootstrap", "cr2_satterthwaite"}
     assert (
         linear["conclusion"]
         .isin(["effect shown", "effect larger than the SESOI ruled out", "inconclusive"])
