@@ -8,6 +8,12 @@ headline's SESOI 0.1 SD. "wrong" is the share of verdicts the truth makes wrong:
 when the assumption is true; supported when it is false; either when nothing moved. The
 earlier rule (a moved premise with a non-significant headline is a contradiction) is shown
 beside the current one.
+
+Measured with 500 studies per row (15 minutes on a busy 2-core machine): the largest share of
+wrong verdicts under this rule is 4.0% (no effect at all, under-powered: 2.2% supported, 1.8%
+contradicted); a true assumption with a small effect is never called contradicted (0.0% in
+both designs; the earlier rule 58.0% under-powered); a false one is called supported in 1.2%
+and 0.8% of studies and, well-powered, contradicted in 46.8%.
 """
 
 from __future__ import annotations

@@ -78,7 +78,9 @@ def primary_evidence(estimates: pd.DataFrame) -> pd.DataFrame:
             if "primary_inference" in estimates.columns
             else pd.Series(None, index=index, dtype=object)
         )
-        chosen.loc[usable, "inference"] = labels[usable].fillna("primary").astype(str)
+        chosen.loc[usable, "inference"] = (
+            labels[usable].astype(object).fillna("primary").astype(str)
+        )
     return chosen
 
 

@@ -73,6 +73,8 @@ def test_an_estimated_study_stores_the_evidence_columns(tmp_path) -> None:  # ty
     linear = stored[stored["estimator"].isin(["ancova", "did"])]
     # The run's primary inference (12 clusters: the few-clusters method) is what was read.
     assert set(linear["evidence_inference"]) <= {"wild_bootstrap", "cr2_satterthwaite"}
+    # primary_inference is text in the warehouse (it was typed as a number and lost).
+    assert (linear["primary_inference"] == linear["evidence_inference"]).all()
     assert (
         linear["conclusion"]
         .isin(["effect shown", "effect larger than the SESOI ruled out", "inconclusive"])
