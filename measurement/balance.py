@@ -11,7 +11,7 @@ from scipy import stats
 
 from measurement.arguments import check_columns, check_names, check_responses
 from measurement.errors import DesignError
-from measurement.linear_model import LinearFit, SmallSample, fit_linear_model
+from measurement.linear_model import LinearFit, SmallSample, VcovType, fit_linear_model
 
 __all__ = [
     "BALANCE_COLUMNS",
@@ -358,6 +358,7 @@ def joint_orthogonality(
     cluster: str,
     stratum: str | None = None,
     small_sample: SmallSample = "stata",
+    vcov: VcovType | None = None,
 ) -> WaldTest:
     """Joint test that baseline characteristics do not predict assignment (iebaltab ``ftest``).
 
@@ -379,6 +380,9 @@ def joint_orthogonality(
         Randomization strata as fixed effects.
     small_sample : {"stata", "fixest"}, default "stata"
         CR1 convention.
+    vcov : {"CR1", "CR2"} or None, default None (CR1)
+        ``"CR2"`` gives the HTZ Wald test (Pustejovsky and Tipton 2018), which holds its size
+        with few clusters.
 
     Returns
     -------
@@ -438,6 +442,7 @@ def joint_orthogonality(
         cluster=cluster,
         fixed_effects=[stratum] if stratum is not None else [],
         small_sample=small_sample,
+        vcov=vcov,
     )
     if len(names) >= fit.n_clusters:
         raise DesignError(

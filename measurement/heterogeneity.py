@@ -6,12 +6,11 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from measurement.arguments import check_columns, check_confidence, check_names, check_responses
 from measurement.balance import wald_test
 from measurement.errors import DesignError
-from measurement.linear_model import LinearFit, SmallSample, fit_linear_model
+from measurement.linear_model import LinearFit, SmallSample, VcovType, fit_linear_model
 
 __all__ = ["HETEROGENEITY_COLUMNS", "estimate_effect_by_group"]
 
@@ -48,20 +47,14 @@ def _cell_counts(clusters: pd.Series) -> dict[tuple[str, int], int]:
 
 
 def _combination(fit: LinearFit, weights: dict[str, float], confidence: float) -> dict[str, float]:
-    """Estimate, standard error, t(df_resid) statistic, p-value and interval of sum(w * b)."""
-    vector = np.array([weights.get(name, 0.0) for name in fit.coefficients.index])
-    estimate = float(vector @ fit.coefficients.to_numpy())
-    std_error = float(np.sqrt(vector @ fit.vcov.to_numpy() @ vector))
-    statistic = estimate / std_error if std_error > 0 else float("nan")
-    critical = float(stats.t.ppf(0.5 + confidence / 2, fit.df_resid))
-    return {
-        "estimate": estimate,
-        "std_error": std_error,
-        "statistic": float(statistic),
-        "p_value": float(2 * stats.t.sf(abs(statistic), fit.df_resid)),
-        "conf_low": estimate - critical * std_error,
-        "conf_high": estimate + critical * std_error,
-    }
+    """Estimate, standard error, statistic, p-value and interval of sum(w * b).
+
+    The reference is the fit's: t(G-1) with CR1, Satterthwaite degrees of freedom of the
+    combination with CR2.
+    """
+    result = fit.combination(weights, confidence)
+    result.pop("df")
+    return result
 
 
 def estimate_effect_by_group(
@@ -77,6 +70,7 @@ def estimate_effect_by_group(
     weight: str | None = None,
     confidence: float = 0.95,
     small_sample: SmallSample = "stata",
+    vcov: VcovType | None = None,
 ) -> pd.DataFrame:
     """Estimate the effect of the campaign within each group and the difference between groups.
 
@@ -116,6 +110,9 @@ def estimate_effect_by_group(
         Level of the intervals.
     small_sample : {"stata", "fixest"}, default "stata"
         Small-sample convention of the CR1 factor (see ``fit_linear_model``).
+    vcov : {"CR1", "CR2"} or None, default None (CR1)
+        With ``"CR2"`` every effect and difference has Satterthwaite degrees of freedom and
+        the joint test of the differences is the HTZ Wald test (clubSandwich).
 
     Returns
     -------
@@ -220,6 +217,7 @@ def estimate_effect_by_group(
         fixed_effects=[stratum] if stratum is not None else [],
         weight=weight,
         small_sample=small_sample,
+        vcov=vcov,
     )
     counts: dict[str, object] = {"n_obs": fit.n_obs, "n_clusters": fit.n_clusters}
     rows: list[dict[str, object]] = [
@@ -240,7 +238,7 @@ def estimate_effect_by_group(
                 group=f"{_label(level)} - {_label(reference)}",
                 term="difference",
             )
-            | fit.term(name, confidence)
+            | _combination(fit, {name: 1.0}, confidence)
             | counts
         )
     if len(interactions) > 1:
