@@ -154,7 +154,7 @@ def test_differential_attrition_refuses_more_restrictions_than_the_clusters_can_
     for name in ("a", "b", "c", "d"):
         frame[name] = rng.normal(size=len(frame))
     frame["followed_up"] = (rng.random(len(frame)) < 0.8).astype(float)
-    with pytest.raises(DesignError, match="wald_test: the variance of .* is singular"):
+    with pytest.raises(DesignError, match=r"wald_test: the variance of .* is singular"):
         differential_attrition(
             frame,
             followed_up="followed_up",
