@@ -63,7 +63,7 @@ def estimate_effect_by_group(
     outcome: str,
     treated: str,
     group: str,
-    cluster: str,
+    cluster: str | None = None,
     baseline: str | None = None,
     stratum: str | None = None,
     covariates: Sequence[str] = (),
@@ -96,8 +96,8 @@ def estimate_effect_by_group(
     group : str
         The grouping column: 0/1 or categorical (at least two levels among complete rows).
         Rows with a missing group are dropped.
-    cluster : str
-        Unit of assignment.
+    cluster : str or None, default None
+        Unit of assignment; None for individually randomised designs (HC1, or ``vcov``).
     baseline : str or None, default None
         The outcome's baseline value (ANCOVA); its slope is common to all groups.
     stratum : str or None, default None
@@ -110,7 +110,7 @@ def estimate_effect_by_group(
         Level of the intervals.
     small_sample : {"stata", "fixest"}, default "stata"
         Small-sample convention of the CR1 factor (see ``fit_linear_model``).
-    vcov : {"CR1", "CR2"} or None, default None (CR1)
+    vcov : {"iid", "HC1", "HC2", "CR1", "CR2"} or None, default None (CR1, HC1 without cluster)
         With ``"CR2"`` every effect and difference has Satterthwaite degrees of freedom and
         the joint test of the differences is the HTZ Wald test (clubSandwich).
 
@@ -189,7 +189,11 @@ def estimate_effect_by_group(
             f"{len(frame)} complete rows ({[_label(level) for level in levels]!r}); effects by "
             "group need at least two. Check the grouping column or its missing values."
         )
-    clusters = frame.groupby([group, treated])[cluster].nunique()
+    clusters = (
+        frame.groupby([group, treated])[cluster].nunique()
+        if cluster is not None
+        else frame.groupby([group, treated]).size()
+    )
     for level in levels:
         for arm, words in ((1.0, "treated"), (0.0, "comparison")):
             if int(clusters.get((level, arm), 0)) == 0:
