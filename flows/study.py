@@ -193,6 +193,35 @@ class Quality(_Strict):
     )
 
 
+class Inference(_Strict):
+    """Which inference the study's p-values and intervals come from: a design decision.
+
+    Below ``few_clusters_below`` clusters the primary p-value and interval of every estimate
+    (the ones q-values, step-downs and verdicts read) come from ``few_clusters_method``; from
+    that many on, from ``many_clusters_method``. Designs without clusters read HC2.
+    """
+
+    few_clusters_below: int = Field(
+        default=42, ge=2, description="below this many clusters use few_clusters_method"
+    )
+    few_clusters_method: Literal["cr2", "wild_bootstrap"] = Field(
+        default="cr2",
+        description="CR2 with Satterthwaite df, or the wild cluster restricted bootstrap",
+    )
+    many_clusters_method: Literal["cr1", "cr2"] = Field(
+        default="cr1", description="CR1 with t(G-1), or CR2 with Satterthwaite df"
+    )
+
+    def vcov_for(self, n_clusters: int) -> Literal["CR1", "CR2"]:
+        """The variance of Wald tests and group effects for a design with G clusters.
+
+        The bootstrap does not give joint tests, so with few clusters they use CR2 (HTZ).
+        """
+        if n_clusters < self.few_clusters_below or self.many_clusters_method == "cr2":
+            return "CR2"
+        return "CR1"
+
+
 class Locations(_Strict):
     """Where the study keeps its files, relative to the study file."""
 
@@ -218,6 +247,7 @@ class Study(_Strict):
     )
     reading: Reading = Field(default_factory=Reading)
     quality: Quality = Field(default_factory=Quality)
+    inference: Inference = Field(default_factory=Inference)
     locations: Locations = Field(default_factory=Locations)
 
     _path: Path | None = PrivateAttr(default=None)

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from measurement.balance import wald_test
 from measurement.errors import DesignError
 from measurement.linear_model import fit_linear_model
 
@@ -200,7 +201,7 @@ class DifferentialAttrition:
     terms: pd.DataFrame
     statistic: float
     df_numerator: int
-    df_denominator: int
+    df_denominator: float
     p_value: float
     n_obs: int
     n_clusters: int
@@ -247,7 +248,9 @@ def differential_attrition(
     ValueError
         Missing columns or no characteristic.
     DesignError
-        As :func:`measurement.linear_model.fit_linear_model`.
+        As :func:`measurement.linear_model.fit_linear_model`; and when the variance of the
+        interactions is singular (more characteristics than the clusters can test), from
+        :func:`measurement.balance.wald_test`, the one Wald test of the package.
 
     References
     ----------
@@ -276,20 +279,15 @@ def differential_attrition(
         cluster=cluster,
         fixed_effects=[stratum] if stratum else [],
     )
-    b = fit.coefficients[interactions].to_numpy()
-    v = fit.vcov.loc[interactions, interactions].to_numpy()
-    q = len(interactions)
-    wald = float(b @ np.linalg.pinv(v) @ b)
-    statistic = wald / q
-    p_value = float(stats.f.sf(statistic, q, fit.df_resid))
+    joint = wald_test(fit, interactions)
     terms = fit.tidy(confidence)
     terms = terms.loc[terms["term"].isin(interactions)].reset_index(drop=True)
     return DifferentialAttrition(
         terms=terms,
-        statistic=statistic,
-        df_numerator=q,
-        df_denominator=fit.df_resid,
-        p_value=p_value,
+        statistic=joint.statistic,
+        df_numerator=joint.df_numerator,
+        df_denominator=joint.df_denominator,
+        p_value=joint.p_value,
         n_obs=fit.n_obs,
         n_clusters=fit.n_clusters,
     )

@@ -215,11 +215,50 @@ def bias_reduced_variance(
 ) -> BiasReduced:
     """CR2 variance of the coefficients of a within-transformed (weighted) least-squares fit.
 
-    ``x`` holds the regressors with the fixed effects partialled out, ``bread`` is
-    ``(x' W x)^{-1}``; the fixed effects are given by their codes so that the adjustment
-    matrices :math:`A_g = (I - H_{gg} - H_{gg}' + (Q W^2 Q)_{gg})^{-1/2}` use the hat matrix of
-    the full design (clubSandwich's working model: target variance the identity, weights W;
-    without weights :math:`A_g = (I - H_{gg})^{-1/2}`).
+    The variance is :math:`M (\\sum_g X_g' W_g A_g e_g e_g' A_g W_g X_g) M` with
+    :math:`M = (X'WX)^{-1}` and the adjustment matrices
+    :math:`A_g = (I - H_{gg} - H_{gg}' + (Q W^2 Q)_{gg})^{-1/2}`, :math:`Q = U (U'WU)^{-1} U'`
+    and :math:`H_{gg} = Q_{gg} W_g` for the full design U (regressors and fixed-effect
+    dummies): clubSandwich's working model with identity target variance and weights W.
+    Without weights :math:`A_g = (I - H_{gg})^{-1/2}`. The inverse square root is the
+    symmetric one, eigenvalues at or below 1e-12 set to zero (clubSandwich's generalized
+    inverse for clusters that absorb a fixed effect).
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        (N, k) regressors with the fixed effects partialled out (Frisch-Waugh-Lovell).
+    weights : numpy.ndarray or None
+        Analytic or survey weights (None: unweighted).
+    residuals : numpy.ndarray
+        Residuals of the full model.
+    bread : numpy.ndarray
+        :math:`(x'Wx)^{-1}`.
+    cluster_codes : numpy.ndarray
+        Cluster of each row, 0..G-1.
+    n_clusters : int
+        G.
+    fixed_effect_codes, n_fixed_effect_levels : list
+        Codes (0..L_j-1) and level counts of each absorbed fixed effect.
+
+    Returns
+    -------
+    BiasReduced
+        The variance and what the Satterthwaite and HTZ degrees of freedom need.
+
+    Raises
+    ------
+    DesignError
+        A cluster with more than 5,000 rows, or several fixed effects with more than 3,000
+        levels in all.
+
+    References
+    ----------
+    Bell, R. M., & McCaffrey, D. F. (2002). Bias reduction in standard errors for linear
+    regression with multi-stage samples. Survey Methodology, 28(2), 169-181.
+    Pustejovsky, J. E., & Tipton, E. (2018). Small-sample methods for cluster-robust variance
+    estimation and hypothesis testing in fixed effects models. Journal of Business &
+    Economic Statistics, 36(4), 672-683.
     """
     n = x.shape[0]
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
@@ -279,6 +318,27 @@ def hc2_variance(
     With weights the leverage is that of the weighted fit, :math:`h_{ii} = w_i x_i'(X'WX)^{-1}
     x_i` on the full design (fixed effects included), and the meat is
     :math:`\\sum_i w_i^2 x_i x_i' e_i^2 / (1 - h_{ii})` (estimatr's transformed-data form).
+
+    Parameters
+    ----------
+    x, weights, residuals, bread, fixed_effect_codes, n_fixed_effect_levels
+        As in :func:`bias_reduced_variance`.
+
+    Returns
+    -------
+    numpy.ndarray
+        The (k, k) HC2 variance.
+
+    Raises
+    ------
+    DesignError
+        An observation with leverage 1 (HC2 is undefined).
+
+    References
+    ----------
+    MacKinnon, J. G., & White, H. (1985). Some heteroskedasticity-consistent covariance
+    matrix estimators with improved finite sample properties. Journal of Econometrics,
+    29(3), 305-325.
     """
     n = x.shape[0]
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)

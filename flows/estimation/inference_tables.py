@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import pandas as pd
 
@@ -100,6 +101,19 @@ def attrition_results(
     return stack(rates, "attrition"), stack(tests, "attrition_tests"), stack(bounds, "lee_bounds")
 
 
+def _cluster(frame: pd.DataFrame) -> str | None:
+    """The cluster role when the design has clusters, else None (individually randomised)."""
+    return "cluster" if "cluster" in frame and frame["cluster"].notna().any() else None
+
+
+def _joint_vcov(study: Study, frame: pd.DataFrame) -> Literal["CR1", "CR2", "HC2"]:
+    """CR2 (HTZ Wald tests) below the study's cluster threshold, else the study's choice;
+    HC2 without clusters."""
+    if _cluster(frame) is None:
+        return "HC2"
+    return study.inference.vcov_for(int(frame["cluster"].nunique()))
+
+
 def _smallest_cells(frame: pd.DataFrame, outcome: str, waves: Sequence[str]) -> int:
     """The fewest respondents with an answer in any compared wave-by-arm cell."""
     rows = frame[frame["wave"].isin(waves) & frame[outcome].notna()]
@@ -147,6 +161,7 @@ def effect_estimates(
     frame = frame[[*roles, *(str(entry["outcome"]) for entry in outcomes)]]
     estimators = ["ancova", "did"] if study.design.sampling == "panel" else ["did"]
     stratum = "stratum" if frame["stratum"].notna().any() else None
+    cluster = _cluster(frame)
     weight = "weight" if "weight" in frame and frame["weight"].notna().any() else None
     tables = []
     for offset, wave in enumerate(data.later_waves):
@@ -156,7 +171,7 @@ def effect_estimates(
                     frame,
                     outcomes=outcomes,
                     treated="treated",
-                    cluster="cluster",
+                    cluster=cluster,
                     wave="wave",
                     waves=(data.baseline_wave, wave),
                     estimator=estimator,  # type: ignore[arg-type]
@@ -166,6 +181,9 @@ def effect_estimates(
                     bootstrap_draws=bootstrap_draws,
                     randomization_draws=bootstrap_draws,
                     seed=seed + 100 * offset + number,
+                    few_clusters_below=study.inference.few_clusters_below,
+                    few_clusters_method=study.inference.few_clusters_method,
+                    many_clusters_method=study.inference.many_clusters_method,
                 )
             table["wave"] = wave
             table["is_primary"] = table["outcome"].isin(primary)
@@ -300,8 +318,9 @@ def balance_results(
                 baseline,
                 covariates=joint_covariates,
                 treated="treated",
-                cluster="cluster",
+                cluster=_cluster(baseline),
                 stratum=stratum,
+                vcov=_joint_vcov(study, baseline),
             ).tidy()
     except DesignError as error:
         messages.append(("balance joint test", str(error)))
@@ -312,7 +331,10 @@ def balance_results(
 def change_results(
     study: Study, data: AnalysisData, messages: list[tuple[str, str]]
 ) -> pd.DataFrame:
-    """Descriptive change of every outcome within each arm, baseline to each later wave."""
+    """Descriptive change of every outcome within each arm, baseline to each later wave.
+
+    Cluster-robust (CR2, Satterthwaite df) when the design has clusters.
+    """
     frame = data.responses
     outcomes = [spec.name for spec in data.outcomes]
     panel = study.design.sampling == "panel"
@@ -321,7 +343,7 @@ def change_results(
         try:
             with record_caveats(f"change {wave}", messages):
                 table = within_arm_change(
-                    frame[["respondent", "wave", "arm", *outcomes]],
+                    frame[["respondent", "wave", "arm", "cluster", *outcomes]],
                     outcomes=outcomes,
                     wave="wave",
                     before=data.baseline_wave,
@@ -329,6 +351,7 @@ def change_results(
                     design="panel" if panel else "cross_section",
                     respondent="respondent" if panel else None,
                     arm="arm",
+                    cluster=_cluster(frame),
                 )
         except DesignError as error:
             messages.append((f"change {wave}", str(error)))

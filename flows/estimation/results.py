@@ -142,6 +142,7 @@ RESULT_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
                 "term",
                 "specification",
                 "inference",
+                "primary_inference",
                 "notes",
                 "warnings",
             ),

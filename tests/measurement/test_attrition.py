@@ -142,3 +142,23 @@ def test_attrition_functions_reject_bad_arguments() -> None:
             treated="treated",
             cluster="cluster",
         )
+
+
+def test_differential_attrition_refuses_more_restrictions_than_the_clusters_can_test() -> None:
+    # 4 clusters, 4 characteristics: the clustered variance of the 4 interactions has rank
+    # at most 3. The pseudo-inverse used to test fewer restrictions than it reported; the one
+    # Wald test of the package (measurement.balance.wald_test) refuses instead.
+    rng = np.random.default_rng(9)
+    frame = pd.DataFrame({"cluster": np.repeat(np.arange(4), 30)})
+    frame["treated"] = (frame["cluster"] % 2).astype(float)
+    for name in ("a", "b", "c", "d"):
+        frame[name] = rng.normal(size=len(frame))
+    frame["followed_up"] = (rng.random(len(frame)) < 0.8).astype(float)
+    with pytest.raises(DesignError, match=r"wald_test: the variance of .* is singular"):
+        differential_attrition(
+            frame,
+            followed_up="followed_up",
+            treated="treated",
+            characteristics=["a", "b", "c", "d"],
+            cluster="cluster",
+        )

@@ -60,6 +60,28 @@ def test_estimates_cover_ancova_and_did_on_each_later_wave_and_every_outcome(
     assert linear["is_primary"].sum() == 3 * 4
 
 
+def test_estimates_read_the_designs_primary_inference_for_q_values(
+    estimated: tuple[Study, EstimationRun],
+) -> None:
+    study, run = estimated
+    estimates = read_result(study, "estimates", run.run_id)
+    linear = estimates[
+        estimates["estimator"].isin(["ancova", "did"]) & estimates["p_value"].notna()
+    ]
+    # The example study has fewer communities than the default threshold (42): CR2 primary.
+    assert (linear["n_clusters"] < study.inference.few_clusters_below).all()
+    assert (linear["primary_inference"] == "cr2_satterthwaite").all()
+    assert linear["p_value_primary"].tolist() == linear["p_value_cr2"].tolist()
+    assert linear["conf_low_primary"].tolist() == linear["conf_low_cr2"].tolist()
+    assert linear["inference"].str.startswith("primary: CR2").all()
+    from measurement.multiple_testing import adjust_within_families
+
+    for _key, rows in linear.groupby(["wave", "estimator"]):
+        expected = adjust_within_families(rows, family="family", p_value="p_value_primary")
+        assert rows["q_value"].tolist() == pytest.approx(expected["q_value_sharpened"].tolist())
+        assert rows["adjusted_p_value"].tolist() == pytest.approx(expected["q_value_bh"].tolist())
+
+
 def test_likert_outcomes_get_an_ordered_logit_robustness_row_without_adjustment(
     estimated: tuple[Study, EstimationRun],
 ) -> None:
