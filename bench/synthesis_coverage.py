@@ -79,9 +79,7 @@ def main() -> None:
     shown = ["REML + HKSJ", "REML + Wald", "DL + Wald", "prediction (HKSJ)"]
     print(table[shown].to_string(float_format=lambda x: f"{x:.3f}"))
     print("\nMean interval width:")
-    print(
-        table[[f"{name} width" for name in METHODS]].to_string(float_format=lambda x: f"{x:.3f}")
-    )
+    print(table[[f"{name} width" for name in METHODS]].to_string(float_format=lambda x: f"{x:.3f}"))
     print(f"\n{time.perf_counter() - started:.1f} s")
 
 

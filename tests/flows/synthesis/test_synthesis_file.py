@@ -65,5 +65,5 @@ def test_an_unknown_moderator_lists_the_valid_ones(partner_synthesis: Callable[.
 
 
 def test_a_missing_synthesis_file_says_where_an_example_is(tmp_path: Path) -> None:
-    with pytest.raises(StudyFileError, match="data/syntheses/example/synthesis.toml"):
+    with pytest.raises(StudyFileError, match=r"data/syntheses/example/synthesis\.toml"):
         load_synthesis(tmp_path / "synthesis.toml")
