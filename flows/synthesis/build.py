@@ -16,7 +16,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from flows.synthesis.file import Synthesis, synthesis_assumptions, vocabulary_labels
 from flows.synthesis.harmonize import harmonize
 from flows.synthesis.plots import forest_plot, funnel_plot
-from flows.synthesis.pooling import pool_outcomes
+from flows.synthesis.pooling import PooledOutcomes, pool_outcomes
 from flows.synthesis.verdicts import RULE_TEXT, evidence_map, score_pooled, verdict_table
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -61,17 +61,20 @@ def run_synthesis(synthesis: Synthesis) -> SynthesisResult:
         for entry in synthesis.outcomes
     }
 
-    def pool(rows: pd.DataFrame, moderators: list[str] | None = None):
+    def pool(
+        rows: pd.DataFrame, chosen: dict[str, tuple[str, float | None]], *, full: bool
+    ) -> PooledOutcomes:
         return pool_outcomes(
             rows,
-            outcomes=outcomes,
-            moderators=moderators or [],
+            outcomes=chosen,
+            moderators=synthesis.moderators if full else [],
             method=synthesis.method,
             test=synthesis.test,
             confidence=synthesis.confidence,
+            diagnostics=full,
         )
 
-    pooled = pool(harmonized, synthesis.moderators)
+    pooled = pool(harmonized, outcomes, full=True)
     missing = [name for name in outcomes if name not in set(pooled.pooled["outcome"])]
     if missing:
         notes.append(f"No study estimated {', '.join(missing)}; nothing pooled for them.")
@@ -83,12 +86,19 @@ def run_synthesis(synthesis: Synthesis) -> SynthesisResult:
             for entry in synthesis.studies
         ]
     )
-    cell_caveats: list[tuple[str, str]] = []
+    bearing = {
+        bearing.outcome
+        for assumption in assumptions
+        for bearing in (
+            *([assumption.headline] if assumption.headline else []),
+            *assumption.premise,
+        )
+    }
+    cell_outcomes = {name: value for name, value in outcomes.items() if name in bearing}
 
     def pool_cell(rows: pd.DataFrame) -> pd.DataFrame:
-        cell = pool(rows)
-        cell_caveats.extend(cell.caveats)
-        return cell.pooled
+        # A cell's few studies raise the few-studies caveat by design; the map says how many.
+        return pool(rows, cell_outcomes, full=False).pooled
 
     mapped = evidence_map(assumptions, harmonized, studies, pool_cell)
     return SynthesisResult(

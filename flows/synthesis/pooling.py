@@ -225,8 +225,10 @@ def pool_outcomes(
     method: str,
     test: str,
     confidence: float,
+    diagnostics: bool = True,
 ) -> PooledOutcomes:
-    """Pool each outcome (``outcomes``: name -> (label, SESOI)); moderators and bias tests."""
+    """Pool each outcome (``outcomes``: name -> (label, SESOI)); moderators and, with
+    ``diagnostics``, Egger's test and the funnel points."""
     caveats: list[tuple[str, str]] = []
     pooled, regressions, bias, funnels = [], [], [], []
     for name, (label, sesoi) in outcomes.items():
@@ -237,6 +239,8 @@ def pool_outcomes(
             row = pool_outcome(rows, method=method, test=test, confidence=confidence, sesoi=sesoi)
         row.update(outcome=name, label=label)
         pooled.append(row)
+        if not diagnostics:
+            continue
         ordered = rows.sort_values("std_error", kind="stable")
         points = funnel_data(ordered, pooled=float(row["estimate"]), confidence=confidence)  # type: ignore[arg-type]
         points = points.assign(
