@@ -38,6 +38,15 @@ def synthesize(
             help="Run as the Prefect flow synthesize-evidence (default) or as plain calls.",
         ),
     ] = True,
+    serve: Annotated[
+        bool,
+        typer.Option(
+            "--serve",
+            help="Serve a deployment that re-runs after every study run and on --cron "
+            "(needs PREFECT_API_URL).",
+        ),
+    ] = False,
+    cron: Annotated[str, typer.Option(help="Schedule of the served deployment.")] = "30 6 * * *",
 ) -> None:
     """Pool many studies' estimates into one answer per assumption: HTML report and tables.
 
@@ -49,6 +58,9 @@ def synthesize(
     from flows.synthesis.run import unchanged_synthesis
 
     synthesis = load_synthesis(synthesis_file)
+    if serve:
+        _serve(synthesis, cron=cron)
+        return
     unchanged = None if force else unchanged_synthesis(synthesis)
     if unchanged is not None:
         console.print(
@@ -72,6 +84,31 @@ def synthesize(
     )
     console.print(f"Report: {outcome.report.resolve()}", highlight=False)
     console.print(f"Tables: {outcome.report.parent.resolve()}", highlight=False)
+
+
+def _serve(synthesis: object, *, cron: str) -> None:
+    """Serve the synthesis's deployment until interrupted (Ctrl-C)."""
+    from flows.orchestration.deployments import ServeError
+    from flows.orchestration.settings import uses_prefect_server
+    from flows.synthesis.deployment import synthesis_deployment
+    from flows.synthesis.file import Synthesis
+
+    if not isinstance(synthesis, Synthesis):
+        raise TypeError(f"_serve: expected a Synthesis, got {synthesis!r}")
+    if not uses_prefect_server():
+        raise ServeError(
+            "synthesize --serve: no Prefect server to serve to; PREFECT_API_URL is not set. "
+            "Start one with `prefect server start` and `export "
+            "PREFECT_API_URL=http://127.0.0.1:4200/api`, then serve again."
+        )
+    from prefect import serve
+
+    console.print(
+        f"Serving synthesize-evidence/{synthesis.id}: after every evaluate-study run and on "
+        f"{cron!r}.",
+        highlight=False,
+    )
+    serve(synthesis_deployment(synthesis, cron=cron))
 
 
 def simulate_synthesis(
