@@ -131,24 +131,29 @@ def display(frame: pd.DataFrame, columns: dict[str, str]) -> dict[str, object]:
 
 
 def _map_display(mapped: pd.DataFrame) -> dict[str, object]:
+    """One row per region and campaign type, one column per assumption."""
     if mapped.empty:
         return {"headers": [], "rows": [], "empty": True}
+
+    def cell(row: pd.Series) -> str:
+        studies = int(row["n_studies"])
+        if studies == 0:
+            return str(row["verdict"])
+        noun = "study" if studies == 1 else "studies"
+        return f"{row['verdict']} ({studies} {noun}, {int(row['n_respondents'])} respondents)"
+
     cells = mapped.assign(
-        cell=mapped["verdict"]
-        + " ("
-        + mapped["n_studies"].astype(str)
-        + " studies, "
-        + mapped["n_respondents"].astype(str)
-        + " respondents)",
-        column=mapped["region"] + " / " + mapped["campaign_type"],
-        row=mapped["number"].astype(str) + ". " + mapped["assumption"],
+        cell=mapped.apply(cell, axis=1),
+        assumption_column=mapped["number"].astype(str) + ". " + mapped["assumption"],
     )
-    table = cells.pivot(index="row", columns="column", values="cell")
+    table = cells.pivot(
+        index=["region", "campaign_type"], columns="assumption_column", values="cell"
+    )
     return {
-        "headers": ["assumption", *table.columns.tolist()],
+        "headers": ["region", "campaign type", *table.columns.tolist()],
         "rows": [
-            [index, *values]
-            for index, values in zip(table.index, table.values.tolist(), strict=True)
+            [region, kind, *values]
+            for (region, kind), values in zip(table.index, table.values.tolist(), strict=True)
         ],
         "empty": False,
     }

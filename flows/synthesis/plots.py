@@ -56,7 +56,8 @@ def forest_plot(studies: pd.DataFrame, pooled: pd.Series, *, title: str) -> str:
     axes.set_yticks([0.0, 0.6, *positions[::-1].tolist()], labels)
     axes.set_xlabel("Effect in standard deviations of the comparison arm at baseline")
     axes.grid(axis="x", color="#dddddd")
-    axes.legend(loc="best", fontsize="small")
+    # Below the axes: inside, the legend would cover the pooled diamond or a study.
+    axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=3, fontsize="small")
     return _svg(figure, title)
 
 
