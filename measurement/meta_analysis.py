@@ -14,7 +14,8 @@ t(k - p) reference) or Wald-type (``test="z"``: the model-based variance, standa
 
 Why by hand: statsmodels' ``combine_effects`` estimates tau^2 by DL or Paule-Mandel only (no
 REML) and has no meta-regression; PyMARE (0.0.13, pre-1.0, needs sympy) covers REML and
-Knapp-Hartung but no three-level model and no prediction intervals in metafor's convention.
+Knapp-Hartung but gives no prediction interval and handles several estimates per study by
+collapsing them rather than with a three-level model.
 The formulas here follow metafor's ``rma.uni`` and are checked against it to 1e-6
 (``tests/reference/make_meta_analysis_reference.R``); statsmodels is a second check of FE/DL.
 """

@@ -60,7 +60,8 @@ def _study_estimates(
     from flows.estimation.results import read_result
     from flows.study import load_study
 
-    assert entry.study is not None  # the file model requires one of the two
+    if entry.study is None:  # pragma: no cover - the file model requires one of the two
+        raise StudyFileError(f"study {entry.id!r}: name its estimates or its study file.")
     study = load_study(synthesis.located(entry.study))
     frame = read_result(study, "estimates", latest_run_id(study))
     return (

@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from flows.errors import StudyFileError
 from flows.synthesis.file import Synthesis, load_synthesis
 
 FINGERPRINT_FILE = "fingerprint.json"
@@ -49,7 +50,8 @@ def input_checksums(synthesis: Synthesis) -> dict[str, str]:
         from flows.estimation.results import read_result
         from flows.study import load_study
 
-        assert entry.study is not None  # the file model requires one of the two
+        if entry.study is None:  # pragma: no cover - the file model requires one of the two
+            raise StudyFileError(f"study {entry.id!r}: name its estimates or its study file.")
         study = load_study(synthesis.located(entry.study))
         run_id = latest_run_id(study)
         table = read_result(study, "estimates", run_id).to_csv(index=False).encode()
