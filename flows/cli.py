@@ -503,3 +503,14 @@ def version() -> None:
     from importlib.metadata import version as distribution_version
 
     console.print(distribution_version("trustshift"))
+
+
+# Synthesis across studies (issue 15): the commands live in flows/synthesis/commands.py.
+def _register_synthesis_commands() -> None:
+    from flows.synthesis.commands import simulate_synthesis, synthesize
+
+    app.command(name="synthesize")(reported(synthesize))
+    app.command(name="simulate-synthesis")(reported(simulate_synthesis))
+
+
+_register_synthesis_commands()
