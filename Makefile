@@ -54,6 +54,25 @@ floors: | $(UV)
 	$(UV) pip install --quiet --compile-bytecode --python $(FLOORS)/bin/python --no-deps -e .
 	$(FLOORS)/bin/python -m pytest tests/measurement -q -p no:cacheprovider
 
+# A normal (non-editable) install must run: build the sdist and the wheel from it, install
+# the wheel with the locked dependencies into a fresh environment, and run the demo and
+# `init` from a folder without the source tree.
+WHEEL_CHECK := build/wheel-check
+wheel-check: | $(UV)
+	rm -rf $(WHEEL_CHECK) && mkdir -p $(WHEEL_CHECK)
+	$(UV) build --quiet --no-config --index-url $(PYPI) --out-dir $(WHEEL_CHECK)/dist
+	$(UV) venv --quiet --python $(PYTHON) $(WHEEL_CHECK)/venv
+	$(UV) pip install --quiet --python $(WHEEL_CHECK)/venv/bin/python --require-hashes \
+		-r $(LOCK)
+	$(UV) pip install --quiet --python $(WHEEL_CHECK)/venv/bin/python --no-deps \
+		$(WHEEL_CHECK)/dist/*.whl
+	cd $(WHEEL_CHECK) && venv/bin/python -c "import flows.bundled as b, sys; \
+		sys.exit(0 if '/site-packages/' in str(b.BUNDLED_DATA) else 'bundled data not from the wheel')"
+	cd $(WHEEL_CHECK) && venv/bin/trustshift init new-study --id wheel_check >/dev/null
+	cd $(WHEEL_CHECK) && PREFECT_HOME=$$PWD/.prefect venv/bin/trustshift demo --workdir demo \
+		--bootstrap-draws 99
+	@echo "wheel-check: the wheel installs and runs the demo"
+
 setup: $(STAMP)
 
 demo: $(STAMP)

@@ -73,3 +73,16 @@ def test_after_an_upgrade_a_run_estimates_again_and_records_the_new_version(
     runs = run_history(study)
     assert {run["kind"] for run in runs} == {"evaluate-study", "estimate"}
     assert {run["code_version"] for run in runs} == {code_version()}
+
+
+def test_the_run_settings_of_the_methods_appendix_hold_every_computing_library(
+    small_study: Callable[..., Path],
+) -> None:
+    from flows.estimation.run import _settings_table
+
+    study = load_study(small_study())
+    settings = _settings_table(study, run_id="r", bootstrap_draws=9, seed=1, lee_draws=9)
+    recorded = dict(zip(settings["name"], settings["value"], strict=True))
+    for name, found in software_versions().items():
+        assert recorded[f"version {name}"] == found
+    assert recorded["version scikit-learn"][0].isdigit()
