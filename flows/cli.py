@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from flows.bundled import EXAMPLE_STUDY_DIR, TEMPLATES_DIR
 from flows.errors import TrustshiftError
 
 app = typer.Typer(
@@ -28,9 +29,7 @@ errors = Console(stderr=True, soft_wrap=True)
 P = ParamSpec("P")
 R = TypeVar("R")
 
-REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE_STUDY = REPOSITORY_ROOT / "data" / "studies" / "example"
-INBOX_IGNORED_SUFFIXES = (".partial", ".tmp", ".md", ".txt", ".json")
+EXAMPLE_STUDY = EXAMPLE_STUDY_DIR
 
 
 class _State:
@@ -84,19 +83,6 @@ StudyArgument = Annotated[
 ]
 
 
-def inbox_files(inbox: Path) -> list[Path]:
-    """Wave files waiting in an inbox: regular, visible files, in name order."""
-    if not inbox.is_dir():
-        return []
-    return sorted(
-        path
-        for path in inbox.iterdir()
-        if path.is_file()
-        and not path.name.startswith(".")
-        and not path.name.endswith(INBOX_IGNORED_SUFFIXES)
-    )
-
-
 @app.command()
 @reported
 def init(
@@ -116,7 +102,7 @@ def init(
     if target.exists():
         errors.print(f"{target} already exists; choose another folder or edit that file.")
         raise typer.Exit(2)
-    template = (REPOSITORY_ROOT / "data" / "templates" / "study.toml").read_text(encoding="utf-8")
+    template = (TEMPLATES_DIR / "study.toml").read_text(encoding="utf-8")
     text = (
         template.replace("{id}", study_id)
         .replace("{title}", title.replace('"', "'"))
@@ -154,6 +140,7 @@ def ingest(
 ) -> None:
     """Read survey waves, strip identifying columns and store them in the warehouse."""
     from flows.ingest import ingest_wave
+    from flows.orchestration.inbox import inbox_files
     from flows.study import load_study
     from flows.warehouse import warehouse_path
 
@@ -256,6 +243,28 @@ def simulate(
     console.print(f"Simulated study written to {out}", highlight=False)
 
 
+DEMO_MARKER = ".trustshift-demo"
+
+
+def _prepare_demo_folder(workdir: Path) -> None:
+    """Empty the demo folder, deleting only a folder an earlier demo made (it holds the marker)."""
+    if workdir.is_dir() and (workdir / DEMO_MARKER).is_file():
+        shutil.rmtree(workdir)
+    elif workdir.exists() and not (workdir.is_dir() and not any(workdir.iterdir())):
+        errors.print(
+            f"demo: --workdir {workdir} exists and was not made by `trustshift demo` "
+            f"(it has no {DEMO_MARKER} file), so it is left untouched. Choose a new or empty "
+            "folder, for example `--workdir work/demo`.",
+            highlight=False,
+        )
+        raise typer.Exit(2)
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / DEMO_MARKER).write_text(
+        "Made by `trustshift demo`; the next demo with this --workdir deletes this folder.\n",
+        encoding="utf-8",
+    )
+
+
 @app.command()
 @reported
 def demo(
@@ -271,9 +280,7 @@ def demo(
 
     from flows.simulation.example import make_example_study
 
-    if workdir.exists():
-        shutil.rmtree(workdir)
-    workdir.mkdir(parents=True)
+    _prepare_demo_folder(workdir)
     # Prefect's state outlives the demo folder: a new PREFECT_HOME costs seconds to migrate.
     os.environ.setdefault("PREFECT_HOME", str((workdir.parent / ".prefect").resolve()))
     shutil.copy2(EXAMPLE_STUDY / "study.toml", workdir / "study.toml")

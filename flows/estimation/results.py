@@ -13,7 +13,7 @@ import pandas as pd
 from flows import api
 from flows.estimation.errors import EstimationError
 from flows.study import Study
-from flows.warehouse import connect, has_table, warehouse_path
+from flows.warehouse import connect, has_table, insert_frame, warehouse_path
 from measurement.attrition import ATTRITION_COLUMNS
 from measurement.balance import BALANCE_COLUMNS
 from measurement.change import CHANGE_COLUMNS
@@ -309,16 +309,7 @@ def write_results(
         connection.execute(
             f"DELETE FROM {name} WHERE run_id = ? AND study_id = ?", [run_id, study_id]
         )
-        if not staged.empty:
-            connection.register("staged_results", staged)
-            try:
-                columns = ", ".join(f'"{column}"' for column in staged.columns)
-                connection.execute(
-                    f"INSERT INTO {name} ({columns}) SELECT {columns} FROM staged_results"
-                )
-            finally:
-                connection.unregister("staged_results")
-        written[name] = len(staged)
+        written[name] = insert_frame(connection, name, staged)
     return written
 
 
