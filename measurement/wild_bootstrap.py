@@ -23,10 +23,12 @@ from measurement.linear_model import (
     combine_columns,
     count_parameters,
     cross_product,
+    demean,
     prepare_design,
 )
 
 __all__ = [
+    "TIE_TOLERANCE",
     "BootstrapWeights",
     "WildBootstrapResult",
     "bootstrap_weights",
@@ -38,6 +40,13 @@ BootstrapWeights = Literal["auto", "rademacher", "webb"]
 WEBB_BELOW = 12
 """With ``weights="auto"``, Webb's six-point weights are used below this many clusters."""
 
+TIE_TOLERANCE = 1e-9
+"""A bootstrap |t*| within this relative distance of |t| is a tie, counted as an exceedance.
+
+Under full enumeration the all-(+1) and all-(-1) sign vectors reproduce |t| exactly, so a
+strict comparison would decide on rounding (rescaling the outcome moved an "exact" p-value
+by 2/2^G). Counting ties as exceedances is the conservative rule."""
+
 _WEBB_VALUES = np.array(
     [-np.sqrt(1.5), -1.0, -np.sqrt(0.5), np.sqrt(0.5), 1.0, np.sqrt(1.5)], dtype=float
 )
@@ -47,8 +56,11 @@ _WEBB_VALUES = np.array(
 class WildBootstrapResult:
     """Wild cluster restricted bootstrap test of one coefficient.
 
-    ``p_value`` is the symmetric bootstrap p-value of H0: coefficient == ``null`` (the share
-    of bootstrap |t*| strictly above |t|, as pyfixest and the wildboottest package);
+    ``p_value`` is the symmetric bootstrap p-value of H0: coefficient == ``null``: the share
+    of bootstrap |t*| at or above |t|, ties (within :data:`TIE_TOLERANCE` relative) counted as
+    exceedances (conservative; pyfixest and the wildboottest package count |t*| strictly
+    above |t|, which differs only by ties, at least the two sign vectors +-1 under full
+    enumeration);
     ``conf_low``/``conf_high`` invert that test at ``1 - confidence``.
     """
 
@@ -173,13 +185,13 @@ def _precompute(design: Design, column: int, small_sample: SmallSample) -> _Prec
     h = _cluster_sums(codes, q[:, None] * x, g) @ inverse
     k_y = h @ _cluster_sums(codes, x * r_y[:, None], g).T
     k_x = h @ _cluster_sums(codes, x * r_x[:, None], g).T
-    nested = all(
-        _nested(level_codes, design.cluster_codes, levels)
+    nested = [
+        _nested(level_codes, codes, levels)
         for level_codes, levels in zip(
             design.fixed_effect_codes, design.n_fixed_effect_levels, strict=True
         )
-    )
-    if len(design.fixed_effect_codes) == 1 and not nested:
+    ]
+    if len(nested) == 1 and not nested[0]:
         # The bootstrap refit also re-estimates the fixed effects: the residual of the draw is
         # M_D(u * v), not u * v, when the fixed effect is not nested in the cluster (strata
         # containing several clusters). Its contribution to cluster h's score is
@@ -194,6 +206,10 @@ def _precompute(design: Design, column: int, small_sample: SmallSample) -> _Prec
         u_x = np.bincount(pair, weights=root * r_x, minlength=g * levels).reshape(g, levels)
         k_y = k_y + e @ u_y.T
         k_x = k_x + e @ u_x.T
+    elif len(nested) > 1 and not all(nested):
+        extra_y, extra_x = _fixed_effect_refit(design, codes, q / root, root * r_y, root * r_x)
+        k_y = k_y + extra_y
+        k_x = k_x + extra_x
     return _Precomputed(
         estimate=float(beta[column]),
         std_error=std_error,
@@ -209,6 +225,36 @@ def _nested(level_codes: np.ndarray, cluster_codes: np.ndarray, levels: int) -> 
     first = np.full(levels, -1, dtype=np.int64)
     first[level_codes[::-1]] = cluster_codes[::-1]
     return bool(np.all(first[level_codes] == cluster_codes))
+
+
+def _fixed_effect_refit(
+    design: Design,
+    codes: np.ndarray,
+    direction: np.ndarray,
+    weighted_y: np.ndarray,
+    weighted_x: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Score terms from re-estimating several non-nested fixed effects in each draw.
+
+    The residual of a draw is M_[X, D](u * v); its D part adds to cluster h's score
+    -sum_g v_g E[h, g] with E[h, g] = sum_{i in g} w_i [P_D(x~ 1_h)]_i u_i, where x~ is the
+    tested column's direction ``(X'WX)^-1`` row applied to the within-transformed regressors
+    and P_D the (weighted) projection on the fixed effects. P_D of G vectors costs G
+    within-transformations (alternating projections), done in blocks of columns.
+    """
+    g = design.n_clusters
+    extra_y = np.zeros((g, g))
+    extra_x = np.zeros((g, g))
+    block = max(1, min(g, 4_000_000 // max(design.n_obs, 1)))
+    for start in range(0, g, block):
+        members = np.arange(start, min(start + block, g))
+        spread = np.where(codes[:, None] == members[None, :], direction[:, None], 0.0)
+        projected = spread - demean(
+            spread, design.fixed_effect_codes, design.n_fixed_effect_levels, design.weights
+        )
+        extra_y[members] = _cluster_sums(codes, projected * weighted_y[:, None], g).T
+        extra_x[members] = _cluster_sums(codes, projected * weighted_x[:, None], g).T
+    return extra_y, extra_x
 
 
 class _Inversion:
@@ -235,7 +281,8 @@ class _Inversion:
 
     def p_value(self, null: float) -> float:
         t_star = np.abs(self.statistics(null))
-        return float(np.mean(t_star > abs(self.observed(null))))
+        observed = abs(self.observed(null))
+        return float(np.mean(t_star >= observed * (1 - TIE_TOLERANCE)))
 
     def bound(self, alpha: float, direction: float, start: float) -> float:
         """The null value beyond which the test rejects at ``alpha`` on one side."""
@@ -336,11 +383,15 @@ def wild_cluster_bootstrap(
 
     Notes
     -----
-    Fixed effects are partialled out once (Frisch-Waugh-Lovell). When a single fixed effect
-    is not nested in the clusters (strata that contain several clusters), the re-estimation
-    of the fixed effects in each draw is accounted for exactly; with two or more non-nested
-    fixed effects it is ignored (the usual approximation). The CR1 factor cancels from the
-    p-value. Cost: one pass over the N rows, then O(B G^2).
+    Fixed effects are partialled out once (Frisch-Waugh-Lovell). When fixed effects are not
+    nested in the clusters (strata that contain several clusters, enumerators who work in
+    several communities), each draw's refit also re-estimates them; this is accounted for
+    exactly: in O(N) for one such fixed effect, and with G within-transformations (one per
+    cluster, alternating projections) for two or more, so the statistics equal a refit per
+    draw to rounding. The CR1 factor cancels from the p-value. Ties between |t*| and |t|
+    (relative distance below :data:`TIE_TOLERANCE`) count as exceedances, so p-values and
+    intervals do not depend on the units of the outcome or the regressors. Cost: one pass
+    over the N rows, then O(B G^2).
 
     References
     ----------
