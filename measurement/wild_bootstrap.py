@@ -2,7 +2,8 @@
 
 Implements the WCR-11 bootstrap of Cameron, Gelbach and Miller (2008) with the cluster-level
 algebra of Roodman, MacKinnon, Nielsen and Webb (2019): after one O(N k) pass over the data,
-every bootstrap draw costs O(G^2) (the CR1 denominator) and O(G) (the numerator), and the
+every bootstrap draw costs O(G k) (the CR1 denominator, its correction kept in low-rank form)
+and O(G) (the numerator), and the
 bootstrap t statistics are rational functions of the null value, so the confidence interval by
 test inversion costs O(B) per evaluated null value.
 """
@@ -130,15 +131,47 @@ def bootstrap_weights(
 
 @dataclass(frozen=True, slots=True)
 class _Precomputed:
-    """Cluster-level quantities; each pair (y, x) gives the value at null b0 as y - b0 * x."""
+    """Cluster-level quantities; each pair (y, x) gives the value at null b0 as y - b0 * x.
+
+    The (G x G) matrices K_y and K_x of the draw's score correction are kept as sums of
+    low-rank products ``left @ right.T`` (rank k for the regressors, L for one non-nested
+    fixed effect) plus an optional dense part (several non-nested fixed effects), so that a
+    draw costs O(G (k + L)) rather than O(G^2) when there are many clusters.
+    """
 
     estimate: float
     std_error: float
     factor: float
     c_y: np.ndarray
     c_x: np.ndarray
-    k_y: np.ndarray
-    k_x: np.ndarray
+    k_y: tuple[tuple[np.ndarray, np.ndarray], ...]
+    k_x: tuple[tuple[np.ndarray, np.ndarray], ...]
+    dense_y: np.ndarray | None = None
+    dense_x: np.ndarray | None = None
+
+
+_DENSE_BELOW = 256
+"""Below this many clusters K is formed densely: one small product per block of draws is
+cheaper than the two thin ones of the low-rank form."""
+
+
+def _apply(
+    v: np.ndarray, factors: tuple[tuple[np.ndarray, np.ndarray], ...], dense: np.ndarray | None
+) -> np.ndarray:
+    """``v @ K.T`` for K = sum(left @ right.T) + dense."""
+    if v.shape[1] < _DENSE_BELOW:
+        full = np.zeros((v.shape[1], v.shape[1])) if dense is None else dense.copy()
+        for left, right in factors:
+            full += left @ right.T
+        return v @ full.T
+    # Thin products as einsum loops, not BLAS: on a busy machine threaded BLAS makes these
+    # (B x G) by (G x k) products tens of times slower (see linear_model.cross_product).
+    out = np.zeros((v.shape[0], v.shape[1]))
+    for left, right in factors:
+        out += np.einsum("bk,gk->bg", np.einsum("bg,gk->bk", v, right), left)
+    if dense is not None:
+        out += v @ dense.T
+    return out
 
 
 def _cluster_sums(codes: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
@@ -183,8 +216,9 @@ def _precompute(design: Design, column: int, small_sample: SmallSample) -> _Prec
     c_y = _cluster_sums(codes, q * r_y, g)
     c_x = _cluster_sums(codes, q * r_x, g)
     h = _cluster_sums(codes, q[:, None] * x, g) @ inverse
-    k_y = h @ _cluster_sums(codes, x * r_y[:, None], g).T
-    k_x = h @ _cluster_sums(codes, x * r_x[:, None], g).T
+    k_y = [(h, _cluster_sums(codes, x * r_y[:, None], g))]
+    k_x = [(h, _cluster_sums(codes, x * r_x[:, None], g))]
+    dense_y = dense_x = None
     nested = [
         _nested(level_codes, codes, levels)
         for level_codes, levels in zip(
@@ -204,20 +238,20 @@ def _precompute(design: Design, column: int, small_sample: SmallSample) -> _Prec
         e = level_sums.reshape(g, levels) / np.where(level_weight > 0, level_weight, 1.0)[None, :]
         u_y = np.bincount(pair, weights=root * r_y, minlength=g * levels).reshape(g, levels)
         u_x = np.bincount(pair, weights=root * r_x, minlength=g * levels).reshape(g, levels)
-        k_y = k_y + e @ u_y.T
-        k_x = k_x + e @ u_x.T
+        k_y.append((e, u_y))
+        k_x.append((e, u_x))
     elif len(nested) > 1 and not all(nested):
-        extra_y, extra_x = _fixed_effect_refit(design, codes, q / root, root * r_y, root * r_x)
-        k_y = k_y + extra_y
-        k_x = k_x + extra_x
+        dense_y, dense_x = _fixed_effect_refit(design, codes, q / root, root * r_y, root * r_x)
     return _Precomputed(
         estimate=float(beta[column]),
         std_error=std_error,
         factor=factor,
         c_y=c_y,
         c_x=c_x,
-        k_y=k_y,
-        k_x=k_x,
+        k_y=tuple(k_y),
+        k_x=tuple(k_x),
+        dense_y=dense_y,
+        dense_x=dense_x,
     )
 
 
@@ -264,11 +298,17 @@ class _Inversion:
         self.pre = pre
         self.num_y = v @ pre.c_y
         self.num_x = v @ pre.c_x
-        s_y = v * pre.c_y[None, :] - v @ pre.k_y.T
-        s_x = v * pre.c_x[None, :] - v @ pre.k_x.T
-        self.a = np.einsum("bg,bg->b", s_y, s_y)
-        self.b = np.einsum("bg,bg->b", s_y, s_x)
-        self.c = np.einsum("bg,bg->b", s_x, s_x)
+        self.a = np.empty(v.shape[0])
+        self.b = np.empty(v.shape[0])
+        self.c = np.empty(v.shape[0])
+        size = max(1, 2**21 // max(v.shape[1], 1))
+        for start in range(0, v.shape[0], size):
+            block = v[start : start + size]
+            s_y = block * pre.c_y[None, :] - _apply(block, pre.k_y, pre.dense_y)
+            s_x = block * pre.c_x[None, :] - _apply(block, pre.k_x, pre.dense_x)
+            self.a[start : start + size] = np.einsum("bg,bg->b", s_y, s_y)
+            self.b[start : start + size] = np.einsum("bg,bg->b", s_y, s_x)
+            self.c[start : start + size] = np.einsum("bg,bg->b", s_x, s_x)
 
     def statistics(self, null: float) -> np.ndarray:
         numerator = self.num_y - null * self.num_x
@@ -391,7 +431,8 @@ def wild_cluster_bootstrap(
     draw to rounding. The CR1 factor cancels from the p-value. Ties between |t*| and |t|
     (relative distance below :data:`TIE_TOLERANCE`) count as exceedances, so p-values and
     intervals do not depend on the units of the outcome or the regressors. Cost: one pass
-    over the N rows, then O(B G^2).
+    over the N rows, then O(B G (k + L)) for k regressors and L levels of one non-nested
+    fixed effect (O(B G^2) with several non-nested fixed effects).
 
     References
     ----------
