@@ -299,7 +299,9 @@ def fit_ordered_logit(
     cluster_scores = np.zeros((n_clusters, scores.shape[1]))
     np.add.at(cluster_scores, groups, scores)
     n, p = len(frame), scores.shape[1]
-    factor = n_clusters / (n_clusters - 1) * (n - 1) / (n - p) if cluster else n / (n - p)
+    factor = (
+        n_clusters / (n_clusters - 1) * (n - 1) / (n - p) if cluster is not None else n / (n - p)
+    )
     robust = factor * bread @ (cluster_scores.T @ cluster_scores) @ bread
     labels = [f"{_label(categories[j])}|{_label(categories[j + 1])}" for j in range(n_cuts)]
     index = [*names, *labels]
