@@ -74,19 +74,20 @@ def attrition_results(
                 messages.append((f"differential attrition {wave}", str(error)))
         later = frame.loc[frame["wave"] == wave].drop_duplicates("respondent")
         for position, spec in enumerate(data.outcomes):
-            followed = status[["respondent", "treated", "cluster"]].merge(
+            keys = ["respondent", "treated", "cluster", *([stratum] if stratum else [])]
+            followed = status[keys].merge(
                 later[["respondent", spec.name]], on="respondent", how="left"
             )
             try:
                 with record_caveats(f"lee bounds {wave} {spec.name}", messages):
-                    result = lee_bounds(
+                    result = _lee_bounds_within_strata(
                         followed,
                         outcome=spec.name,
-                        treated="treated",
-                        cluster="cluster",
+                        stratum=stratum,
                         draws=lee_draws,
                         seed=seed + 1000 * offset + position,
-                    ).tidy()
+                        messages=messages,
+                    )
             except DesignError as error:
                 messages.append((f"lee bounds {wave} {spec.name}", str(error)))
                 continue
@@ -99,6 +100,34 @@ def attrition_results(
         return pd.DataFrame(columns=[name for name, _ in RESULT_TABLES[table]])
 
     return stack(rates, "attrition"), stack(tests, "attrition_tests"), stack(bounds, "lee_bounds")
+
+
+def _lee_bounds_within_strata(
+    followed: pd.DataFrame,
+    *,
+    outcome: str,
+    stratum: str | None,
+    draws: int,
+    seed: int,
+    messages: list[tuple[str, str]],
+) -> pd.DataFrame:
+    """Lee bounds trimmed within strata; pooled (with a message) when a stratum lacks an arm."""
+    if stratum is not None:
+        try:
+            return lee_bounds(
+                followed,
+                outcome=outcome,
+                treated="treated",
+                cluster="cluster",
+                stratum=stratum,
+                draws=draws,
+                seed=seed,
+            ).tidy()
+        except DesignError as error:
+            messages.append((f"lee bounds {outcome}", f"{error} Pooled bounds reported."))
+    return lee_bounds(
+        followed, outcome=outcome, treated="treated", cluster="cluster", draws=draws, seed=seed
+    ).tidy()
 
 
 def _smallest_cells(frame: pd.DataFrame, outcome: str, waves: Sequence[str]) -> int:

@@ -210,3 +210,13 @@ def test_latest_run_id_explains_that_no_run_exists(tmp_path: Path) -> None:
     study = load_study(write_survey_study(tmp_path / "none"))
     with pytest.raises(EstimationError, match="has no finished estimation run"):
         latest_run_id(study)
+
+
+def test_lee_bounds_are_trimmed_within_strata_and_captioned_for_the_always_observed(
+    estimated: tuple[Study, EstimationRun],
+) -> None:
+    study, run = estimated
+    bounds = read_result(study, "lee_bounds", run.run_id)
+    assert len(bounds) > 0
+    assert bounds["inference"].str.contains("for the always-observed").all()
+    assert bounds["inference"].str.contains("trimmed within strata").any()
