@@ -312,6 +312,8 @@ def binary_robustness(
     """
     binary = [spec for spec in data.outcomes if spec.kind == "item" and spec.scale == "binary"]
     later = frame[frame["wave"] == wave]
+    # Individually randomised designs have no cluster: HC1 errors then.
+    cluster = "cluster" if "cluster" in frame and frame["cluster"].notna().any() else None
     panel = study.design.sampling == "panel"
     rows = []
     for spec in binary:
@@ -333,7 +335,7 @@ def binary_robustness(
                         working,
                         outcome=spec.name,
                         treated="treated",
-                        cluster="cluster",
+                        cluster=cluster,
                         baseline=baseline,
                         stratum=stratum,
                         link=link,
