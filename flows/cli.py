@@ -521,3 +521,11 @@ def _register_synthesis_commands() -> None:
 
 
 _register_synthesis_commands()
+def _register_design_stage() -> None:
+    """`trustshift design`, `assign` and `plan` live in flows.planning_cli."""
+    from flows.planning_cli import register
+
+    register(app, reported)
+
+
+_register_design_stage()

@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
+from flows.assumptions import AssumptionDeclaration
 from flows.errors import StudyFileError, format_validation_error
 from flows.instrument import Construct, Instrument, Item, load_instrument
 
@@ -106,6 +107,24 @@ class Outcomes(_Strict):
             "'not applicable' code counts as 0 (no plan, no preparations) in the analysis"
         ),
     )
+    sesoi: dict[str, float] = Field(
+        default_factory=dict,
+        description=(
+            "smallest effect size of interest per outcome, in standard deviations of the "
+            "comparison arm at baseline: estimates within ±SESOI can be shown equivalent to "
+            "no effect (two one-sided tests)"
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _check_sesoi(self) -> Outcomes:
+        for name, value in self.sesoi.items():
+            if not value > 0:
+                raise ValueError(
+                    f"outcomes.sesoi.{name}: {value!r} is not a positive number of standard "
+                    "deviations; declare for example 0.2"
+                )
+        return self
 
 
 class Reading(_Strict):
@@ -249,6 +268,13 @@ class Study(_Strict):
     quality: Quality = Field(default_factory=Quality)
     inference: Inference = Field(default_factory=Inference)
     locations: Locations = Field(default_factory=Locations)
+    assumptions: list[AssumptionDeclaration] | None = Field(
+        default=None,
+        description=(
+            "which outcomes bear on each assumption of the scorecard; the instrument's "
+            "defaults (data/assumptions/) when not given, none with an empty list"
+        ),
+    )
 
     _path: Path | None = PrivateAttr(default=None)
     _instrument: Instrument | None = PrivateAttr(default=None)

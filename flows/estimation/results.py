@@ -11,6 +11,7 @@ import duckdb
 import pandas as pd
 
 from flows import api
+from flows.estimation.conclusions import EVIDENCE_COLUMNS
 from flows.estimation.errors import EstimationError
 from flows.study import Study
 from flows.warehouse import connect, has_table, insert_frame, warehouse_path
@@ -150,6 +151,7 @@ RESULT_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("wave", _TEXT),
         ("is_primary", _BOOL),
         ("n_smallest_cell", _INT),
+        *EVIDENCE_COLUMNS,
     ),
     "effects_by_group": (
         ("wave", _TEXT),

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from flows.estimation.analysis_data import analysable_keys, analysable_responses, analysis_data
+from flows.estimation.conclusions import add_conclusions
 from flows.estimation.descriptive_tables import (
     descriptives,
     input_files,
@@ -201,6 +202,7 @@ def estimate_study(
                 if not tables["estimates"].empty
                 else exposure_estimates
             )
+        tables["estimates"] = add_conclusions(study, tables["estimates"], messages)
         tables["effects_by_group"] = effects_by_group(study, data, messages)
         tables["run_settings"] = _settings_table(
             study, run_id=run_id, bootstrap_draws=bootstrap_draws, seed=seed, lee_draws=lee_draws

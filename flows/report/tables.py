@@ -337,6 +337,8 @@ def effect_groups(effects: pd.DataFrame, minimum: int) -> list[tuple[str, Displa
         Column(name="p_value_romano_wolf", header="p (Romano-Wolf)", kind="p_value"),
         Column(name="comparison_mean", header="Comparison mean", kind="estimate"),
         Column(name="standardized_effect", header="Effect in SD", kind="estimate"),
+        Column(name="mde_standardized", header="MDE in SD (80% power)", kind="estimate"),
+        Column(name="conclusion", header="What it shows", kind="text"),
         Column(name="n_obs", header="n", kind="count"),
         Column(name="n_clusters", header="Communities", kind="integer"),
         Column(name="notes_marker", header="Notes", kind="text"),
