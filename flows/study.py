@@ -191,6 +191,13 @@ class Quality(_Strict):
     maximum_follow_up_gap: float = Field(
         default=0.05, ge=0, le=1, description="largest accepted gap in follow-up rates of arms"
     )
+    minimum_panel_link_share: float = Field(
+        default=0.2,
+        ge=0,
+        le=1,
+        description="share of a later panel wave's ids that must match the baseline's, else "
+        "ingestion stops (a changed key or ids that lost their leading zeros)",
+    )
 
 
 class Locations(_Strict):

@@ -105,6 +105,11 @@ CREATE TABLE IF NOT EXISTS items (
     correct_answer DOUBLE,
     question VARCHAR NOT NULL
 );
+CREATE TABLE IF NOT EXISTS pseudonym_keys (
+    study_id VARCHAR PRIMARY KEY,
+    fingerprint VARCHAR NOT NULL,
+    recorded_at TIMESTAMP NOT NULL
+);
 CREATE TABLE IF NOT EXISTS runs (
     run_id VARCHAR PRIMARY KEY,
     study_id VARCHAR NOT NULL,

@@ -247,7 +247,7 @@ class _Coder:
 
     def weight(self, column: str) -> np.ndarray:
         place = self.place(column, "weight")
-        return codes_from(
+        weights = codes_from(
             self.frame[column],
             labels={},
             file_labels=None,
@@ -255,6 +255,15 @@ class _Coder:
             describe_expected="a survey weight must be a number",
             fix="Correct the export: a decimal point, no thousands separators, blank if unknown.",
         )
+        negative = weights < 0
+        if negative.any():
+            count, row = place.first_rows(negative)
+            raise IngestError(
+                f"code_wave: {place.described} holds a negative weight in {count} row(s) "
+                f"(first at row {row}); a survey weight is zero or more. Correct the weights "
+                "in the export (blank if unknown) and export the wave again."
+            )
+        return weights
 
     def datetimes(self, column: str, role: str) -> pd.Series:
         series = self.frame[column]
@@ -358,15 +367,53 @@ class _Coder:
 
     def item_codes(self, item: Item, column: str, *, target: str) -> np.ndarray:
         place = self.place(column, f"item {target!r}")
+        labels = self.labels(item)
+        self.check_file_labels(item, column, labels, place)
         values = codes_from(
             self.frame[column],
-            labels=self.labels(item),
+            labels=labels,
             file_labels=self.raw.value_labels.get(column),
             place=place,
             describe_expected=self.describe_item(item),
         )
         self.check_range(values, item, place, column)
         return values
+
+    def check_file_labels(
+        self, item: Item, column: str, labels: dict[str, float], place: Place
+    ) -> None:
+        """Refuse a file value label that turns a valid answer into a missing code.
+
+        A survey firm's file that labels 1 "Don't know" on a 1-5 item would otherwise have
+        every real answer of 1 recoded to missing.
+        """
+        specials = self.special_codes(item)
+        file_labels = self.raw.value_labels.get(column) or {}
+        raw_values = pd.to_numeric(self.frame[column], errors="coerce").to_numpy(
+            dtype="float64", na_value=np.nan
+        )
+        for code, label in file_labels.items():
+            target = labels.get(label_key(label))
+            try:
+                number = float(code)
+            except (TypeError, ValueError):
+                continue
+            if target is None or target not in specials or number == target:
+                continue
+            if not _valid_answer(item, number):
+                continue
+            held = raw_values == number
+            if not held.any():
+                continue
+            count, row = place.first_rows(held)
+            raise IngestError(
+                f"code_wave: {place.described}: {self.file} labels the code "
+                f"{show_number(number)} {label!r}, but {show_number(number)} is a valid answer "
+                f"of item {item.name!r} ({_allowed(item)}); {count} row(s) hold it (first at "
+                f"row {row}) and would become missing ({specials[target]}). Check the value "
+                "labels of the export (they may be shifted) and export the wave again, or "
+                "recode the column so that the label and the instrument agree."
+            )
 
     def check_range(self, values: np.ndarray, item: Item, place: Place, column: str) -> None:
         if self.study.quality.out_of_range != "refuse":
@@ -530,6 +577,16 @@ def _parse_combined(
     if number is not None and number in specials:
         return np.full(width, number)
     return None
+
+
+def _valid_answer(item: Item, value: float) -> bool:
+    """Whether ``value`` is an answer the item allows (within its bounds and codes)."""
+    valid = item.valid_codes
+    if valid is not None:
+        return value in valid
+    low, high = item.bounds
+    # An open-ended number (no upper bound) may use 999 for "don't know": no conflict.
+    return low is not None and high is not None and low <= value <= high
 
 
 def _allowed(item: Item) -> str:

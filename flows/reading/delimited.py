@@ -96,6 +96,11 @@ def read_delimited(
 ) -> tuple[pd.DataFrame, str, str]:
     """The raw frame (every column as text), the encoding and the delimiter of a text export."""
     text, encoding, data = decode_text(path, data)
+    if "\r" in text and "\n" not in text:
+        # Old Mac exports end lines with CR alone, which the C parser and csv cannot split.
+        text = text.replace("\r", "\n")
+        data, encoding = text.encode("utf-8"), "utf-8"
+    full_text = text
     text = text[: SNIFF_CHARACTERS + 1].removeprefix("\ufeff")
     _reject_non_tabular(path, text[:SNIFF_CHARACTERS])
     # Excel's "sep=;" first line names the delimiter and is no part of the table.
@@ -137,7 +142,35 @@ def read_delimited(
             f"table ({error}). Check for unquoted delimiters or line breaks in answers and export "
             "the wave again."
         ) from None
+    _reject_cut_last_row(path, full_text, delimiter, len(header))
     return frame, encoding, delimiter
+
+
+def _reject_cut_last_row(path: Path, text: str, delimiter: str, width: int) -> None:
+    """Raise when the last record is shorter than the one before it and the header.
+
+    An interrupted download or copy cuts the file mid-row; the C parser pads such a row with
+    empty fields, which would store a partial interview.
+    """
+    if width < 2:
+        return
+    tail = text[-SNIFF_CHARACTERS:]
+    if len(tail) < len(text):
+        tail = tail[tail.find("\n") + 1 :]
+    try:
+        records = [
+            record for record in csv.reader(io.StringIO(tail), delimiter=delimiter) if record
+        ]
+    except csv.Error:
+        return  # the parser has already read the file; this is only a cross-check
+    if len(records) < 2 or len(records[-1]) >= width or len(records[-2]) < width:
+        return
+    ending = "" if text.endswith(("\n", "\r")) else " and the file does not end with a line break"
+    raise IngestError(
+        f"read_raw: the last row of {path.name} has {len(records[-1])} of {width} fields"
+        f"{ending}; the file was cut off, as by an interrupted download or copy. Download or "
+        "export the wave again."
+    )
 
 
 def reject_duplicate_names(path: Path, header: list[str]) -> None:

@@ -17,6 +17,10 @@ from flows.errors import IngestError
 BLANK_TEXT = frozenset({"", "nan", "NaN", "null", "NULL", "None", "."})
 INTEGER_TEXT = re.compile(r"^(-?\d+)\.0+$")
 SHOWN_LABELS = 16
+# What a spreadsheet writes in a cell whose formula failed; never an answer.
+EXCEL_ERRORS = frozenset(
+    {"#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!", "#SPILL!", "#CALC!"}
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -109,13 +113,17 @@ def codes_from(
     if pd.api.types.is_bool_dtype(series.dtype):
         return series.to_numpy(dtype="float64", na_value=np.nan)
     if pd.api.types.is_numeric_dtype(series.dtype):
-        return _recode(series.to_numpy(dtype="float64", na_value=np.nan), recode)
+        values = series.to_numpy(dtype="float64", na_value=np.nan)
+        _reject_non_finite(values, np.arange(len(values)), place)
+        return _recode(values, recode)
     # Survey columns hold few distinct values: convert each distinct value once.
     positions, uniques = pd.factorize(series, use_na_sentinel=True)
     text = text_of(pd.Series(np.asarray(uniques, dtype=object), dtype=object))
     numbers = np.array(
         pd.to_numeric(text, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
     )
+    _reject_excel_errors(text, positions, place)
+    _reject_non_finite(numbers, positions, place)
     numbers = _recode(numbers, recode)
     # A blank marker is blank unless the instrument uses it as an answer label ("None").
     blank = text.isin(BLANK_TEXT).to_numpy() & ~text.map(
@@ -133,6 +141,33 @@ def codes_from(
             message=f"{describe_expected}. {fix}",
         )
     return np.append(numbers, np.nan)[positions]
+
+
+def _reject_excel_errors(text: pd.Series, positions: np.ndarray, place: Place) -> None:
+    """Raise on a spreadsheet error value (#DIV/0!): the cell's formula failed."""
+    errors = text.isin(EXCEL_ERRORS).to_numpy()
+    if not errors.any():
+        return
+    first = int(np.flatnonzero(errors)[0])
+    count, row = place.first_rows(np.isin(positions, np.flatnonzero(errors)))
+    raise IngestError(
+        f"code_wave: {place.described} holds the spreadsheet error {text.iloc[first]!r} in "
+        f"{count} row(s) (first at row {row}); a formula failed, so the answer is unknown. "
+        "Fix the formula in the workbook (or blank the cell) and export the wave again."
+    )
+
+
+def _reject_non_finite(numbers: np.ndarray, positions: np.ndarray, place: Place) -> None:
+    """Raise on an infinite number: no answer or weight is infinite."""
+    infinite = np.isinf(numbers)
+    if not infinite.any():
+        return
+    count, row = place.first_rows(np.isin(positions, np.flatnonzero(infinite)))
+    raise IngestError(
+        f"code_wave: {place.described} holds an infinite number in {count} row(s) (first at "
+        f"row {row}); an answer must be a finite number. Correct the export (an overflow or "
+        "a division by zero in the spreadsheet) and export the wave again."
+    )
 
 
 def uniques_index(text: pd.Series, value: str) -> int:
