@@ -16,6 +16,7 @@ import pandas as pd
 
 from flows.errors import IngestError
 from flows.linkage import check_key, check_panel_link, record_key
+from flows.locking import study_lock
 from flows.privacy import pseudonym_key, pseudonymise
 from flows.reading import code_wave, read_raw
 from flows.study import Study
@@ -63,9 +64,14 @@ def ingest_wave(
 
     An identical file already stored is a no-op. A different file for a stored wave is refused
     unless ``replace``; the replaced version stays in the raw archive and the waves table.
-    Nothing is written to the warehouse when the file cannot be read or coded.
+    Nothing is written to the warehouse when the file cannot be read or coded. Holds the
+    study's lock (another command writing the study makes this fail at once).
     """
-    path = Path(path)
+    with study_lock(study, purpose=f"ingest {Path(path).name}"):
+        return _ingest_wave(study, Path(path), wave=wave, replace=replace)
+
+
+def _ingest_wave(study: Study, path: Path, *, wave: str | None, replace: bool) -> IngestOutcome:
     if not path.is_file():
         raise IngestError(
             f"ingest_wave: no file at {str(path)!r}. Give the path to a survey export "

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 from flows.errors import StudyFileError, format_validation_error
 from flows.instrument import Construct, Instrument, Item, load_instrument
+from flows.locations import check_locations
 
 
 class _Strict(BaseModel):
@@ -206,6 +207,17 @@ class Locations(_Strict):
     inbox: str = "inbox"
     archive: str = "raw"
     warehouse: str = "warehouse/trustshift.duckdb"
+    allow_outside: bool = Field(
+        default=False,
+        description="accept absolute locations outside the study folder ('..' never is)",
+    )
+    inbox_settle_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        le=3600,
+        description="an inbox file modified this recently must keep its size and time that "
+        "long before a run takes it (a file still being copied is left for the next run)",
+    )
 
 
 class Study(_Strict):
@@ -366,5 +378,10 @@ def load_study(path: str | Path) -> Study:
     except Exception as error:
         raise StudyFileError(format_validation_error(path, error)) from None
     study._path = path
+    check_locations(
+        path.parent,
+        study.locations.model_dump(include={"inbox", "archive", "warehouse"}),
+        allow_outside=study.locations.allow_outside,
+    )
     study.resolved_instrument()
     return study

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
+import socket
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.metadata import PackageNotFoundError
@@ -43,6 +45,8 @@ from flows.estimation.results import (
     results_directory,
     write_results,
 )
+from flows.locations import check_run_id
+from flows.locking import study_lock
 from flows.study import Study, load_study
 from flows.warehouse import connect, warehouse_path
 
@@ -127,7 +131,16 @@ def estimate_study(
             f"estimate_study: bootstrap_draws must be a non-negative integer; got "
             f"{bootstrap_draws!r}. Pass for example 9999 (0 skips the bootstrap)."
         )
-    run_id = run_id or new_run_id()
+    run_id = check_run_id(run_id, caller="estimate_study") if run_id else new_run_id()
+    with study_lock(study, purpose=f"estimate {run_id}"):
+        return _estimate_study(
+            study, run_id=run_id, bootstrap_draws=bootstrap_draws, seed=seed, lee_draws=lee_draws
+        )
+
+
+def _estimate_study(
+    study: Study, *, run_id: str, bootstrap_draws: int, seed: int, lee_draws: int
+) -> EstimationRun:
     database = warehouse_path(study)
     started = datetime.now()
     with connect(database) as connection:
@@ -140,7 +153,9 @@ def estimate_study(
         keys, validation_caveat = analysable_keys(connection, study)
         connection.execute("DELETE FROM runs WHERE run_id = ?", [run_id])
         connection.execute(
-            "INSERT INTO runs VALUES (?, ?, ?, ?, NULL, 'running', ?, ?, ?, NULL)",
+            "INSERT INTO runs (run_id, study_id, kind, started_at, finished_at, status, "
+            "code_version, study_file_sha256, inputs, message, pid, host) "
+            "VALUES (?, ?, ?, ?, NULL, 'running', ?, ?, ?, NULL, ?, ?)",
             [
                 run_id,
                 study.id,
@@ -149,6 +164,8 @@ def estimate_study(
                 _code_version(),
                 study.file_hash,
                 json.dumps([{"wave": w, "version": v, "sha256": h} for w, v, h in stored]),
+                os.getpid(),
+                socket.gethostname(),
             ],
         )
     messages: list[tuple[str, str]] = []
@@ -230,7 +247,9 @@ def estimate_study(
             tables.update(quality_tables(connection, study, data.responses))
         tables["run_warnings"] = pd.DataFrame(messages, columns=["step", "message"])
         exports = export_estimates(
-            conform_table("estimates", tables["estimates"]), results_directory(study, run_id)
+            conform_table("estimates", tables["estimates"]),
+            results_directory(study, run_id),
+            minimum=study.design.minimum_cell_size,
         )
         with connect(database) as connection:
             connection.execute("BEGIN TRANSACTION")

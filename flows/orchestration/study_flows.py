@@ -22,6 +22,7 @@ from prefect.exceptions import MissingContextError
 
 from flows.errors import DataQualityError, IngestError, TrustshiftError
 from flows.ingest import IngestOutcome
+from flows.locking import study_lock
 from flows.orchestration.artifacts import (
     estimates_table,
     mask_small_counts,
@@ -328,6 +329,14 @@ def evaluate_study(
     ends failed, naming each file or wave, when a file was refused or a wave failed.
     """
     study = load_study(study_file)
+    with study_lock(study, purpose="run"):
+        return _evaluate_study(study_file, replace, bootstrap_draws, seed)
+
+
+def _evaluate_study(
+    study_file: str, replace: bool, bootstrap_draws: int, seed: int
+) -> EvaluationOutcome:
+    study = load_study(study_file)
     logger = run_logger()
     minimum = study.design.minimum_cell_size
     run_id = current_run_id()
@@ -350,6 +359,16 @@ def evaluate_study(
                 outcome = ingest_file(study, item.path, replace=replace)
             except TrustshiftError as error:
                 failures[item.path.name] = mask_small_counts(str(error), minimum)
+                logger.error("%s refused: %s", item.path.name, failures[item.path.name])
+                continue
+            except Exception as error:
+                # Any failure of one file is that file's refusal; the others go on. The
+                # message is not shown: a library's may quote the file's content.
+                failures[item.path.name] = (
+                    f"ingest_wave: {item.path.name} could not be read ({type(error).__name__}). "
+                    f"Check the file, or run `trustshift --debug ingest {study.path} "
+                    f"{item.path}` to see where it fails."
+                )
                 logger.error("%s refused: %s", item.path.name, failures[item.path.name])
                 continue
             outcomes.append(outcome)

@@ -20,6 +20,7 @@ from flows.reading.values import (
     describe_labels,
     label_key,
     show_number,
+    shown_value,
     text_of,
 )
 from flows.study import Study
@@ -172,7 +173,7 @@ class _Coder:
             place = self.place(column, "arm")
             first = text[unknown].iloc[0]
             if isinstance(first, str):
-                shown, same = repr(first), (text == first).to_numpy()
+                shown, same = shown_value(first), (text == first).to_numpy()
             else:
                 shown, same = "no arm label", text.isna().to_numpy()
             count, row = place.first_rows(same)
@@ -210,9 +211,9 @@ class _Coder:
                 (self.text(column, labelled=True) == unknown[0]).to_numpy()
             )
             raise IngestError(
-                f"code_wave: {place.described} holds {unknown[0]!r} in {count} row(s) (first at "
-                f"row {row}), which is not a wave of the study; its waves are {names}. Correct "
-                "the export or declare the wave in [[waves]] of the study file."
+                f"code_wave: {place.described} holds {shown_value(unknown[0])} in {count} "
+                f"row(s) (first at row {row}), which is not a wave of the study; its waves are "
+                f"{names}. Correct the export or declare the wave in [[waves]] of the study file."
             )
         waves = sorted({name for name in mapped.values() if name is not None}, key=names.index)
         if len(waves) > 1:
@@ -282,8 +283,9 @@ class _Coder:
                 if failed.any():
                     count, row = place.first_rows(failed)
                     raise IngestError(
-                        f"code_wave: {place.described} holds {text[failed].iloc[0]!r} in "
-                        f"{count} row(s) (first at row {row}), which is not a date and time. "
+                        f"code_wave: {place.described} holds "
+                        f"{shown_value(text[failed].iloc[0])} in {count} row(s) (first at row "
+                        f"{row}), which is not a date and time. "
                         "Export the time stamps as ISO text (2025-01-20T09:12:33.000+00:00)."
                     )
             else:
@@ -439,7 +441,7 @@ class _Coder:
         others = sorted(set(values[bad].tolist()) - {first_value})
         also = ""
         if others:
-            listed = ", ".join(show_number(v) for v in others[:5])
+            listed = ", ".join(shown_value(v).strip("'") for v in others[:5])
             also = f" and {len(others)} other value(s) outside it ({listed})"
         declared = self.raw.user_missing.get(column) or []
         note = ""
@@ -450,10 +452,12 @@ class _Coder:
         missing = ", ".join(
             f"{show_number(code)} ({reason})" for code, reason in sorted(specials.items())
         )
+        shown = shown_value(first_value).strip("'")
+        declare = shown if shown[0].isdigit() or shown[0] == "-" else "that value"
         raise IngestError(
-            f"code_wave: {place.described} holds {show_number(first_value)}{note} in {count} "
+            f"code_wave: {place.described} holds {shown}{note} in {count} "
             f"row(s) (first at row {row}){also}; the instrument allows {_allowed(item)} and the "
-            f"missing codes [{missing}]. Declare {show_number(first_value)} as a missing code "
+            f"missing codes [{missing}]. Declare {declare} as a missing code "
             "in the study file ([missing_codes]), correct the export, or set "
             'quality.out_of_range = "quarantine" to keep such values for review.'
         )
@@ -508,8 +512,8 @@ class _Coder:
             if row is None:
                 count, first = place.first_rows((text == value).to_numpy())
                 raise IngestError(
-                    f"code_wave: {place.described} holds {value!r} in {count} row(s) (first at "
-                    f"row {first}), which is not a list of its choices; the choices are "
+                    f"code_wave: {place.described} holds {shown_value(value)} in {count} row(s) "
+                    f"(first at row {first}), which is not a list of its choices; the choices are "
                     f"{choices} (labels {list(item.choices.values())}) separated by spaces. "
                     "Correct the export or export the choices as separate 0/1 columns."
                 )
@@ -527,8 +531,9 @@ class _Coder:
             position = np.flatnonzero(differ)[0]
             raise IngestError(
                 f"code_wave: columns {combined!r} and {column!r} in {self.file} disagree in "
-                f"{count} row(s) (first at row {row}: {str(self.frame[combined].iloc[position])!r} "
-                f"against {show_number(split[position])}). Export the wave again; if one of the "
+                f"{count} row(s) (first at row {row}: "
+                f"{shown_value(self.frame[combined].iloc[position])} against "
+                f"{show_number(split[position])}). Export the wave again; if one of the "
                 "two is stale, remove it from the export."
             )
 

@@ -44,6 +44,29 @@ class Place:
         return len(positions), int(self.rows[positions[0]])
 
 
+# What a message may quote of a cell: a short number, or a lowercase code-like word.
+_SHOWN_NUMBER = re.compile(r"^[-+]?[0-9][0-9.,]{0,5}$")
+_SHOWN_CODE = re.compile(r"^[a-z][a-z0-9_\-]{0,23}$")
+
+
+def shown_value(value: object) -> str:
+    """A cell's value for a message, quoted only when it cannot be free text.
+
+    Messages reach logs, captured output and the Prefect database; a shifted column puts
+    names, phone numbers or GPS points where codes belong. A short number (at most 6
+    characters) or a lowercase code-like word (``control``, ``midline``) is quoted; anything
+    else (a capitalised or spaced text, a long number) is described by its length only.
+    """
+    text = str(value).strip()
+    if isinstance(value, float) and float(value).is_integer():
+        text = str(int(value))
+    if _SHOWN_NUMBER.fullmatch(text) or _SHOWN_CODE.fullmatch(text):
+        return repr(text)
+    if re.fullmatch(r"[-+]?[0-9][0-9.,eE+\-]*", text):
+        return f"a number of {len(text)} characters"
+    return f"a text value of {len(text)} character(s)"
+
+
 def label_key(text: object) -> str:
     """Case-, width-, apostrophe- and space-insensitive form of an answer label."""
     folded = unicodedata.normalize("NFKC", str(text)).casefold()
@@ -200,8 +223,9 @@ def _from_labels(
         count, row = place.first_rows(unknown_at(first))
         others = f" (and {len(unknown) - 1} other unknown values)" if len(unknown) > 1 else ""
         raise IngestError(
-            f"code_wave: {place.described} holds {first!r} in {count} row(s) (first at row "
-            f"{row}){others}, which is neither a number nor a known answer label; {message}"
+            f"code_wave: {place.described} holds {shown_value(first)} in {count} row(s) (first "
+            f"at row {row}){others}, which is neither a number nor a known answer label; "
+            f"{message}"
         )
     return np.array(mapped, dtype="float64")
 
