@@ -409,7 +409,7 @@ class _Coder:
                 continue
             count, row = place.first_rows(held)
             raise IngestError(
-                f"code_wave: {place.described}: {self.file} labels the code "
+                f"code_wave: {place.described}: the file labels the code "
                 f"{show_number(number)} {label!r}, but {show_number(number)} is a valid answer "
                 f"of item {item.name!r} ({_allowed(item)}); {count} row(s) hold it (first at "
                 f"row {row}) and would become missing ({specials[target]}). Check the value "

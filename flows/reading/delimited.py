@@ -49,14 +49,13 @@ def _reject_non_tabular(path: Path, text: str) -> None:
     start = text.lstrip("\ufeff \t\r\n")[:200].lower()
     if start.startswith(("<!doctype html", "<html", "<?xml", "<")):
         raise IngestError(
-            f"read_raw: {path.name} holds an HTML or XML document, not a table (it starts with "
-            f"{start[:40]!r}); a download often saves the login or error page instead of the "
-            "export. Download the export again."
+            f"read_raw: {path.name} holds an HTML or XML document, not a table; a download "
+            "often saves the login or error page instead of the export. Download the export "
+            "again."
         )
     if start.startswith(("{", "[")):
         raise IngestError(
-            f"read_raw: {path.name} holds JSON, not a table (it starts with {start[:40]!r}). "
-            "Export the wave as CSV or XLSX."
+            f"read_raw: {path.name} holds JSON, not a table. Export the wave as CSV or XLSX."
         )
 
 
@@ -117,8 +116,21 @@ def read_delimited(
                 "or pipe between columns. Export the wave as CSV, XLSX, SPSS .sav or Stata .dta."
             )
         delimiter = ","
-    header = next(csv.reader(io.StringIO(text[:SNIFF_CHARACTERS]), delimiter=delimiter), [])
+    first_records = csv.reader(io.StringIO(text[:SNIFF_CHARACTERS]), delimiter=delimiter)
+    header = next(first_records, [])
     reject_duplicate_names(path, header)
+    try:
+        first_row = next(first_records, [])
+    except csv.Error:
+        first_row = []
+    if len(first_row) > len(header) > 0:
+        # pandas would silently take the first column as an index and shift every column.
+        raise IngestError(
+            f"read_raw: row 1 of {path.name} has {len(first_row)} fields but the header names "
+            f"{len(header)} columns; an unquoted {DELIMITER_NAMES.get(delimiter, repr(delimiter))} "
+            "in an answer, or a missing header name, shifts every column. Quote answers that "
+            "hold the delimiter (or name every column) and export the wave again."
+        )
     try:
         # pandas decodes the bytes itself: faster than handing it a (re-encoded) str.
         frame = pd.read_csv(
