@@ -11,6 +11,7 @@ labels and loses its numbers.
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import numpy as np
@@ -45,7 +46,9 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
 def write_csv(frame: pd.DataFrame, path: Path) -> Path:
     """Write ``frame`` as CSV with every formula-like text cell neutralised."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    neutralise_formulas(frame).to_csv(path, index=False)
+    # Every text cell quoted: a lone carriage return inside a cell would otherwise end the
+    # record in a spreadsheet (pandas quotes only cells with the delimiter, quote or newline).
+    neutralise_formulas(frame).to_csv(path, index=False, quoting=csv.QUOTE_NONNUMERIC)
     return path
 
 

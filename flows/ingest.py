@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from flows.errors import IngestError
+from flows.faults import fault_point
 from flows.linkage import check_key, check_panel_link, record_key
 from flows.locking import study_lock
 from flows.privacy import pseudonym_key, pseudonymise
@@ -130,6 +131,7 @@ def _ingest_wave(study: Study, path: Path, *, wave: str | None, replace: bool) -
     answers = normalized_answers(coded.frame, study)
     make_private_folder(study.archive)
     archive_path = archive_file(path, study.archive / coded.wave, checksum)
+    fault_point("ingest-after-archive")
     version = 1 if current is None else int(str(current["version"])) + 1
     now = datetime.now()
 
@@ -159,6 +161,7 @@ def _ingest_wave(study: Study, path: Path, *, wave: str | None, replace: bool) -
                     _describe_dropped(coded.dropped_columns, coded.missing_items),
                 ],
             )
+            fault_point("ingest-mid-transaction")
             _insert_frame(connection, "interviews", interviews, study.id, coded.wave, version)
             _insert_frame(connection, "answers", answers, study.id, coded.wave, version)
             connection.execute("COMMIT")

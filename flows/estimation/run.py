@@ -45,6 +45,7 @@ from flows.estimation.results import (
     results_directory,
     write_results,
 )
+from flows.faults import fault_point
 from flows.locations import check_run_id
 from flows.locking import study_lock
 from flows.study import Study, load_study
@@ -251,10 +252,12 @@ def _estimate_study(
             results_directory(study, run_id),
             minimum=study.design.minimum_cell_size,
         )
+        fault_point("estimate-after-export")
         with connect(database) as connection:
             connection.execute("BEGIN TRANSACTION")
             try:
                 written = write_results(connection, run_id=run_id, study_id=study.id, tables=tables)
+                fault_point("estimate-mid-transaction")
                 connection.execute(
                     "UPDATE runs SET status = 'finished', finished_at = ?, message = ? "
                     "WHERE run_id = ?",

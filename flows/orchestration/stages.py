@@ -13,6 +13,7 @@ import pandas as pd
 import expectations
 from flows import api
 from flows.errors import StudyFileError
+from flows.faults import fault_point
 from flows.locking import study_lock
 from flows.orchestration.inbox import new_inbox_files
 from flows.orchestration.records import (
@@ -144,6 +145,7 @@ def _validate_and_store(study: Study, wave: str, *, run_id: str) -> WaveValidati
         suites=suites,
         on_structural="return",
     )
+    fault_point("validate-before-store")
     with connect(warehouse_path(study)) as connection:
         store_validation(
             connection, study_id=study.id, wave=wave, run_id=run_id, validation=validation

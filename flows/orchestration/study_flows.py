@@ -21,6 +21,7 @@ from prefect import flow, get_run_logger
 from prefect.exceptions import MissingContextError
 
 from flows.errors import DataQualityError, IngestError, TrustshiftError
+from flows.faults import fault_point
 from flows.ingest import IngestOutcome
 from flows.locking import study_lock
 from flows.orchestration.artifacts import (
@@ -374,6 +375,7 @@ def _evaluate_study(
             outcomes.append(outcome)
             logger.info(describe_outcome(outcome, minimum=minimum))
 
+        fault_point("run-after-ingest")
         validated: list[str] = []
         quality_failures: list[str] = []
         for wave in find_waves_to_validate(study):
@@ -456,6 +458,7 @@ def _evaluate_study(
         publish_run_artifacts(study, outcome_record, failures=failures, estimates=estimates)
         record.status = outcome_record.status
         record.message = outcome_record.message
+        fault_point("run-before-record")
         logger.info(outcome_record.message)
     if failures:
         listed = "; ".join(outcome_record.failures)

@@ -9,6 +9,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from flows.estimation import export_estimates, latest_run_id, run_record
+from flows.faults import fault_point
 from flows.locations import check_run_id
 from flows.locking import study_lock
 from flows.report.caveats import report_caveats
@@ -56,6 +57,7 @@ def _build_report(study: Study, *, run_id: str | None, out_dir: Path | None) -> 
     settings, minimum = results.settings, results.minimum
     estimates, quality, trust = results.estimates, results.quality, results.trust
     export_estimates(estimates, out_dir, minimum=minimum)
+    fault_point("report-after-export")
 
     effects = effects_frame(estimates, results.catalogue)
     forest = forest_rows(effects, minimum, study.outcomes.primary_wave)
