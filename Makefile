@@ -46,6 +46,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/inference_size.py
 	$(BIN)/python bench/validation_bench.py
 	$(BIN)/python bench/run_bench.py
+	$(BIN)/python bench/reliability.py
 
 clean:
 	rm -rf $(VENV) work .pytest_cache .mypy_cache .ruff_cache
