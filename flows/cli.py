@@ -67,10 +67,11 @@ def reported(command: Callable[P, R]) -> Callable[P, R]:
         except Exception as error:
             if _State.debug:
                 raise
+            # The library's message is not shown: it may quote a cell of a survey file.
             errors.print(
-                f"[bold red]unexpected error[/] ({type(error).__name__}): {escape(str(error))}. "
-                "Re-run with `trustshift --debug ...` to see where, and report it with that "
-                "output (it holds no survey data).",
+                f"[bold red]unexpected error[/] ({type(error).__name__}). Re-run with "
+                "`trustshift --debug ...` to see the message and where it was raised; check "
+                "that output for survey data before you share it.",
                 markup=True,
                 highlight=False,
             )
