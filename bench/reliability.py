@@ -329,26 +329,43 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=1)
     parser.add_argument("--keep", type=Path, default=None)
+    parser.add_argument(
+        "--parts",
+        default="kills,concurrency,privacy,injection",
+        help="comma-separated parts to run (default: all)",
+    )
+    parser.add_argument(
+        "--kills", default="", help="only these kills, as command:point pairs (default: all)"
+    )
     options = parser.parse_args()
+    parts = set(options.parts.split(","))
+    if options.kills:
+        chosen = {tuple(pair.split(":", 1)) for pair in options.kills.split(",")}
+        KILLS[:] = [kill for kill in KILLS if kill in chosen]
     scratch = Path(tempfile.mkdtemp(prefix="trustshift-reliability-"))
     try:
         base = scratch / "base"
         simulate(base)
-        started = time.monotonic()
-        recovered, total, kill_notes = kills(base, scratch, options.trials)
-        print(f"kills recovered: {recovered} of {total} ({time.monotonic() - started:.0f} s)")
-        for note in kill_notes:
-            print(f"  {note}")
-        clean, trials, concurrency_notes = concurrency(base, scratch)
-        print(f"concurrency clean: {clean} of {trials}")
-        for note in concurrency_notes:
-            print(f"  {note}")
-        hits, scanned, planted = privacy(base, scratch)
-        print(f"PII hits: {hits} ({scanned} files and all captured output, {planted} values)")
-        injected, findings = injection(scratch)
-        print(f"injections: {injected} unescaped markup or live formulas")
-        for finding in findings[:10]:
-            print(f"  {finding}")
+        recovered = total = clean = trials = hits = injected = 0
+        if "kills" in parts:
+            started = time.monotonic()
+            recovered, total, kill_notes = kills(base, scratch, options.trials)
+            print(f"kills recovered: {recovered} of {total} ({time.monotonic() - started:.0f} s)")
+            for note in kill_notes:
+                print(f"  {note}")
+        if "concurrency" in parts:
+            clean, trials, concurrency_notes = concurrency(base, scratch)
+            print(f"concurrency clean: {clean} of {trials}")
+            for note in concurrency_notes:
+                print(f"  {note}")
+        if "privacy" in parts:
+            hits, scanned, planted = privacy(base, scratch)
+            print(f"PII hits: {hits} ({scanned} files and all captured output, {planted} values)")
+        if "injection" in parts:
+            injected, findings = injection(scratch)
+            print(f"injections: {injected} unescaped markup or live formulas")
+            for finding in findings[:10]:
+                print(f"  {finding}")
         print(json.dumps({"kills_recovered": recovered, "kills": total,
                           "concurrency_clean": clean, "concurrency_trials": trials,
                           "pii_hits": hits, "injections": injected}))  # fmt: skip
