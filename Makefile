@@ -107,6 +107,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/validation_bench.py
 	$(BIN)/python bench/run_bench.py
 	$(BIN)/python bench/synthesis_coverage.py
+	$(BIN)/python bench/reliability.py
 
 clean:
 	rm -rf $(VENV) $(FLOORS) work .pytest_cache .mypy_cache .ruff_cache

@@ -6,7 +6,7 @@ import functools
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Literal, ParamSpec, TypeVar, cast
+from typing import Annotated, Any, Literal, ParamSpec, TypeVar, cast
 
 import click
 import typer
@@ -66,10 +66,11 @@ def reported(command: Callable[P, R]) -> Callable[P, R]:
         except Exception as error:
             if _State.debug:
                 raise
+            # The library's message is not shown: it may quote a cell of a survey file.
             errors.print(
-                f"[bold red]unexpected error[/] ({type(error).__name__}): {escape(str(error))}. "
-                "Re-run with `trustshift --debug ...` to see where, and report it with that "
-                "output (it holds no survey data).",
+                f"[bold red]unexpected error[/] ({type(error).__name__}). Re-run with "
+                "`trustshift --debug ...` to see the message and where it was raised; check "
+                "that output for survey data before you share it.",
                 markup=True,
                 highlight=False,
             )
@@ -81,6 +82,23 @@ def reported(command: Callable[P, R]) -> Callable[P, R]:
 StudyArgument = Annotated[
     Path, typer.Argument(help="The study file (study.toml) or the folder holding it.")
 ]
+WaitOption = Annotated[
+    bool,
+    typer.Option(
+        "--wait", help="Queue behind another command holding this study instead of failing."
+    ),
+]
+DrawsOption = Annotated[
+    int, typer.Option(min=0, help="Wild cluster bootstrap and randomization draws (0 skips).")
+]
+
+
+def _holding(study_file: Path, purpose: str, wait: bool) -> Any:
+    """The study's lock, taken (or waited for) before a command writes the study."""
+    from flows.locking import study_lock
+    from flows.study import load_study
+
+    return study_lock(load_study(study_file), purpose=purpose, wait=wait)
 
 
 @app.command()
@@ -137,6 +155,7 @@ def ingest(
     replace: Annotated[
         bool, typer.Option("--replace", help="Replace a stored wave with a different file.")
     ] = False,
+    wait: WaitOption = False,
 ) -> None:
     """Read survey waves, strip identifying columns and store them in the warehouse."""
     from flows.ingest import ingest_wave
@@ -149,9 +168,10 @@ def ingest(
     if not paths:
         errors.print(f"No wave files in {study.inbox}. Drop survey exports there or name them.")
         raise typer.Exit(2)
-    for path in paths:
-        outcome = ingest_wave(study, path, wave=wave, replace=replace)
-        console.print(outcome.message, highlight=False)
+    with _holding(study_file, "ingest", wait):
+        for path in paths:
+            outcome = ingest_wave(study, path, wave=wave, replace=replace)
+            console.print(outcome.message, highlight=False)
     console.print(f"Warehouse: {warehouse_path(study)}", highlight=False)
 
 
@@ -272,7 +292,8 @@ def demo(
         "work/demo"
     ),
     bootstrap_draws: Annotated[
-        int | None, typer.Option(help="Bootstrap and randomization draws (default 9,999).")
+        int | None,
+        typer.Option(min=0, help="Bootstrap and randomization draws (default 9,999)."),
     ] = None,
 ) -> None:
     """Run the pipeline end to end on the bundled example study, from scratch."""
@@ -300,6 +321,7 @@ def validate(
     wave: Annotated[
         str | None, typer.Option(help="Validate this stored wave only (default: every one).")
     ] = None,
+    wait: WaitOption = False,
 ) -> None:
     """Validate stored waves: suites, field-quality checks, quarantine and Data Docs.
 
@@ -324,9 +346,10 @@ def validate(
         raise typer.Exit(2)
     run_id = "validate-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     failed = False
-    for name in waves:
-        validation = validate_and_store(study, name, run_id=run_id)
-        failed |= _print_validation(study.root, name, validation)
+    with _holding(study_file, "validate", wait):
+        for name in waves:
+            validation = validate_and_store(study, name, run_id=run_id)
+            failed |= _print_validation(study.root, name, validation)
     raise typer.Exit(1 if failed else 0)
 
 
@@ -361,7 +384,9 @@ def _print_validation(root: Path, wave: str, validation: object) -> bool:
     if not validation.recheck.empty:
         target = root / "recheck" / f"{wave}.csv"
         target.parent.mkdir(parents=True, exist_ok=True)
-        validation.recheck.to_csv(target, index=False)
+        from flows.exports import write_csv
+
+        write_csv(validation.recheck, target)
         console.print(f"  re-check list for the field team: {target}", highlight=False)
     if validation.data_docs_path is not None:
         console.print(f"  Data Docs: {validation.data_docs_path}", highlight=False)
@@ -406,15 +431,15 @@ def _print_enumerators(enumerators: object, *, threshold: float) -> None:
 def estimate(
     study_file: StudyArgument,
     run_id: Annotated[str | None, typer.Option(help="Name of this run (default: new).")] = None,
-    bootstrap_draws: Annotated[
-        int, typer.Option(help="Wild cluster bootstrap and randomization draws.")
-    ] = 9999,
+    bootstrap_draws: DrawsOption = 9999,
     seed: Annotated[int, typer.Option(help="Seed of every random draw.")] = 20261130,
+    wait: WaitOption = False,
 ) -> None:
     """Estimate every pre-specified effect of a study and store the run's result tables."""
     from flows.estimation import estimate_command
 
-    estimate_command(study_file, run_id=run_id, bootstrap_draws=bootstrap_draws, seed=seed)
+    with _holding(study_file, "estimate", wait):
+        estimate_command(study_file, run_id=run_id, bootstrap_draws=bootstrap_draws, seed=seed)
 
 
 @app.command()
@@ -424,11 +449,13 @@ def report(
     run_id: Annotated[
         str | None, typer.Option(help="The estimation run to report (default: the latest).")
     ] = None,
+    wait: WaitOption = False,
 ) -> None:
     """Write the self-contained HTML report of an estimation run."""
     from flows.report import report_command
 
-    report_command(study_file, run_id=run_id)
+    with _holding(study_file, "report", wait):
+        report_command(study_file, run_id=run_id)
 
 
 @app.command()
@@ -439,12 +466,14 @@ def run(
         bool, typer.Option("--replace", help="Replace stored waves with changed inbox files.")
     ] = False,
     bootstrap_draws: Annotated[
-        int | None, typer.Option(help="Bootstrap and randomization draws (default 9,999).")
+        int | None,
+        typer.Option(min=0, help="Bootstrap and randomization draws (default 9,999)."),
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of every random draw.")] = None,
     force: Annotated[
         bool, typer.Option("--force", help="Run the flow even when nothing changed.")
     ] = False,
+    wait: WaitOption = False,
 ) -> None:
     """Run the whole study in process: ingest new waves, validate, estimate, report.
 
@@ -459,6 +488,7 @@ def run(
         bootstrap_draws=bootstrap_draws,
         seed=seed,
         force=force,
+        wait=wait,
         console=console,
     )
     if code:
@@ -521,6 +551,8 @@ def _register_synthesis_commands() -> None:
 
 
 _register_synthesis_commands()
+
+
 def _register_design_stage() -> None:
     """`trustshift design`, `assign` and `plan` live in flows.planning_cli."""
     from flows.planning_cli import register

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from flows.assumptions import AssumptionDeclaration
 from flows.errors import StudyFileError, format_validation_error
 from flows.instrument import Construct, Instrument, Item, load_instrument
+from flows.locations import check_locations
 
 
 class _Strict(BaseModel):
@@ -210,6 +211,13 @@ class Quality(_Strict):
     maximum_follow_up_gap: float = Field(
         default=0.05, ge=0, le=1, description="largest accepted gap in follow-up rates of arms"
     )
+    minimum_panel_link_share: float = Field(
+        default=0.2,
+        ge=0,
+        le=1,
+        description="share of a later panel wave's ids that must match the baseline's, else "
+        "ingestion stops (a changed key or ids that lost their leading zeros)",
+    )
 
 
 class Inference(_Strict):
@@ -247,6 +255,17 @@ class Locations(_Strict):
     inbox: str = "inbox"
     archive: str = "raw"
     warehouse: str = "warehouse/trustshift.duckdb"
+    allow_outside: bool = Field(
+        default=False,
+        description="accept absolute locations outside the study folder ('..' never is)",
+    )
+    inbox_settle_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        le=3600,
+        description="an inbox file modified this recently must keep its size and time that "
+        "long before a run takes it (a file still being copied is left for the next run)",
+    )
 
 
 class Study(_Strict):
@@ -415,5 +434,10 @@ def load_study(path: str | Path) -> Study:
     except Exception as error:
         raise StudyFileError(format_validation_error(path, error)) from None
     study._path = path
+    check_locations(
+        path.parent,
+        study.locations.model_dump(include={"inbox", "archive", "warehouse"}),
+        allow_outside=study.locations.allow_outside,
+    )
     study.resolved_instrument()
     return study

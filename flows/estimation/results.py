@@ -13,6 +13,7 @@ import pandas as pd
 from flows import api
 from flows.estimation.conclusions import EVIDENCE_COLUMNS
 from flows.estimation.errors import EstimationError
+from flows.exports import withhold_small_cells, write_csv
 from flows.study import Study
 from flows.warehouse import connect, has_table, insert_frame, warehouse_path
 from measurement.attrition import ATTRITION_COLUMNS
@@ -369,13 +370,20 @@ def new_run_id() -> str:
     return f"{RUN_KIND}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
 
 
-def export_estimates(estimates: pd.DataFrame, directory: Path) -> tuple[Path, Path]:
-    """Write the estimates at full precision as CSV and Parquet; return both paths."""
+def export_estimates(
+    estimates: pd.DataFrame, directory: Path, *, minimum: int
+) -> tuple[Path, Path]:
+    """Write the estimates at full precision as CSV and Parquet; return both paths.
+
+    Rows whose smallest cell is under ``minimum`` lose their numbers, as in the report;
+    formula-like text in the CSV is neutralised.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     csv_path = directory / "estimates.csv"
     parquet_path = directory / "estimates.parquet"
-    estimates.to_csv(csv_path, index=False)
-    estimates.to_parquet(parquet_path, index=False)
+    published = withhold_small_cells(estimates, minimum)
+    write_csv(published, csv_path)
+    published.to_parquet(parquet_path, index=False)
     return csv_path, parquet_path
 
 

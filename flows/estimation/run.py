@@ -40,6 +40,9 @@ from flows.estimation.results import (
     results_directory,
     write_results,
 )
+from flows.faults import fault_point
+from flows.locations import check_run_id
+from flows.locking import study_lock
 from flows.orchestration.records import record_run_end, record_run_start
 from flows.software import software_versions
 from flows.study import Study, load_study
@@ -112,7 +115,16 @@ def estimate_study(
             f"estimate_study: bootstrap_draws must be a non-negative integer; got "
             f"{bootstrap_draws!r}. Pass for example 9999 (0 skips the bootstrap)."
         )
-    run_id = run_id or new_run_id()
+    run_id = check_run_id(run_id, caller="estimate_study") if run_id else new_run_id()
+    with study_lock(study, purpose=f"estimate {run_id}"):
+        return _estimate_study(
+            study, run_id=run_id, bootstrap_draws=bootstrap_draws, seed=seed, lee_draws=lee_draws
+        )
+
+
+def _estimate_study(
+    study: Study, *, run_id: str, bootstrap_draws: int, seed: int, lee_draws: int
+) -> EstimationRun:
     database = warehouse_path(study)
     started = datetime.now()
     with connect(database) as connection:
@@ -211,12 +223,16 @@ def estimate_study(
             tables.update(quality_tables(connection, study, data.responses))
         tables["run_warnings"] = pd.DataFrame(messages, columns=["step", "message"])
         exports = export_estimates(
-            conform_table("estimates", tables["estimates"]), results_directory(study, run_id)
+            conform_table("estimates", tables["estimates"]),
+            results_directory(study, run_id),
+            minimum=study.design.minimum_cell_size,
         )
+        fault_point("estimate-after-export")
         with connect(database) as connection:
             connection.execute("BEGIN TRANSACTION")
             try:
                 written = write_results(connection, run_id=run_id, study_id=study.id, tables=tables)
+                fault_point("estimate-mid-transaction")
                 record_run_end(
                     study,
                     run_id=run_id,

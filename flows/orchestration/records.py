@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import socket
 import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -20,7 +22,7 @@ from flows.software import software_versions
 from flows.study import Study
 from flows.warehouse import connect, warehouse_path
 
-RunStatus = Literal["running", "finished", "failed"]
+RunStatus = Literal["running", "finished", "failed", "crashed"]
 
 EVALUATE_STUDY = "evaluate-study"
 
@@ -146,8 +148,8 @@ def record_run_start(
         connection.execute("DELETE FROM runs WHERE run_id = ?", [run_id])
         connection.execute(
             "INSERT INTO runs (run_id, study_id, kind, started_at, finished_at, status, "
-            "code_version, study_file_sha256, inputs, message) "
-            "VALUES (?, ?, ?, ?, NULL, 'running', ?, ?, ?, NULL)",
+            "code_version, study_file_sha256, inputs, message, pid, host) "
+            "VALUES (?, ?, ?, ?, NULL, 'running', ?, ?, ?, NULL, ?, ?)",
             [
                 run_id,
                 study.id,
@@ -156,6 +158,8 @@ def record_run_start(
                 code_version(),
                 study.file_hash,
                 json.dumps(dict(inputs), sort_keys=True, default=str),
+                os.getpid(),
+                socket.gethostname(),
             ],
         )
 

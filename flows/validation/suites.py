@@ -40,6 +40,9 @@ SUITE_KINDS: tuple[str, ...] = (
     "follow_up",
 )
 
+# Suite meta key: the SHA-256 of the study file the suite was generated from.
+STUDY_FILE_META = "study_file_sha256"
+
 # Expectation meta key: codes set aside (as missing) before a range check. A GX row_condition
 # would say the same but costs GX a pandas query per metric (about 0.35 s per expectation on
 # 1,000,000 rows), so trustshift hands GX the column with these codes blanked instead.
@@ -74,7 +77,15 @@ def _suite(
 ) -> dict[str, Any]:
     return {
         "name": suite_name(study, kind, wave),
-        "meta": {"study_id": study.id, "target": target, "wave": wave, "notes": notes},
+        "meta": {
+            "study_id": study.id,
+            "target": target,
+            "wave": wave,
+            "notes": notes,
+            # The study file the suite was generated from: a suite that no longer follows it
+            # is regenerated (bundled) or refused (the study's own, perhaps edited, suites).
+            STUDY_FILE_META: study.file_hash,
+        },
         "expectations": expectations,
     }
 

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from flows.errors import DataQualityError
+from flows.reading.values import shown_value
 from flows.study import Study
 from flows.validation.checks import (
     ENUMERATOR_FLAG,
@@ -138,10 +139,12 @@ def _structural_failures(
                 values = coded[column]
                 unknown = values[values.notna() & ~values.isin(kwargs["value_set"])]
                 if len(unknown):
-                    found = sorted({str(value) for value in unknown})[:10]
+                    # Only code-like values are quoted: a shifted column may hold names.
+                    found = [shown_value(v) for v in sorted({str(v) for v in unknown})[:10]]
                     rows = coded.loc[unknown.index[:5], "row_number"].tolist()
                     messages.append(
-                        f"{where}: column {column!r} holds unknown labels {found} in "
+                        f"{where}: column {column!r} holds unknown labels "
+                        f"[{', '.join(found)}] in "
                         f"{len(unknown)} rows (first rows {rows}); the study allows "
                         f"{kwargs['value_set']}. Declare the label in the study file "
                         f"(columns.arm or [[waves]]) or correct the export."
