@@ -419,8 +419,9 @@ def _draw_statistics(
                     f"{attempts} permuted assignments; {draws} are needed. Check the rule's "
                     "threshold against the one used at assignment, or pass fewer draws."
                 )
-            candidates = permute_within_strata(assignment, strata, size, rng)
-            attempts += size
+            batch = min(size, 4 * (draws - total) + 64)
+            candidates = permute_within_strata(assignment, strata, batch, rng)
+            attempts += batch
             chunk = candidates[_accepted(rule_values, candidates, rule)][: draws - total]
         found.append(algebra.statistics(chunk))
         total += chunk.shape[0]

@@ -53,7 +53,7 @@ def test_the_ame_interval_covers_the_planted_effect(link: str) -> None:
 
     truth = 0.6 * (logistic(-0.7) - logistic(-0.3)) + 0.4 * (logistic(0.3) - logistic(0.7))
     covered = 0
-    studies = 40
+    studies = 30
     for seed in range(studies):
         effect = estimate_binary_effect(
             trial(seed),
@@ -64,7 +64,7 @@ def test_the_ame_interval_covers_the_planted_effect(link: str) -> None:
             link=link,
         )
         covered += effect.conf_low <= truth <= effect.conf_high
-    assert covered / studies >= 0.85
+    assert covered / studies >= 0.8  # P(below | 95% coverage) is about 0.2%
 
 
 def test_fit_binary_model_rejects_what_it_cannot_fit() -> None:
