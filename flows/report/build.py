@@ -10,6 +10,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from flows.assumptions import AssumptionDeclaration, study_assumptions
 from flows.estimation import export_estimates, latest_run_id, run_record
+from flows.faults import fault_point
+from flows.locations import check_run_id
+from flows.locking import study_lock
 from flows.plan import plan_deviations, read_plan
 from flows.report.caveats import report_caveats
 from flows.report.effects import effects_frame, forest_rows
@@ -42,7 +45,12 @@ def build_report(study: Study, *, run_id: str | None = None, out_dir: Path | Non
     ``run_id`` defaults to the latest finished run; ``out_dir`` to ``reports/<run_id>`` beside
     the study file. Returns the report's path.
     """
-    run_id = run_id or latest_run_id(study)
+    with study_lock(study, purpose="report"):
+        return _build_report(study, run_id=run_id, out_dir=out_dir)
+
+
+def _build_report(study: Study, *, run_id: str | None, out_dir: Path | None) -> Path:
+    run_id = check_run_id(run_id, caller="build_report") if run_id else latest_run_id(study)
     record = run_record(study, run_id)
     out_dir = Path(out_dir) if out_dir is not None else study.root / "reports" / run_id
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -50,7 +58,8 @@ def build_report(study: Study, *, run_id: str | None = None, out_dir: Path | Non
     results = read_run_results(study, run_id)
     settings, minimum = results.settings, results.minimum
     estimates, quality, trust = results.estimates, results.quality, results.trust
-    export_estimates(estimates, out_dir)
+    export_estimates(estimates, out_dir, minimum=minimum)
+    fault_point("report-after-export")
 
     effects = effects_frame(estimates, results.catalogue)
     forest = forest_rows(effects, minimum, study.outcomes.primary_wave)
