@@ -283,7 +283,9 @@ def privacy(base: Path, scratch: Path) -> tuple[int, int, int]:
     call(study, "validate")
     hits = scanned = 0
     for path in study.parent.rglob("*"):
-        if not path.is_file() or path.parts[len(study.parent.parts)] in ("inbox", "raw"):
+        # inbox/, raw/ and the simulator's truth/ are inputs: the only zone allowed to hold
+        # identifying data.
+        if not path.is_file() or path.parts[len(study.parent.parts)] in ("inbox", "raw", "truth"):
             continue
         if path.name == "study.toml":
             continue
