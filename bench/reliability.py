@@ -132,7 +132,8 @@ def guarded_servers() -> set[int]:
             line = (entry / "cmdline").read_bytes()
         except OSError:
             continue
-        if b"prefect.server.api.server:create_app" in line:
+        # Only servers of this environment: other checkouts on the machine run their own.
+        if b"prefect.server.api.server:create_app" in line and sys.prefix.encode() in line:
             found.add(int(entry.name))
     return found
 
