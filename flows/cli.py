@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from flows.bundled import EXAMPLE_STUDY_DIR, TEMPLATES_DIR
 from flows.errors import TrustshiftError
 
 app = typer.Typer(
@@ -28,9 +29,7 @@ errors = Console(stderr=True, soft_wrap=True)
 P = ParamSpec("P")
 R = TypeVar("R")
 
-REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE_STUDY = REPOSITORY_ROOT / "data" / "studies" / "example"
-INBOX_IGNORED_SUFFIXES = (".partial", ".tmp", ".md", ".txt", ".json")
+EXAMPLE_STUDY = EXAMPLE_STUDY_DIR
 
 
 class _State:
@@ -102,19 +101,6 @@ def _holding(study_file: Path, purpose: str, wait: bool) -> Any:
     return study_lock(load_study(study_file), purpose=purpose, wait=wait)
 
 
-def inbox_files(inbox: Path) -> list[Path]:
-    """Wave files waiting in an inbox: regular, visible files, in name order."""
-    if not inbox.is_dir():
-        return []
-    return sorted(
-        path
-        for path in inbox.iterdir()
-        if path.is_file()
-        and not path.name.startswith(".")
-        and not path.name.endswith(INBOX_IGNORED_SUFFIXES)
-    )
-
-
 @app.command()
 @reported
 def init(
@@ -134,7 +120,7 @@ def init(
     if target.exists():
         errors.print(f"{target} already exists; choose another folder or edit that file.")
         raise typer.Exit(2)
-    template = (REPOSITORY_ROOT / "data" / "templates" / "study.toml").read_text(encoding="utf-8")
+    template = (TEMPLATES_DIR / "study.toml").read_text(encoding="utf-8")
     text = (
         template.replace("{id}", study_id)
         .replace("{title}", title.replace('"', "'"))
@@ -173,6 +159,7 @@ def ingest(
 ) -> None:
     """Read survey waves, strip identifying columns and store them in the warehouse."""
     from flows.ingest import ingest_wave
+    from flows.orchestration.inbox import inbox_files
     from flows.study import load_study
     from flows.warehouse import warehouse_path
 
@@ -276,6 +263,28 @@ def simulate(
     console.print(f"Simulated study written to {out}", highlight=False)
 
 
+DEMO_MARKER = ".trustshift-demo"
+
+
+def _prepare_demo_folder(workdir: Path) -> None:
+    """Empty the demo folder, deleting only a folder an earlier demo made (it holds the marker)."""
+    if workdir.is_dir() and (workdir / DEMO_MARKER).is_file():
+        shutil.rmtree(workdir)
+    elif workdir.exists() and not (workdir.is_dir() and not any(workdir.iterdir())):
+        errors.print(
+            f"demo: --workdir {workdir} exists and was not made by `trustshift demo` "
+            f"(it has no {DEMO_MARKER} file), so it is left untouched. Choose a new or empty "
+            "folder, for example `--workdir work/demo`.",
+            highlight=False,
+        )
+        raise typer.Exit(2)
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / DEMO_MARKER).write_text(
+        "Made by `trustshift demo`; the next demo with this --workdir deletes this folder.\n",
+        encoding="utf-8",
+    )
+
+
 @app.command()
 @reported
 def demo(
@@ -292,9 +301,7 @@ def demo(
 
     from flows.simulation.example import make_example_study
 
-    if workdir.exists():
-        shutil.rmtree(workdir)
-    workdir.mkdir(parents=True)
+    _prepare_demo_folder(workdir)
     # Prefect's state outlives the demo folder: a new PREFECT_HOME costs seconds to migrate.
     os.environ.setdefault("PREFECT_HOME", str((workdir.parent / ".prefect").resolve()))
     shutil.copy2(EXAMPLE_STUDY / "study.toml", workdir / "study.toml")
@@ -533,3 +540,24 @@ def version() -> None:
     from importlib.metadata import version as distribution_version
 
     console.print(distribution_version("trustshift"))
+
+
+# Synthesis across studies (issue 15): the commands live in flows/synthesis/commands.py.
+def _register_synthesis_commands() -> None:
+    from flows.synthesis.commands import simulate_synthesis, synthesize
+
+    app.command(name="synthesize")(reported(synthesize))
+    app.command(name="simulate-synthesis")(reported(simulate_synthesis))
+
+
+_register_synthesis_commands()
+
+
+def _register_design_stage() -> None:
+    """`trustshift design`, `assign` and `plan` live in flows.planning_cli."""
+    from flows.planning_cli import register
+
+    register(app, reported)
+
+
+_register_design_stage()

@@ -27,6 +27,7 @@ from flows.warehouse import (
     OUT_OF_RANGE,
     connect,
     current_wave,
+    insert_frame,
     warehouse_path,
 )
 
@@ -387,12 +388,7 @@ def _insert_frame(
     staged.insert(0, "version", version)
     staged.insert(0, "wave", wave)
     staged.insert(0, "study_id", study_id)
-    connection.register("staged_frame", staged)
-    try:
-        columns = ", ".join(f'"{c}"' for c in staged.columns)
-        connection.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM staged_frame")
-    finally:
-        connection.unregister("staged_frame")
+    insert_frame(connection, table, staged)
 
 
 def _describe_dropped(

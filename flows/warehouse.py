@@ -244,3 +244,22 @@ def query(path: Path, sql: str, parameters: list[object] | None = None) -> pd.Da
     """Run a read-only query on a warehouse file and return a DataFrame."""
     with connect(path, read_only=True) as connection:
         return connection.execute(sql, parameters or []).fetch_df()
+
+
+def insert_frame(connection: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> int:
+    """Append a DataFrame's rows to a warehouse table, matching columns by name.
+
+    The one way rows go from a DataFrame into the warehouse: column names are quoted (a
+    column may be called ``order`` or hold capitals), an empty frame writes nothing. Returns
+    the number of rows written.
+    """
+    if frame.empty:
+        return 0
+    staged = "_trustshift_staged_frame"
+    connection.register(staged, frame)
+    try:
+        columns = ", ".join('"' + str(column).replace('"', '""') + '"' for column in frame.columns)
+        connection.execute(f'INSERT INTO "{table}" ({columns}) SELECT {columns} FROM {staged}')
+    finally:
+        connection.unregister(staged)
+    return len(frame)

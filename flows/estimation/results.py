@@ -11,10 +11,11 @@ import duckdb
 import pandas as pd
 
 from flows import api
+from flows.estimation.conclusions import EVIDENCE_COLUMNS
 from flows.estimation.errors import EstimationError
 from flows.exports import withhold_small_cells, write_csv
 from flows.study import Study
-from flows.warehouse import connect, has_table, warehouse_path
+from flows.warehouse import connect, has_table, insert_frame, warehouse_path
 from measurement.attrition import ATTRITION_COLUMNS
 from measurement.balance import BALANCE_COLUMNS
 from measurement.change import CHANGE_COLUMNS
@@ -143,6 +144,7 @@ RESULT_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
                 "term",
                 "specification",
                 "inference",
+                "primary_inference",
                 "notes",
                 "warnings",
             ),
@@ -150,6 +152,7 @@ RESULT_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("wave", _TEXT),
         ("is_primary", _BOOL),
         ("n_smallest_cell", _INT),
+        *EVIDENCE_COLUMNS,
     ),
     "effects_by_group": (
         ("wave", _TEXT),
@@ -309,16 +312,7 @@ def write_results(
         connection.execute(
             f"DELETE FROM {name} WHERE run_id = ? AND study_id = ?", [run_id, study_id]
         )
-        if not staged.empty:
-            connection.register("staged_results", staged)
-            try:
-                columns = ", ".join(f'"{column}"' for column in staged.columns)
-                connection.execute(
-                    f"INSERT INTO {name} ({columns}) SELECT {columns} FROM staged_results"
-                )
-            finally:
-                connection.unregister("staged_results")
-        written[name] = len(staged)
+        written[name] = insert_frame(connection, name, staged)
     return written
 
 

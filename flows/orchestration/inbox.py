@@ -7,10 +7,25 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from flows.cli import inbox_files
 from flows.ingest import file_checksum
 from flows.study import Study
 from flows.warehouse import connect, known_checksums, warehouse_path
+
+INBOX_IGNORED_SUFFIXES = (".partial", ".tmp", ".md", ".txt", ".json")
+
+
+def inbox_files(inbox: Path) -> list[Path]:
+    """Wave files waiting in an inbox: regular, visible files, in name order."""
+    if not inbox.is_dir():
+        return []
+    return sorted(
+        path
+        for path in inbox.iterdir()
+        if path.is_file()
+        and not path.name.startswith(".")
+        and not path.name.endswith(INBOX_IGNORED_SUFFIXES)
+    )
+
 
 logger = logging.getLogger("trustshift.inbox")
 

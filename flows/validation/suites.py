@@ -20,6 +20,7 @@ from flows.validation.checks import (
     battery_items,
     item_special_codes,
 )
+from flows.validation.conditions import check_row_arguments
 
 Severity = Literal["structural", "row", "warning"]
 SEVERITIES: tuple[str, ...] = ("structural", "row", "warning")
@@ -553,6 +554,9 @@ def to_gx_suite(suite: Mapping[str, Any], *, source: str = "suite") -> Expectati
                 f"load_suites: expectation {position} ({expectation.get('type')!r}) of {source} "
                 f"has meta.severity {severity!r}; set it to one of {list(SEVERITIES)}."
             )
+        check_row_arguments(
+            str(expectation.get("type")), expectation.get("kwargs", {}), source=source
+        )
     target = suite.get("meta", {}).get("target")
     if target not in TARGETS:
         raise ValueError(

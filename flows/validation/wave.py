@@ -20,7 +20,7 @@ from flows.validation.checks import (
     enumerator_outliers,
     field_quality,
 )
-from flows.validation.conditions import failing_rows
+from flows.validation.conditions import ROW_EXPECTATION_TYPES, failing_rows
 from flows.validation.gx_runner import SuiteRun, run_suites
 from flows.validation.suites import MISSING_CODES_META, build_suites, item_columns
 
@@ -290,6 +290,8 @@ def validate_wave(
                 continue
             column = expectation["kwargs"]["column"]
             failing = failing_rows(table, expectation["type"], expectation["kwargs"], reasons={})
+            if failing.tolerated:
+                continue
             for name, value in zip(
                 table["enumerator"].to_numpy()[failing.mask],
                 table[column].to_numpy()[failing.mask],
@@ -325,12 +327,7 @@ def validate_wave(
             continue
         for position, expectation in enumerate(suite["expectations"]):
             kwargs = expectation["kwargs"]
-            if expectation["type"] not in (
-                "expect_column_values_to_be_in_set",
-                "expect_column_values_to_be_between",
-                "expect_column_values_to_not_be_null",
-                "expect_column_values_to_be_unique",
-            ):
+            if expectation["type"] not in ROW_EXPECTATION_TYPES:
                 continue
             if kwargs.get("column") not in checked.columns:
                 continue
@@ -345,7 +342,11 @@ def validate_wave(
                 failing.unexpected_count,
                 failing.unexpected_percent,
             )
-            if expectation["meta"]["severity"] != "row" or not failing.mask.any():
+            if (
+                expectation["meta"]["severity"] != "row"
+                or failing.tolerated
+                or not failing.mask.any()
+            ):
                 continue
             flag_parts.append(
                 pd.DataFrame(
