@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from flows.assumptions import AssumptionDeclaration, Bearing
 from flows.synthesis.build import run_synthesis
-from flows.synthesis.file import AssumptionEntry, Bearing, load_synthesis, vocabulary_labels
+from flows.synthesis.file import load_synthesis, vocabulary_labels
 from flows.synthesis.harmonize import harmonize
 from flows.synthesis.verdicts import score_pooled
 
@@ -103,7 +104,7 @@ def pooled_row(outcome: str, estimate: float, low: float, high: float, p: float,
     }  # fmt: skip
 
 
-ASSUMPTION = AssumptionEntry(
+ASSUMPTION = AssumptionDeclaration(
     number=1,
     name="Risk information",
     claim="informed people will not leave",
