@@ -107,7 +107,7 @@ def ingest_wave(
         )
 
     key = pseudonym_key(study.id, study.archive)
-    interviews = normalized_interviews(coded.frame, key)
+    interviews = normalized_interviews(coded.frame, key, also=id_roles(study))
     answers = normalized_answers(coded.frame, study)
     archive_path = archive_file(path, study.archive / coded.wave, checksum)
     version = 1 if current is None else int(str(current["version"])) + 1
@@ -180,12 +180,30 @@ def archive_file(path: Path, directory: Path, checksum: str) -> Path:
     return target
 
 
-def normalized_interviews(coded: pd.DataFrame, key: bytes) -> pd.DataFrame:
-    """One row per submitted interview with its role columns; ids pseudonymised."""
+def id_roles(study: Study) -> tuple[str, ...]:
+    """Roles read from the respondent's own column (a respondent id doubling as the cluster
+    or the submission id): they hold the id too, so they are pseudonymised like it."""
+    columns = study.columns
+    same = str(columns.respondent).strip().casefold()
+    return tuple(
+        role
+        for role, name in (("submission", columns.submission), ("cluster", columns.cluster))
+        if name is not None and name.strip().casefold() == same
+    )
+
+
+def normalized_interviews(
+    coded: pd.DataFrame, key: bytes, *, also: tuple[str, ...] = ()
+) -> pd.DataFrame:
+    """One row per submitted interview with its role columns; ids pseudonymised.
+
+    ``also`` names further roles holding respondent ids (pseudonymised with the same key).
+    """
     interviews = pd.DataFrame(index=coded.index)
     for column in INTERVIEW_COLUMNS:
         interviews[column] = coded[column] if column in coded.columns else pd.NA
-    interviews["respondent"] = pseudonymise(interviews["respondent"], key)
+    for role in ("respondent", *also):
+        interviews[role] = pseudonymise(interviews[role], key)
     return interviews.reset_index(drop=True)
 
 

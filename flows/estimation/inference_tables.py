@@ -8,6 +8,7 @@ import pandas as pd
 
 from flows.estimation.analysis_data import COMPARISON, AnalysisData
 from flows.estimation.caveats import record_caveats
+from flows.estimation.design_inference import cluster_bootstrap, inference_cluster
 from flows.estimation.results import RESULT_TABLES
 from flows.study import Study
 from measurement.attrition import (
@@ -20,16 +21,21 @@ from measurement.balance import BALANCE_COLUMNS, baseline_balance, joint_orthogo
 from measurement.change import CHANGE_COLUMNS, within_arm_change
 from measurement.errors import DesignError
 from measurement.ordinal import estimate_ordered_logit
+from measurement.post_only import estimate_post_only_difference
 from measurement.study_effects import estimate_study_effects
-
-BALANCE_BACKGROUND = ("age", "education", "employed", "household_size", "relatives_abroad")
 
 
 def attrition_results(
-    data: AnalysisData, *, lee_draws: int, seed: int, messages: list[tuple[str, str]]
+    study: Study,
+    data: AnalysisData,
+    *,
+    lee_draws: int,
+    seed: int,
+    messages: list[tuple[str, str]],
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Follow-up rates by arm, differential attrition and Lee bounds, per later wave (panels)."""
     frame = data.responses
+    cluster = inference_cluster(study)
     rates, tests, bounds = [], [], []
     stratum = "stratum" if frame["stratum"].notna().any() else None
     characteristics = [
@@ -48,7 +54,7 @@ def attrition_results(
                 status,
                 followed_up="followed_up",
                 treated="treated",
-                cluster="cluster",
+                cluster=cluster,
                 stratum=stratum,
             )
             table.insert(0, "wave", wave)
@@ -63,7 +69,7 @@ def attrition_results(
                     followed_up="followed_up",
                     treated="treated",
                     characteristics=usable,
-                    cluster="cluster",
+                    cluster=cluster,
                     stratum=stratum,
                 ).tidy()
                 test.insert(0, "wave", wave)
@@ -73,7 +79,7 @@ def attrition_results(
                 messages.append((f"differential attrition {wave}", str(error)))
         later = frame.loc[frame["wave"] == wave].drop_duplicates("respondent")
         for position, spec in enumerate(data.outcomes):
-            followed = status[["respondent", "treated", "cluster"]].merge(
+            followed = status[list(dict.fromkeys(["respondent", "treated", cluster]))].merge(
                 later[["respondent", spec.name]], on="respondent", how="left"
             )
             try:
@@ -82,7 +88,7 @@ def attrition_results(
                         followed,
                         outcome=spec.name,
                         treated="treated",
-                        cluster="cluster",
+                        cluster=cluster,
                         draws=lee_draws,
                         seed=seed + 1000 * offset + position,
                     ).tidy()
@@ -142,28 +148,42 @@ def effect_estimates(
         for spec in data.outcomes
     ]
     primary = {spec.name for spec in data.outcomes if spec.is_primary}
-    roles = ["respondent", "cluster", "stratum", "weight", "treated", "wave", "arm"]
+    at_baseline = frame[frame["wave"] == data.baseline_wave]
+    post_only = [
+        entry for entry in outcomes if at_baseline[str(entry["outcome"])].notna().sum() == 0
+    ]
+    outcomes = [entry for entry in outcomes if entry not in post_only]
+    cluster = inference_cluster(study)
+    roles = ["respondent", "cluster", "unit", "stratum", "weight", "treated", "wave", "arm"]
     # A slim frame: the effect functions copy their input, and the full frame is wide.
     frame = frame[[*roles, *(str(entry["outcome"]) for entry in outcomes)]]
     estimators = ["ancova", "did"] if study.design.sampling == "panel" else ["did"]
     stratum = "stratum" if frame["stratum"].notna().any() else None
     weight = "weight" if "weight" in frame and frame["weight"].notna().any() else None
     tables = []
+    for wave in data.later_waves:
+        tables.append(
+            post_only_estimates(
+                study, data, post_only, wave=wave, primary=primary, messages=messages
+            )
+        )
     for offset, wave in enumerate(data.later_waves):
+        if not outcomes:
+            break
         for number, estimator in enumerate(estimators):
             with record_caveats(f"effects {estimator} {wave}", messages):
                 table = estimate_study_effects(
                     frame,
                     outcomes=outcomes,
                     treated="treated",
-                    cluster="cluster",
+                    cluster=cluster,
                     wave="wave",
                     waves=(data.baseline_wave, wave),
                     estimator=estimator,  # type: ignore[arg-type]
                     respondent="respondent" if study.design.sampling == "panel" else None,
                     stratum=stratum,
                     weight=weight,
-                    bootstrap_draws=bootstrap_draws,
+                    bootstrap_draws=bootstrap_draws if cluster_bootstrap(study) else 0,
                     randomization_draws=bootstrap_draws,
                     seed=seed + 100 * offset + number,
                 )
@@ -177,7 +197,90 @@ def effect_estimates(
         tables.append(
             ordinal_robustness(study, data, frame, wave=wave, stratum=stratum, messages=messages)
         )
-    return pd.concat([table for table in tables if not table.empty], ignore_index=True)
+    kept = [table for table in tables if not table.empty]
+    if not kept:
+        return pd.DataFrame(columns=[name for name, _ in RESULT_TABLES["estimates"]])
+    return pd.concat(kept, ignore_index=True)
+
+
+def post_only_estimates(
+    study: Study,
+    data: AnalysisData,
+    outcomes: list[dict[str, object]],
+    *,
+    wave: str,
+    primary: set[str],
+    messages: list[tuple[str, str]],
+) -> pd.DataFrame:
+    """Effects on outcomes measured only after the campaign, at one later wave.
+
+    The difference in means adjusted for the declared balance covariates (measured at
+    baseline in a panel, at the wave in a cross-section) and strata
+    (:func:`measurement.post_only.estimate_post_only_difference`). These rows carry no
+    bootstrap, randomization or multiple-testing columns.
+    """
+    if not outcomes:
+        return pd.DataFrame()
+    frame = data.responses
+    cluster = inference_cluster(study)
+    stratum = "stratum" if frame["stratum"].notna().any() else None
+    weight = "weight" if "weight" in frame and frame["weight"].notna().any() else None
+    declared = [name for name in study.analysis.balance_covariates if name in frame.columns]
+    later = frame[frame["wave"] == wave]
+    if study.design.sampling == "panel":
+        later = later.drop_duplicates("respondent")
+        before = frame[frame["wave"] == data.baseline_wave].drop_duplicates("respondent")
+        later = later.drop(columns=declared).merge(
+            before[["respondent", *declared]], on="respondent", how="left"
+        )
+    covariates = [name for name in declared if later[name].dropna().nunique() > 1]
+    rows = []
+    for entry in outcomes:
+        outcome = str(entry["outcome"])
+        step = f"post-only effect {wave} {outcome}"
+        try:
+            with record_caveats(step, messages):
+                effect = estimate_post_only_difference(
+                    later,
+                    outcome=outcome,
+                    treated="treated",
+                    cluster=cluster,
+                    stratum=stratum,
+                    covariates=covariates,
+                    weight=weight,
+                )
+        except DesignError as error:
+            messages.append((step, str(error)))
+            continue
+        cells = later[later[outcome].notna()].groupby("treated").size()
+        rows.append(
+            {
+                "outcome": outcome,
+                "construct": entry["construct"],
+                "family": entry["family"],
+                "waves_compared": f"{wave} only (no baseline)",
+                "estimator": effect.estimator,
+                "term": effect.term,
+                "estimate": effect.estimate,
+                "std_error": effect.std_error,
+                "statistic": effect.statistic,
+                "conf_low": effect.conf_low,
+                "conf_high": effect.conf_high,
+                "p_value": effect.p_value,
+                "n_obs": effect.n_obs,
+                "n_clusters": effect.n_clusters,
+                "comparison_mean": effect.comparison_mean,
+                "standardized_effect": effect.standardized_effect,
+                "specification": effect.specification,
+                "inference": effect.inference,
+                "notes": "; ".join(effect.notes),
+                "warnings": "; ".join(effect.warnings),
+                "wave": wave,
+                "is_primary": outcome in primary,
+                "n_smallest_cell": int(cells.reindex([0.0, 1.0], fill_value=0).min()),
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 ORDINAL_NOTE = (
@@ -222,7 +325,7 @@ def ordinal_robustness(
                     working,
                     outcome=spec.name,
                     treated="treated",
-                    cluster="cluster",
+                    cluster=inference_cluster(study),
                     baseline=baseline,
                     stratum=stratum,
                 )
@@ -262,9 +365,9 @@ def balance_results(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Baseline balance of the outcomes and background items, and the joint orthogonality test.
 
-    Covariates: every non-index outcome and the background items the study fielded (age,
-    education, employment, household size, relatives abroad), at baseline, one row per
-    respondent.
+    Covariates: every non-index outcome measured at baseline and the study's declared
+    ``analysis.balance_covariates``, one row per respondent; what is not declared is "not
+    assessed" (a caveat says so).
     """
     frame = data.responses
     empty = (
@@ -276,31 +379,59 @@ def balance_results(
     baseline = frame[frame["wave"] == data.baseline_wave]
     if study.design.sampling == "panel":
         baseline = baseline.drop_duplicates("respondent")
+    background = list(study.analysis.balance_covariates)
+    if not background:
+        messages.append(
+            (
+                "balance",
+                "background characteristics not assessed: the study file declares no "
+                "analysis.balance_covariates; only the outcomes measured at baseline are "
+                "compared.",
+            )
+        )
     covariates = [spec.name for spec in data.outcomes if spec.kind != "index"]
-    covariates += [name for name in BALANCE_BACKGROUND if name in baseline.columns]
-    covariates = [name for name in dict.fromkeys(covariates) if baseline[name].notna().sum() > 1]
+    covariates += [name for name in background if name in baseline.columns]
+    covariates = [
+        name
+        for name in dict.fromkeys(covariates)
+        if name in baseline.columns and baseline[name].notna().sum() > 1
+    ]
+    if not covariates:
+        messages.append(
+            (
+                "balance",
+                "not assessed: no outcome or declared balance covariate was measured at "
+                f"the baseline wave {data.baseline_wave!r}.",
+            )
+        )
+        return empty
     stratum = "stratum" if baseline["stratum"].notna().any() else None
+    cluster = inference_cluster(study)
     try:
         with record_caveats("balance", messages):
             table = baseline_balance(
                 baseline,
                 covariates=covariates,
                 treated="treated",
-                cluster="cluster",
+                cluster=cluster,
                 stratum=stratum,
             )
     except DesignError as error:
         messages.append(("balance", str(error)))
         return empty
-    joint_covariates = [spec.name for spec in data.outcomes if spec.is_primary]
-    joint_covariates += [name for name in BALANCE_BACKGROUND if name in covariates]
+    joint_covariates = [
+        spec.name for spec in data.outcomes if spec.is_primary and spec.name in covariates
+    ]
+    joint_covariates += [name for name in background if name in covariates]
+    if not joint_covariates:
+        return table, empty[1]
     try:
         with record_caveats("balance joint test", messages):
             joint = joint_orthogonality(
                 baseline,
                 covariates=joint_covariates,
                 treated="treated",
-                cluster="cluster",
+                cluster=cluster,
                 stratum=stratum,
             ).tidy()
     except DesignError as error:
@@ -314,7 +445,19 @@ def change_results(
 ) -> pd.DataFrame:
     """Descriptive change of every outcome within each arm, baseline to each later wave."""
     frame = data.responses
-    outcomes = [spec.name for spec in data.outcomes]
+    at_baseline = frame[frame["wave"] == data.baseline_wave]
+    outcomes = [spec.name for spec in data.outcomes if at_baseline[spec.name].notna().any()]
+    post_only = [spec.name for spec in data.outcomes if spec.name not in outcomes]
+    if post_only:
+        messages.append(
+            (
+                "change",
+                f"not estimable: no baseline for {post_only} (measured only after the "
+                "campaign); left out of the within-arm change.",
+            )
+        )
+    if not outcomes:
+        return pd.DataFrame(columns=CHANGE_COLUMNS)
     panel = study.design.sampling == "panel"
     tables = []
     for wave in data.later_waves:

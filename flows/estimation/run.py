@@ -197,7 +197,7 @@ def estimate_study(
         }
         if study.design.sampling == "panel" and study.design.assignment != "pre_post":
             attrition, tests, bounds = attrition_results(
-                data, lee_draws=lee_draws, seed=seed, messages=messages
+                study, data, lee_draws=lee_draws, seed=seed, messages=messages
             )
         else:
             attrition, tests, bounds = (
