@@ -530,7 +530,6 @@ def load_study(path: str | Path) -> Study:
         raise StudyFileError(format_validation_error(path, error)) from None
     study._path = path
     instrument = study.resolved_instrument()
-    study._check_analysis(instrument)
     defaults = instrument.defaults
     if defaults.quality or defaults.analysis:
         merged = dict(raw)
@@ -545,6 +544,7 @@ def load_study(path: str | Path) -> Study:
             ) from None
         study._path = path
         study._instrument = instrument
+    study._check_analysis(instrument)
     return study
 
 
