@@ -87,7 +87,7 @@ def test_a_continuous_score_takes_decimals_within_its_optional_bounds(tmp_path: 
     assert coded.loc[0, "wellbeing"] == pytest.approx(1.91)
     wave.loc[1, "wellbeing"] = 5.5
     wave.to_csv(export, index=False)
-    with pytest.raises(IngestError, match="wellbeing.*5.5.*1-5"):
+    with pytest.raises(IngestError, match=r"wellbeing.*5\.5.*1-5"):
         api.read_wave(export, study, wave="endline")
 
 
@@ -99,5 +99,5 @@ def test_a_cluster_randomised_study_without_a_cluster_column_points_to_the_indiv
 
 
 def test_an_analysis_role_naming_an_unknown_item_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(StudyFileError, match="analysis.balance_covariates names 'income'"):
+    with pytest.raises(StudyFileError, match=r"analysis\.balance_covariates names 'income'"):
         load_study(write_study(tmp_path, extra='[analysis]\nbalance_covariates = ["income"]\n'))
