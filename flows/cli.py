@@ -79,6 +79,11 @@ def reported(command: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+# `trustshift quarantine list|release|confirm` lives in its own module.
+from flows.quarantine_cli import register as _register_quarantine  # noqa: E402
+
+_register_quarantine(app, reported)
+
 StudyArgument = Annotated[
     Path, typer.Argument(help="The study file (study.toml) or the folder holding it.")
 ]

@@ -327,7 +327,8 @@ def quality_tables(
     if not has_table(connection, "validation_waves"):
         stored = connection.execute(
             "SELECT wave, version, false AS validated, 'not validated' AS status, rows_stored "
-            "AS n_rows, 0 AS n_quarantined FROM waves WHERE study_id = ? AND status = 'stored' "
+            "AS n_rows, 0 AS n_quarantined, 0 AS n_released FROM waves WHERE study_id = ? "
+            "AND status = 'stored' "
             "ORDER BY wave_order",
             [study.id],
         ).fetch_df()
@@ -349,6 +350,12 @@ def quality_tables(
     ).fetch_df()
     counts = analysed.groupby("wave").size()
     waves["n_analysed"] = waves["wave"].map(counts).fillna(0).astype("int64")
+    # Imported here: flows.validation loads Great Expectations, needed only once validated.
+    from flows.validation.decisions import quarantined_rows
+
+    decided = quarantined_rows(connection, study)
+    released = decided[decided["decision"] == "release"].groupby("wave").size()
+    waves["n_released"] = waves["wave"].map(released).fillna(0).astype("int64")
     reasons = connection.execute(
         "SELECT q.wave, q.check_name, q.severity, count(DISTINCT q.row_number) AS n_rows "
         "FROM quarantine q JOIN waves w USING (study_id, wave, version) "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
@@ -206,7 +206,7 @@ def effect_estimates(
 def post_only_estimates(
     study: Study,
     data: AnalysisData,
-    outcomes: list[dict[str, object]],
+    outcomes: Sequence[Mapping[str, object]],
     *,
     wave: str,
     primary: set[str],

@@ -43,6 +43,7 @@ def section_tables(results: RunResults) -> dict[str, DisplayTable]:
             Column(name="status", header="Validation", kind="text"),
             Column(name="n_rows", header="Interviews", kind="count"),
             Column(name="n_quarantined", header="Quarantined", kind="count"),
+            Column(name="n_released", header="Released", kind="count"),
             Column(name="n_analysed", header="Analysed", kind="count"),
         ],
         ["n_rows"],
