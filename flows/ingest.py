@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import shutil
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ import pandas as pd
 from flows.errors import IngestError
 from flows.privacy import pseudonym_key, pseudonymise
 from flows.reading import code_wave, read_raw
+from flows.rederive import record_coding, waves_to_rederive
 from flows.study import Study
 from flows.warehouse import (
     INTERVIEW_COLUMNS,
@@ -55,13 +57,21 @@ def file_checksum(path: Path) -> str:
 
 
 def ingest_wave(
-    study: Study, path: Path | str, *, wave: str | None = None, replace: bool = False
+    study: Study,
+    path: Path | str,
+    *,
+    wave: str | None = None,
+    replace: bool = False,
+    rederive: bool = False,
+    file_name: str | None = None,
 ) -> IngestOutcome:
     """Store one wave file in the study's warehouse in one transaction.
 
     An identical file already stored is a no-op. A different file for a stored wave is refused
     unless ``replace``; the replaced version stays in the raw archive and the waves table.
-    Nothing is written to the warehouse when the file cannot be read or coded.
+    Nothing is written to the warehouse when the file cannot be read or coded. ``rederive``
+    codes an archived file again as a new version (the study file changed); ``file_name`` is
+    then the name it was delivered under.
     """
     path = Path(path)
     if not path.is_file():
@@ -77,7 +87,7 @@ def ingest_wave(
             "AND status = 'stored' LIMIT 1",
             [study.id, checksum],
         ).fetchone()
-    if already is not None:
+    if already is not None and not rederive:
         return IngestOutcome(
             study_id=study.id,
             wave=already[0],
@@ -98,7 +108,7 @@ def ingest_wave(
     coded = code_wave(raw, study=study, wave=wave)
     with connect(database, read_only=True) as connection:
         current = current_wave(connection, study.id, coded.wave)
-    if current is not None and not replace:
+    if current is not None and not (replace or rederive):
         raise IngestError(
             f"ingest_wave: wave {coded.wave!r} of study {study.id!r} is already stored from "
             f"{current['file_name']} (SHA-256 {str(current['sha256'])[:12]}...); {path.name} "
@@ -109,7 +119,8 @@ def ingest_wave(
     key = pseudonym_key(study.id, study.archive)
     interviews = normalized_interviews(coded.frame, key, also=id_roles(study))
     answers = normalized_answers(coded.frame, study)
-    archive_path = archive_file(path, study.archive / coded.wave, checksum)
+    # A re-derived wave is read from the archive: its raw file is already there.
+    archive_path = path if rederive else archive_file(path, study.archive / coded.wave, checksum)
     version = 1 if current is None else int(str(current["version"])) + 1
     now = datetime.now()
 
@@ -126,7 +137,7 @@ def ingest_wave(
                     coded.wave,
                     version,
                     study.wave_names.index(coded.wave),
-                    path.name,
+                    file_name or path.name,
                     checksum,
                     coded.source_format,
                     coded.row_count,
@@ -140,6 +151,7 @@ def ingest_wave(
             )
             _insert_frame(connection, "interviews", interviews, study.id, coded.wave, version)
             _insert_frame(connection, "answers", answers, study.id, coded.wave, version)
+            record_coding(connection, study, coded.wave, version)
             connection.execute("COMMIT")
         except BaseException:
             connection.execute("ROLLBACK")
@@ -359,3 +371,27 @@ def _describe_dropped(
     if missing:
         parts.append(f"{len(missing)} instrument item(s) not in the file: {', '.join(missing)}")
     return "; ".join(parts)
+
+
+def rederive_changed_waves(study: Study) -> list[IngestOutcome]:
+    """Code again, from the raw archive, every stored wave coded with an older study file.
+
+    Each becomes a new version (the old one stays, status ``replaced``); its message says in
+    one line what happened.
+    """
+    outcomes = []
+    for wave, archived, original in waves_to_rederive(study):
+        if not archived.is_file():
+            raise IngestError(
+                f"rederive_changed_waves: the study file changed since wave {wave!r} was "
+                f"stored, but its raw file {archived.name} is not in the archive "
+                f"{study.archive}. Restore it there, or ingest the wave again with --replace."
+            )
+        outcome = ingest_wave(study, archived, wave=wave, rederive=True, file_name=original)
+        message = (
+            f"the study file changed since wave {wave!r} was stored: re-derived from the raw "
+            f"archive ({original}) as version {outcome.version} ({outcome.rows_stored} "
+            "interviews); it will be validated again."
+        )
+        outcomes.append(dataclasses.replace(outcome, message=message))
+    return outcomes

@@ -21,7 +21,7 @@ from prefect import flow, get_run_logger
 from prefect.exceptions import MissingContextError
 
 from flows.errors import DataQualityError, IngestError, TrustshiftError
-from flows.ingest import IngestOutcome
+from flows.ingest import IngestOutcome, rederive_changed_waves
 from flows.orchestration.artifacts import (
     estimates_table,
     mask_small_counts,
@@ -354,6 +354,15 @@ def evaluate_study(
                 continue
             outcomes.append(outcome)
             logger.info(describe_outcome(outcome, minimum=minimum))
+        rederived: list[str] = []
+        try:
+            for outcome in rederive_changed_waves(study):
+                outcomes.append(outcome)
+                rederived.append(mask_small_counts(outcome.message, minimum))
+                logger.info(rederived[-1])
+        except TrustshiftError as error:
+            failures["study file"] = mask_small_counts(str(error), minimum)
+            logger.error("%s", failures["study file"])
 
         validated: list[str] = []
         quality_failures: list[str] = []
@@ -372,7 +381,7 @@ def evaluate_study(
         record.inputs["fingerprint"] = fingerprint
         record.inputs["code_sha256"] = code_fingerprint()
 
-        notes: list[str] = []
+        notes: list[str] = list(rederived)
         estimation_run_id: str | None = None
         reused_run_id: str | None = None
         outputs: dict[str, Any] = {}
