@@ -15,6 +15,7 @@ from flows.errors import StudyFileError
 from flows.privacy import pseudonym_key, pseudonymise
 from flows.study import Study
 from flows.validation.storage import create_validation_tables
+from flows.warehouse import has_table
 
 Decision = Literal["release", "confirm"]
 
@@ -36,8 +37,15 @@ def quarantined_rows(
     connection: duckdb.DuckDBPyConnection, study: Study, selection: Selection = Selection()
 ) -> pd.DataFrame:
     """One row per quarantined interview of the stored versions: its key, checks, reasons and
-    the latest decision (``pending`` when none)."""
-    create_validation_tables(connection)
+    the latest decision (``pending`` when none). Reads only (a read-only connection will do)."""
+    columns = ["wave", "key", "row_number", "checks", "reasons", "decision"]
+    if not has_table(connection, "quarantine") or not has_table(connection, "quarantine_releases"):
+        return pd.DataFrame(columns=columns)
+    stored = [
+        row[0]
+        for row in connection.execute("SELECT * FROM quarantine_releases LIMIT 0").description
+    ]
+    decision = "coalesce(decision, 'release')" if "decision" in stored else "'release'"
     frame = connection.execute(
         f"SELECT q.wave, {ROW_KEY_SQL} AS key, q.row_number, "
         "string_agg(DISTINCT q.check_name, ', ' ORDER BY q.check_name) AS checks, "
@@ -47,7 +55,7 @@ def quarantined_rows(
         [study.id],
     ).fetch_df()
     latest = connection.execute(
-        "SELECT wave, submission AS key, coalesce(decision, 'release') AS decision, "
+        f"SELECT wave, submission AS key, {decision} AS decision, "
         "decided_by, decided_at, reason_text FROM quarantine_releases WHERE study_id = ? "
         "QUALIFY row_number() OVER (PARTITION BY wave, submission ORDER BY decided_at DESC) = 1",
         [study.id],
@@ -108,6 +116,7 @@ def decide(
     """Record ``decision`` (release: analyse the row after all; confirm: keep it out) for every
     selected quarantined row; returns how many. Nothing is deleted; the latest decision
     counts."""
+    create_validation_tables(connection)
     if not reason_text.strip() or not decided_by.strip():
         raise StudyFileError(
             "decide: a decision needs a reason and who took it; found "

@@ -96,3 +96,13 @@ def test_declared_heterogeneity_and_balance_covariates_are_used(estimated):
     assert set(groups["grouping"]) == {"decides_alone"}
     balance = read_result(study, "balance", run.run_id)
     assert "age" in set(balance["covariate"])
+
+
+def test_status_shows_the_last_run(estimated):
+    from flows.status import study_status
+
+    study, run = estimated
+    current = study_status(study)
+    assert current.last_run is not None and current.last_run["run_id"] == run.run_id
+    assert current.last_run["status"] == "finished"
+    assert list(current.waves["validation"]) == ["not validated", "not validated"]

@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 from flows.cli import app
 from flows.ingest import ingest_wave
 from flows.orchestration.stages import validate_and_store
+from flows.status import study_status
 from flows.study import load_study
 from flows.validation import analysable_rows
 from flows.warehouse import connect, warehouse_path
@@ -57,6 +58,12 @@ def test_rows_without_a_submission_id_are_listed_released_and_confirmed_by_key(
     assert released.exit_code == 0, released.output
     assert "2 quarantined row(s) released" in released.output
     assert _analysed(study_file) == 59
+    status = runner.invoke(app, ["status", str(study_file)])
+    assert status.exit_code == 0, status.output
+    current = study_status(load_study(study_file))
+    assert current.waves[["wave", "validation", "n_quarantined", "n_released"]].values.tolist() == [
+        ["baseline", "validated", 3, 2]
+    ]
 
     confirmed = runner.invoke(
         app,
