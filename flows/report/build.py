@@ -73,7 +73,9 @@ def build_report(study: Study, *, run_id: str | None = None, out_dir: Path | Non
             minimum=minimum,
             sections=report_sections(),
             tables=section_tables(results),
-            effect_groups=effect_groups(effects, minimum),
+            effect_groups=effect_groups(
+                effects, minimum, settings.get("assignment", study.design.assignment)
+            ),
             figures=report_figures(results, forest),
             primary_wave=(str(forest["wave"].iloc[0]) if not forest.empty else "latest"),
             quality=quality,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 
 from flows.report.effects import effects_frame, numbered_warnings
@@ -12,9 +14,28 @@ BY_GROUP_TERMS = {"effect": "effect in the group", "difference": "difference"}
 
 
 def _table(
-    frame: pd.DataFrame, columns: list[Column], sizes: list[str], minimum: int, labels: int = 1
+    frame: pd.DataFrame,
+    columns: list[Column],
+    sizes: list[str],
+    minimum: int,
+    labels: int = 1,
+    assignment: str | None = None,
 ) -> DisplayTable:
+    columns = design_columns(columns, assignment)
     return display_table(frame, columns, size_columns=sizes, minimum=minimum, label_columns=labels)
+
+
+def design_columns(columns: list[Column], assignment: str | None) -> list[Column]:
+    """Columns worded for the design: an individually randomised study has no clusters, its
+    errors are heteroskedasticity-robust and it has no wild cluster bootstrap."""
+    if assignment != "individually_randomised":
+        return columns
+    adapted = []
+    for column in columns:
+        if column.name in ("n_clusters", "p_value_wild_bootstrap"):
+            continue
+        adapted.append(dataclasses.replace(column, header=column.header.replace("(CR1)", "(HC1)")))
+    return adapted
 
 
 def section_tables(results: RunResults) -> dict[str, DisplayTable]:
@@ -35,6 +56,7 @@ def section_tables(results: RunResults) -> dict[str, DisplayTable]:
         ["n_respondents"],
         minimum,
         labels=2,
+        assignment=results.settings.get("assignment"),
     )
     tables["quality"] = _table(
         results.quality,
@@ -107,6 +129,7 @@ def section_tables(results: RunResults) -> dict[str, DisplayTable]:
         ["n_obs"],
         minimum,
         labels=2,
+        assignment=results.settings.get("assignment"),
     )
     tables["lee"] = _table(
         results.lee.merge(catalogue[["outcome", "label"]], on="outcome", how="left"),
@@ -284,6 +307,7 @@ def section_tables(results: RunResults) -> dict[str, DisplayTable]:
         ["n_smallest_cell"],
         minimum,
         labels=4,
+        assignment=results.settings.get("assignment"),
     )
     tables["inputs"] = _table(
         results.inputs,
@@ -302,7 +326,9 @@ def section_tables(results: RunResults) -> dict[str, DisplayTable]:
     return tables
 
 
-def effect_groups(effects: pd.DataFrame, minimum: int) -> list[tuple[str, DisplayTable, list[str]]]:
+def effect_groups(
+    effects: pd.DataFrame, minimum: int, assignment: str | None = None
+) -> list[tuple[str, DisplayTable, list[str]]]:
     """The effects tables: primary outcomes first, then one per family, each with its notes."""
     effect_columns = [
         Column(name="label", header="Outcome", kind="text"),
@@ -338,7 +364,14 @@ def effect_groups(effects: pd.DataFrame, minimum: int) -> list[tuple[str, Displa
             shown.append(
                 (
                     title,
-                    _table(marked, effect_columns, ["n_smallest_cell"], minimum, labels=4),
+                    _table(
+                        marked,
+                        effect_columns,
+                        ["n_smallest_cell"],
+                        minimum,
+                        labels=4,
+                        assignment=assignment,
+                    ),
                     notes,
                 )
             )

@@ -106,3 +106,15 @@ def test_status_shows_the_last_run(estimated):
     assert current.last_run is not None and current.last_run["run_id"] == run.run_id
     assert current.last_run["status"] == "finished"
     assert list(current.waves["validation"]) == ["not validated", "not validated"]
+
+
+def test_the_report_of_an_individual_design_speaks_of_respondents_not_communities(estimated):
+    from flows.report.build import build_report
+
+    study, run = estimated
+    html = build_report(study, run_id=run.run_id).read_text(encoding="utf-8")
+    assert "Communities" not in html
+    assert "randomised across" not in html
+    assert "randomised between respondents" in html
+    assert "(HC1)" in html and "p (wild bootstrap)" not in html
+    assert "Unit of assignment: respondent" in html
