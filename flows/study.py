@@ -286,6 +286,11 @@ class Analysis(_Strict):
         description="pre-exposure items of the propensity score (quasi-experimental studies)",
     )
     heterogeneity: list[HeterogeneityDimension] = Field(default_factory=list)
+    trust_gap: list[str] = Field(
+        default_factory=list,
+        max_length=2,
+        description="two trust constructs whose difference the trust table shows (first - second)",
+    )
 
 
 class Locations(_Strict):

@@ -67,7 +67,7 @@ def describe_cells(frame: pd.DataFrame, variables: Sequence[str]) -> pd.DataFram
 
 
 def trust_shift(study: Study, data: AnalysisData) -> pd.DataFrame:
-    """Trust in each source, and the official-minus-informal gap, per wave and arm.
+    """Trust in each source, and the declared gap between two trust constructs, per wave and arm.
 
     Unweighted means of the 1-5 ratings among respondents who rated the source ("don't know"
     and "never heard of this source" are left out, so n differs by source).
@@ -84,12 +84,16 @@ def trust_shift(study: Study, data: AnalysisData) -> pd.DataFrame:
         ):
             label = _source_label(item)
             columns.append((item.name, label, item.construct_name, len(columns)))
-    if {"trust_official", "trust_informal"} <= set(frame.columns):
-        frame["trust_gap_official_informal"] = frame["trust_official"] - frame["trust_informal"]
+    gap = study.analysis.trust_gap
+    if len(gap) == 2 and set(gap) <= set(frame.columns):
+        first, second = gap
+        name = f"gap_{first}_{second}"
+        frame[name] = frame[first] - frame[second]
+        labels = {construct.name: construct.label for construct in instrument.constructs}
         columns.append(
             (
-                "trust_gap_official_informal",
-                "official minus informal sources (gap)",
+                name,
+                f"{labels.get(first, first)} minus {labels.get(second, second)} (gap)",
                 "gap",
                 len(columns),
             )
