@@ -62,6 +62,9 @@ def build_report(study: Study, *, run_id: str | None = None, out_dir: Path | Non
             wave_names=study.wave_names,
         ),
     )
+    tables = section_tables(results)
+    optional = {"trust-shift": "trust", "intention-cascade": "cascade", "risk-beliefs": "beliefs"}
+    left_out = frozenset(key for key, table in optional.items() if tables[table].empty)
     page = (
         template_environment()
         .get_template("report.html.j2")
@@ -71,8 +74,8 @@ def build_report(study: Study, *, run_id: str | None = None, out_dir: Path | Non
             record=record,
             settings=settings,
             minimum=minimum,
-            sections=report_sections(),
-            tables=section_tables(results),
+            sections=report_sections(left_out),
+            tables=tables,
             effect_groups=effect_groups(
                 effects, minimum, settings.get("assignment", study.design.assignment)
             ),

@@ -118,3 +118,6 @@ def test_the_report_of_an_individual_design_speaks_of_respondents_not_communitie
     assert "randomised between respondents" in html
     assert "(HC1)" in html and "p (wild bootstrap)" not in html
     assert "Unit of assignment: respondent" in html
+    # No trust, intention or risk constructs in this instrument: those sections are left out.
+    for section in ("trust-shift", "intention-cascade", "risk-beliefs"):
+        assert f'id="{section}"' not in html and f'href="#{section}"' not in html
