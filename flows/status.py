@@ -62,7 +62,8 @@ def study_status(study: Study) -> StudyStatus:
         last = (
             connection.execute(
                 "SELECT run_id, kind, status, started_at, inputs, message FROM runs "
-                "WHERE study_id = ? ORDER BY started_at DESC LIMIT 1",
+                # A study run (which writes the report) before the estimation inside it.
+                "WHERE study_id = ? ORDER BY kind = 'estimate', started_at DESC LIMIT 1",
                 [study.id],
             ).fetchone()
             if has_table(connection, "runs")

@@ -61,7 +61,7 @@ def effects_by_group(
         messages.append(
             (
                 "effects by group",
-                "not assessed: the study file declares no [[analysis.heterogeneity]] dimension.",
+                "not assessed: the study file declares no analysis.heterogeneity dimension.",
             )
         )
         return _empty()

@@ -357,7 +357,6 @@ def evaluate_study(
         rederived: list[str] = []
         try:
             for outcome in rederive_changed_waves(study):
-                outcomes.append(outcome)
                 rederived.append(mask_small_counts(outcome.message, minimum))
                 logger.info(rederived[-1])
         except TrustshiftError as error:
