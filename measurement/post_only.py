@@ -13,6 +13,7 @@ from measurement.effects import (
     fit_effect_model,
     summarize_effect,
 )
+from measurement.linear_model import VcovType
 
 
 def estimate_post_only_difference(
@@ -20,27 +21,30 @@ def estimate_post_only_difference(
     *,
     outcome: str,
     treated: str,
-    cluster: str,
+    cluster: str | None = None,
     stratum: str | None = None,
     covariates: list[str] | tuple[str, ...] = (),
     weight: str | None = None,
     confidence: float = 0.95,
+    vcov: VcovType | None = None,
 ) -> EffectEstimate:
     """Estimate an intention-to-treat effect on an outcome that has no baseline measure.
 
     The estimand is the difference in mean outcome between arms at one follow-up wave: the
     coefficient of ``treated`` in ``outcome ~ treated + covariates + stratum fixed effects``,
     fitted by OLS (WLS with ``weight``) on the rows of that wave, with CR1 errors clustered on
-    ``cluster`` and a t(G-1) reference. Without covariates or strata it is the plain
-    difference in means. Pass a column with one value per respondent as ``cluster`` for an
-    individually randomised study: CR1 is then HC1.
+    ``cluster`` and a t(G-1) reference, or heteroskedasticity-robust errors (HC1 by default,
+    ``vcov="HC2"`` as R ``estimatr::lm_robust``) with t(N-K) without a cluster. Without
+    covariates or strata it is the plain difference in means.
 
     Parameters
     ----------
     responses : pandas.DataFrame
         The rows of one follow-up wave.
-    outcome, treated, cluster : str
-        Outcome, 0/1 assignment and cluster columns.
+    outcome, treated : str
+        Outcome and 0/1 assignment columns.
+    cluster : str, optional
+        Cluster column (None: an individually randomised study).
     stratum : str, optional
         Randomisation strata, as fixed effects.
     covariates : sequence of str, default ()
@@ -49,6 +53,8 @@ def estimate_post_only_difference(
         Survey weights.
     confidence : float, default 0.95
         Interval level.
+    vcov : {"HC1", "HC2", "CR1", "CR2"}, optional
+        Variance estimator (default: CR1 with a cluster, HC1 without).
 
     Returns
     -------
@@ -74,8 +80,7 @@ def estimate_post_only_difference(
     >>> rng = np.random.default_rng(1)
     >>> frame = pd.DataFrame({"treated": np.repeat([0, 1], 100), "unit": np.arange(200)})
     >>> frame["y"] = 2.0 * frame["treated"] + rng.normal(size=200)
-    >>> effect = estimate_post_only_difference(frame, outcome="y", treated="treated",
-    ...                                        cluster="unit")
+    >>> effect = estimate_post_only_difference(frame, outcome="y", treated="treated")
     >>> round(effect.estimate, 2)
     2.0
     """
@@ -102,12 +107,12 @@ def estimate_post_only_difference(
         specification=_in_words(
             f"difference in means after the campaign (no baseline): {outcome} ~ {treated}",
             covariates,
-            stratum,
+            [stratum] if stratum is not None else [],
             weight,
         ),
         permuted={treated: None},
         comparison=comparison,
         comparison_baseline=frame.loc[comparison, outcome],
     )
-    fit = fit_effect_model(model)
+    fit = fit_effect_model(model, vcov=vcov)
     return summarize_effect(model, fit, confidence=confidence, caller=caller)

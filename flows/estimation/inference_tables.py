@@ -8,7 +8,11 @@ import pandas as pd
 
 from flows.estimation.analysis_data import COMPARISON, AnalysisData
 from flows.estimation.caveats import record_caveats
-from flows.estimation.design_inference import cluster_bootstrap, inference_cluster
+from flows.estimation.design_inference import (
+    cluster_bootstrap,
+    effects_cluster,
+    inference_cluster,
+)
 from flows.estimation.results import RESULT_TABLES
 from flows.study import Study
 from measurement.attrition import (
@@ -153,7 +157,6 @@ def effect_estimates(
         entry for entry in outcomes if at_baseline[str(entry["outcome"])].notna().sum() == 0
     ]
     outcomes = [entry for entry in outcomes if entry not in post_only]
-    cluster = inference_cluster(study)
     roles = ["respondent", "cluster", "unit", "stratum", "weight", "treated", "wave", "arm"]
     # A slim frame: the effect functions copy their input, and the full frame is wide.
     frame = frame[[*roles, *(str(entry["outcome"]) for entry in outcomes)]]
@@ -176,7 +179,7 @@ def effect_estimates(
                     frame,
                     outcomes=outcomes,
                     treated="treated",
-                    cluster=cluster,
+                    cluster=effects_cluster(study, estimator),
                     wave="wave",
                     waves=(data.baseline_wave, wave),
                     estimator=estimator,  # type: ignore[arg-type]
@@ -222,7 +225,6 @@ def post_only_estimates(
     if not outcomes:
         return pd.DataFrame()
     frame = data.responses
-    cluster = inference_cluster(study)
     stratum = "stratum" if frame["stratum"].notna().any() else None
     weight = "weight" if "weight" in frame and frame["weight"].notna().any() else None
     declared = [name for name in study.analysis.balance_covariates if name in frame.columns]
@@ -244,7 +246,8 @@ def post_only_estimates(
                     later,
                     outcome=outcome,
                     treated="treated",
-                    cluster=cluster,
+                    cluster=effects_cluster(study),
+                    vcov=None if study.clustered else "HC2",
                     stratum=stratum,
                     covariates=covariates,
                     weight=weight,

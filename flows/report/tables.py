@@ -27,14 +27,17 @@ def _table(
 
 def design_columns(columns: list[Column], assignment: str | None) -> list[Column]:
     """Columns worded for the design: an individually randomised study has no clusters, its
-    errors are heteroskedasticity-robust and it has no wild cluster bootstrap."""
+    errors are heteroskedasticity-robust (HC2; a panel DiD clusters on the respondent) and it
+    has no wild cluster bootstrap."""
     if assignment != "individually_randomised":
         return columns
     adapted = []
     for column in columns:
         if column.name in ("n_clusters", "p_value_wild_bootstrap"):
             continue
-        adapted.append(dataclasses.replace(column, header=column.header.replace("(CR1)", "(HC1)")))
+        adapted.append(
+            dataclasses.replace(column, header=column.header.replace("(CR1)", "(robust)"))
+        )
     return adapted
 
 

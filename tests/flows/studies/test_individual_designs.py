@@ -67,10 +67,14 @@ def test_an_individually_randomised_panel_needs_no_cluster_and_gets_robust_error
     ancova = estimates[(estimates["estimator"] == "ancova") & (estimates["outcome"] == "wellbeing")]
     assert len(ancova) == 1
     row = ancova.iloc[0]
-    # Each respondent is their own unit: as many "clusters" as respondents, no bootstrap.
-    assert row["n_clusters"] == row["n_obs"]
+    # No cluster: HC2 (estimatr's lm_robust default) with t(N-K), no wild bootstrap.
+    assert row["inference"].startswith("primary: HC2")
     assert pd.isna(row["p_value_wild_bootstrap"])
     assert 0.2 < row["estimate"] < 0.6
+    # The panel DiD keeps a respondent's two waves together: errors cluster on the person.
+    did = estimates[(estimates["estimator"] == "did") & (estimates["outcome"] == "wellbeing")]
+    assert did["n_clusters"].item() == 240 and did["n_obs"].item() == 460
+    assert pd.isna(did["p_value_wild_bootstrap"].item())
 
 
 def test_lee_bounds_run_for_a_panel_without_a_cluster_column(estimated):
@@ -116,7 +120,7 @@ def test_the_report_of_an_individual_design_speaks_of_respondents_not_communitie
     assert "Communities" not in html
     assert "randomised across" not in html
     assert "randomised between respondents" in html
-    assert "(HC1)" in html and "p (wild bootstrap)" not in html
+    assert "(robust)" in html and "p (wild bootstrap)" not in html
     assert "Unit of assignment: respondent" in html
     # No trust, intention or risk constructs in this instrument: those sections are left out.
     for section in ("trust-shift", "intention-cascade", "risk-beliefs"):
