@@ -76,7 +76,7 @@ def test_rows_without_a_submission_id_are_listed_released_and_confirmed_by_key(
 
 
 def test_a_decision_without_a_selection_is_a_usage_error(tmp_path: Path) -> None:
-    study_file = _validated(tmp_path)
+    study_file = write_study(tmp_path, extra=AGE_LIMIT)
     result = CliRunner().invoke(
         app, ["quarantine", "release", str(study_file), "--reason", "why not"]
     )
