@@ -54,6 +54,8 @@ def effects_by_group(
     fixed effects (:func:`measurement.heterogeneity.estimate_effect_by_group`); the
     ``difference`` row is the effect in the group minus the effect among the others.
     ``n_smallest_cell`` is the smallest arm-by-group cell of complete rows.
+    Below the study's ``inference.few_clusters_below`` clusters the errors are CR2 with
+    Satterthwaite df (HTZ joint test).
     """
     frame = data.responses
     dimensions = list(study.analysis.heterogeneity)
@@ -127,6 +129,9 @@ def _dimension_tables(
             used = [outcome, group, *roles, *([baseline] if baseline else [])]
             rows = working[working[used].notna().all(axis=1)]
             step = f"effects by {group} {wave} {outcome}"
+            vcov = (
+                study.inference.vcov_for(int(rows[cluster].nunique())) if study.clustered else "CR1"
+            )
             try:
                 with record_caveats(step, messages):
                     table = estimate_effect_by_group(
@@ -138,6 +143,7 @@ def _dimension_tables(
                         baseline=baseline,
                         stratum=stratum,
                         weight=weight,
+                        vcov=vcov,
                     )
             except DesignError as error:
                 messages.append((step, str(error)))
@@ -156,8 +162,12 @@ def _dimension_tables(
                 + (f" + baseline {outcome}" if baseline else "")
                 + (" + stratum fixed effects" if stratum else "")
                 + (", weighted" if weight else "")
-                + f"; {cluster_words(study)}"
-                + (", t(G-1)" if study.clustered else "")
+                + (
+                    f"; {cluster_words(study)}"
+                    if vcov == "CR1"
+                    else "; CR2 errors on the cluster, Satterthwaite df, HTZ joint test"
+                )
+                + (", t(G-1)" if vcov == "CR1" and study.clustered else "")
             )
             tables.append(table)
     return tables
