@@ -359,7 +359,11 @@ def ordinal_robustness(
     the arms at the wave. These rows carry no multiple-testing adjustment: they check the
     linear estimates, they do not add hypotheses.
     """
-    likert = [spec for spec in data.outcomes if spec.kind == "item" and spec.scale == "likert"]
+    likert = [
+        spec
+        for spec in data.outcomes
+        if spec.kind == "item" and spec.scale == "likert" and spec.name in frame.columns
+    ]
     later = frame[frame["wave"] == wave]
     panel = study.design.sampling == "panel"
     rows = []
@@ -435,7 +439,12 @@ def binary_robustness(
     They sit beside the linear probability model's rows (panels control for the baseline
     answer); like the ordered-logit rows they carry no multiple-testing adjustment.
     """
-    binary = [spec for spec in data.outcomes if spec.kind == "item" and spec.scale == "binary"]
+    # Outcomes measured only after the campaign are not in the frame (no baseline to adjust for).
+    binary = [
+        spec
+        for spec in data.outcomes
+        if spec.kind == "item" and spec.scale == "binary" and spec.name in frame.columns
+    ]
     later = frame[frame["wave"] == wave]
     # Individually randomised designs have no cluster: HC1 errors then.
     cluster = "cluster" if "cluster" in frame and frame["cluster"].notna().any() else None
