@@ -86,7 +86,7 @@ def test_effects_by_group_carries_baseline_decision_to_the_later_wave_by_respond
     ).term("treated_x_alone")
     assert row["std_error"] == pytest.approx(cr2["std_error"], rel=1e-6)
     assert row["std_error"] != pytest.approx(model.bse["treated:alone"], rel=1e-3)
-    assert "CR2 errors on the community" in row["specification"]
+    assert "CR2 errors on the cluster" in row["specification"]
     cells = frame.groupby(["treated", "alone"]).size()
     assert row["n_smallest_cell"] == cells.min()
 
