@@ -19,8 +19,15 @@ from flows.warehouse import has_table
 
 Decision = Literal["release", "confirm"]
 
-# The key of a quarantined row: its submission id, or (without one) its row in a version.
-ROW_KEY_SQL = "coalesce(q.submission, 'v' || q.version || ':row ' || q.row_number)"
+# The key of a quarantined row is its submission id, or (without one) its row in a version:
+# coalesce(q.submission, 'v' || q.version || ':row ' || q.row_number), as in the
+# analysable_interviews view.
+LATEST_DECISIONS = (
+    "SELECT wave, submission AS key, coalesce(decision, 'release') AS decision, decided_by, "
+    "decided_at, reason_text FROM quarantine_releases WHERE study_id = ? QUALIFY "
+    "row_number() OVER (PARTITION BY wave, submission ORDER BY decided_at DESC) = 1"
+)
+LATEST_RELEASES = LATEST_DECISIONS.replace("coalesce(decision, 'release')", "'release'")
 ID_COLUMNS = ("submission", "key", "id", "_uuid")
 
 
@@ -45,9 +52,9 @@ def quarantined_rows(
         row[0]
         for row in connection.execute("SELECT * FROM quarantine_releases LIMIT 0").description
     ]
-    decision = "coalesce(decision, 'release')" if "decision" in stored else "'release'"
     frame = connection.execute(
-        f"SELECT q.wave, {ROW_KEY_SQL} AS key, q.row_number, "
+        "SELECT q.wave, coalesce(q.submission, 'v' || q.version || ':row ' || q.row_number) "
+        "AS key, q.row_number, "
         "string_agg(DISTINCT q.check_name, ', ' ORDER BY q.check_name) AS checks, "
         "string_agg(q.check_name || ': ' || q.reason, '; ' ORDER BY q.check_name) AS reasons "
         "FROM quarantine q JOIN waves w USING (study_id, wave, version) "
@@ -55,9 +62,8 @@ def quarantined_rows(
         [study.id],
     ).fetch_df()
     latest = connection.execute(
-        f"SELECT wave, submission AS key, {decision} AS decision, "
-        "decided_by, decided_at, reason_text FROM quarantine_releases WHERE study_id = ? "
-        "QUALIFY row_number() OVER (PARTITION BY wave, submission ORDER BY decided_at DESC) = 1",
+        # Releases recorded before decisions could confirm a row have no decision column.
+        (LATEST_DECISIONS if "decision" in stored else LATEST_RELEASES),
         [study.id],
     ).fetch_df()
     frame = frame.merge(latest, on=["wave", "key"], how="left")
