@@ -14,7 +14,9 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 # What a run writes beside a study file (as in .gitignore): never shipped.
-RUN_OUTPUTS = {".prefect", "warehouse", "raw", "data_docs", "reports", "results", "recheck"}
+RUN_OUTPUTS = {
+    ".prefect", "warehouse", "raw", "data_docs", "reports", "results", "recheck", "synthesis"
+}  # fmt: skip
 
 
 def _shipped(path: Path, root: Path) -> bool:

@@ -128,6 +128,7 @@ def _estimate_rows(
                 conf_low=effect.conf_low,
                 conf_high=effect.conf_high,
                 p_value=effect.p_value,
+                df=effect.df_resid,
                 n_obs=effect.n_obs,
                 n_clusters=effect.n_clusters,
                 comparison_mean=effect.comparison_mean,

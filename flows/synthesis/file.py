@@ -8,10 +8,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from flows.assumptions import AssumptionDeclaration, default_assumptions
 from flows.errors import StudyFileError, format_validation_error
 from flows.instrument import load_instrument
 
-ASSUMPTION_DEFAULTS = Path(__file__).resolve().parent.parent.parent / "data" / "assumptions"
 MODERATORS: tuple[str, ...] = (
     "region",
     "country",
@@ -81,41 +81,6 @@ class OutcomeEntry(_Strict):
     label: str = ""
 
 
-class Bearing(_Strict):
-    """One outcome and the direction of the effect an assumption predicts on it."""
-
-    outcome: str
-    direction: Literal["higher", "lower"]
-
-    @property
-    def sign(self) -> int:
-        return 1 if self.direction == "higher" else -1
-
-
-class Moderator(_Strict):
-    """An effects-by-group difference; exported estimate tables do not carry it."""
-
-    outcome: str
-    grouping: str
-
-
-class AssumptionEntry(_Strict):
-    """One assumption and the pooled outcomes that bear on it (the study file's shape)."""
-
-    number: int = Field(ge=1)
-    name: str
-    claim: str
-    headline: Bearing | None = None
-    premise: list[Bearing] = Field(default_factory=list)
-    supporting: list[Bearing] = Field(default_factory=list)
-    moderator: Moderator | None = None
-    note: str = ""
-
-
-class _Assumptions(_Strict):
-    assumptions: list[AssumptionEntry]
-
-
 class Synthesis(_Strict):
     """A synthesis file, validated; paths are resolved against the file's folder."""
 
@@ -135,7 +100,7 @@ class Synthesis(_Strict):
     )
     outcomes: list[OutcomeEntry] = Field(min_length=1)
     studies: list[StudyEntry] = Field(min_length=1)
-    assumptions: list[AssumptionEntry] | None = None
+    assumptions: list[AssumptionDeclaration] | None = None
     path: Path = Field(default=Path("synthesis.toml"), exclude=True)
 
     @model_validator(mode="after")
@@ -179,22 +144,15 @@ def vocabulary_labels(reference: str) -> dict[str, str]:
     return labels
 
 
-def synthesis_assumptions(synthesis: Synthesis) -> tuple[list[AssumptionEntry], str]:
-    """The assumptions to score and where they come from (the file, or the vocabulary's
-    defaults in ``data/assumptions/<instrument>.toml``)."""
+def synthesis_assumptions(synthesis: Synthesis) -> tuple[list[AssumptionDeclaration], str]:
+    """The assumptions to score and where they come from: the synthesis file's
+    ``[[assumptions]]`` (the study file's shape), else the vocabulary instrument's defaults."""
     if synthesis.assumptions is not None:
         return list(synthesis.assumptions), "the synthesis file's [[assumptions]]"
-    path = ASSUMPTION_DEFAULTS / f"{Path(synthesis.vocabulary).stem}.toml"
-    if not path.is_file():
-        return [], "none declared"
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        declared = _Assumptions.model_validate(raw).assumptions
-    except (tomllib.TOMLDecodeError, ValidationError) as error:
-        raise StudyFileError(
-            f"synthesis_assumptions: {format_validation_error(path, error)}. Fix the file."
-        ) from None
-    return list(declared), f"the defaults of the instrument {path.stem!r}"
+    defaults = default_assumptions(synthesis.vocabulary)
+    if defaults:
+        return defaults, f"the defaults of the instrument {Path(synthesis.vocabulary).stem!r}"
+    return [], "none declared"
 
 
 def load_synthesis(path: Path | str) -> Synthesis:

@@ -80,42 +80,43 @@ def _numeric(rows: pd.DataFrame, column: str) -> pd.Series:
 def _primary_std_error(rows: pd.DataFrame, confidence: float) -> tuple[pd.Series, pd.Series]:
     """The standard error of each row's primary inference, and where it comes from.
 
-    A ``std_error_primary`` column is used as it is; otherwise the width of the primary
-    interval (``conf_low_primary``/``conf_high_primary``) over twice the t(G - 1) quantile
-    (the reference of the pipeline's cluster-robust inference); otherwise the CR1 standard
-    error.
+    By ``primary_inference``: ``cr1`` is the CR1 ``std_error``; ``cr2_satterthwaite`` and
+    ``hc2`` are ``std_error_cr2`` (the table keeps the bias-reduced variance there); any
+    other (the wild cluster bootstrap, which has an interval but no standard error) is the
+    width of the primary interval over twice the t quantile of its CR1 reference (``df``,
+    else G - 1). A ``std_error_primary`` column, when a table has one, is used as it is.
+    Rows without the primary columns (older exports) use the CR1 standard error.
     """
+    se = _numeric(rows, "std_error")
     source = pd.Series("cr1", index=rows.index, dtype=object)
-    se = pd.to_numeric(rows["std_error"], errors="coerce")
-    inference = (
-        rows["primary_inference"].astype("string").fillna("")
-        if "primary_inference" in rows
-        else pd.Series("", index=rows.index, dtype="string")
-    )
-    if "std_error_primary" in rows:
-        direct = pd.to_numeric(rows["std_error_primary"], errors="coerce")
-        use = direct.notna() & (direct > 0)
-        se = se.where(~use, direct)
-        source = source.where(~use, "primary (" + inference + ")")
+    if "primary_inference" not in rows.columns:
         return se, source
-    if {"conf_low_primary", "conf_high_primary"} <= set(rows.columns):
-        low = pd.to_numeric(rows["conf_low_primary"], errors="coerce")
-        high = pd.to_numeric(rows["conf_high_primary"], errors="coerce")
-        clusters = _numeric(rows, "n_clusters")
-        df = (clusters - 1).where(clusters > 1)
-        quantile = pd.Series(
-            [
-                float(stats.t.ppf(0.5 + confidence / 2, d))
-                if isinstance(d, float) and math.isfinite(d)
-                else float(stats.norm.ppf(0.5 + confidence / 2))
-                for d in df.astype(float)
-            ],
-            index=rows.index,
-        )
-        implied = (high - low) / (2 * quantile)
-        use = implied.notna() & (implied > 0) & (inference != "cr1")
-        se = se.where(~use, implied)
-        source = source.where(~use, "primary interval (" + inference + ")")
+    inference = rows["primary_inference"].astype("string").fillna("cr1")
+    if "std_error_primary" in rows.columns:
+        direct = _numeric(rows, "std_error_primary")
+        use = direct.notna() & (direct > 0)
+        return se.where(~use, direct), source.where(~use, "primary (" + inference + ")")
+    robust = _numeric(rows, "std_error_cr2")
+    use = inference.isin(["cr2_satterthwaite", "hc2"]) & robust.notna() & (robust > 0)
+    se = se.where(~use, robust)
+    source = source.where(~use, "primary (" + inference + ")")
+    low, high = _numeric(rows, "conf_low_primary"), _numeric(rows, "conf_high_primary")
+    df = _numeric(rows, "df")
+    df = df.where(df.notna(), _numeric(rows, "n_clusters") - 1)
+    quantile = pd.Series(
+        [
+            float(stats.t.ppf(0.5 + confidence / 2, d))
+            if math.isfinite(d) and d > 0
+            else float(stats.norm.ppf(0.5 + confidence / 2))
+            for d in df
+        ],
+        index=rows.index,
+    )
+    implied = (high - low) / (2 * quantile)
+    other = ~inference.isin(["cr1", "cr2_satterthwaite", "hc2"])
+    use = other & implied.notna() & (implied > 0)
+    se = se.where(~use, implied)
+    source = source.where(~use, "primary interval (" + inference + ")")
     return se, source
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 
 import pandas as pd
 
-from flows.synthesis.file import AssumptionEntry, Bearing
+from flows.assumptions import AssumptionDeclaration, Bearing
 
 RULE_TEXT = (
     "Each declared outcome is read from its pooled estimate (random effects with the "
@@ -81,7 +81,7 @@ def _reading(pooled: dict[str, pd.Series], bearing: Bearing) -> dict[str, object
 
 
 def _verdict(
-    assumption: AssumptionEntry, pooled: dict[str, pd.Series]
+    assumption: AssumptionDeclaration, pooled: dict[str, pd.Series]
 ) -> tuple[str, str, list[dict[str, object]]]:
     """verdict, what it rests on, and every reading (headline first)."""
     if assumption.headline is None:
@@ -156,7 +156,7 @@ def _verdict(
 
 
 def score_pooled(
-    assumptions: Sequence[AssumptionEntry], pooled: pd.DataFrame, harmonized: pd.DataFrame
+    assumptions: Sequence[AssumptionDeclaration], pooled: pd.DataFrame, harmonized: pd.DataFrame
 ) -> list[dict[str, object]]:
     """One card per assumption: verdict, what it rests on, studies and respondents."""
     by_outcome = {str(row["outcome"]): row for _, row in pooled.iterrows()}
@@ -195,7 +195,7 @@ def verdict_table(cards: list[dict[str, object]]) -> pd.DataFrame:
 
 
 def evidence_map(
-    assumptions: Sequence[AssumptionEntry],
+    assumptions: Sequence[AssumptionDeclaration],
     harmonized: pd.DataFrame,
     studies: pd.DataFrame,
     pool: Callable[[pd.DataFrame], pd.DataFrame],

@@ -29,7 +29,8 @@ PARTNER_ROWS = {
 }
 
 
-def estimates_table(rows: list[tuple]) -> pd.DataFrame:
+def estimates_table(rows: list[tuple], *, robust: bool = False) -> pd.DataFrame:
+    """Rows as an exported table; ``robust``: the primary inference is CR2 (few clusters)."""
     records = []
     for outcome, estimator, wave, estimate, se, standardized, n, primary in rows:
         record = {
@@ -47,7 +48,11 @@ def estimates_table(rows: list[tuple]) -> pd.DataFrame:
             "conf_low_primary": None if primary is None else primary[1],
             "conf_high_primary": None if primary is None else primary[2],
             "primary_inference": "cr1" if primary is None else "wild_bootstrap",
+            "df": 39,
+            "std_error_cr2": se * 1.25,
         }
+        if robust:
+            record["primary_inference"] = "cr2_satterthwaite"
         records.append(record)
     return pd.DataFrame(records)
 
@@ -105,7 +110,7 @@ def partner_synthesis(tmp_path: Path) -> Callable[..., Path]:
         shared = tmp_path / "shared"
         shared.mkdir(exist_ok=True)
         for study, rows in PARTNER_ROWS.items():
-            table = estimates_table(rows)
+            table = estimates_table(rows, robust=study == "banjul")
             if study == "conakry":
                 table.to_parquet(shared / f"{study}.parquet", index=False)
             else:

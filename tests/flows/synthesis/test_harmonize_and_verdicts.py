@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from flows.assumptions import AssumptionDeclaration, Bearing
 from flows.synthesis.build import run_synthesis
-from flows.synthesis.file import AssumptionEntry, Bearing, load_synthesis, vocabulary_labels
+from flows.synthesis.file import load_synthesis, vocabulary_labels
 from flows.synthesis.harmonize import harmonize
 from flows.synthesis.verdicts import score_pooled
 
@@ -45,6 +46,12 @@ def test_the_standard_error_comes_from_the_primary_inference_where_present(
     assert row["raw_std_error"] == pytest.approx(implied)
     assert row["std_error"] == pytest.approx(implied * 0.03 / 0.02)
     assert row["std_error_source"] == "primary interval (wild_bootstrap)"
+    # CR2 with Satterthwaite df is stored with its standard error: used as it is.
+    banjul = harmonized.set_index(["study", "outcome", "wave"]).loc[
+        ("banjul", "irregular_intention", "endline")
+    ]
+    assert banjul["raw_std_error"] == pytest.approx(0.05 * 1.25)
+    assert banjul["std_error_source"] == "primary (cr2_satterthwaite)"
 
 
 def test_a_study_with_several_waves_is_pooled_on_three_levels(
@@ -97,7 +104,7 @@ def pooled_row(outcome: str, estimate: float, low: float, high: float, p: float,
     }  # fmt: skip
 
 
-ASSUMPTION = AssumptionEntry(
+ASSUMPTION = AssumptionDeclaration(
     number=1,
     name="Risk information",
     claim="informed people will not leave",

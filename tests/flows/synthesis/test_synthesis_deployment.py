@@ -35,7 +35,11 @@ def test_the_synthesis_deployment_runs_after_each_study_run_and_on_cron(
 def test_serving_a_synthesis_asks_for_a_prefect_server(
     partner_synthesis: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from prefect.settings import temporary_settings
+
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
-    result = CliRunner().invoke(app, ["synthesize", str(partner_synthesis()), "--serve"])
+    # A Prefect test harness earlier in the session sets api.url: restore the default.
+    with temporary_settings(restore_defaults={"api.url"}):
+        result = CliRunner().invoke(app, ["synthesize", str(partner_synthesis()), "--serve"])
     assert result.exit_code == 2
     assert "PREFECT_API_URL is not set" in result.output

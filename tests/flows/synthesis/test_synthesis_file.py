@@ -67,3 +67,12 @@ def test_an_unknown_moderator_lists_the_valid_ones(partner_synthesis: Callable[.
 def test_a_missing_synthesis_file_says_where_an_example_is(tmp_path: Path) -> None:
     with pytest.raises(StudyFileError, match=r"data/syntheses/example/synthesis\.toml"):
         load_synthesis(tmp_path / "synthesis.toml")
+
+
+def test_without_assumptions_the_vocabularys_defaults_are_scored(
+    partner_synthesis: Callable[..., Path],
+) -> None:
+    text = SYNTHESIS_FILE[: SYNTHESIS_FILE.index("[[assumptions]]")]
+    assumptions, source = synthesis_assumptions(load_synthesis(partner_synthesis(text)))
+    assert source == "the defaults of the instrument 'migration_campaign'"
+    assert [assumption.number for assumption in assumptions] == [1, 2, 3, 4, 5]
