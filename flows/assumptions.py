@@ -86,11 +86,16 @@ def default_assumptions(instrument: str) -> list[AssumptionDeclaration]:
 
 
 def study_assumptions(
-    declared: list[AssumptionDeclaration] | None, *, instrument: str
+    declared: list[AssumptionDeclaration] | None, *, instrument: str | None
 ) -> tuple[list[AssumptionDeclaration], str]:
-    """The assumptions a study's scorecard reads and where they come from (for the report)."""
+    """The assumptions a study's scorecard reads and where they come from (for the report).
+
+    ``instrument`` is the study's base instrument; a study without one inherits no defaults.
+    """
     if declared is not None:
         return list(declared), "the study file's [[assumptions]]"
+    if instrument is None:
+        return [], "none declared"
     defaults = default_assumptions(instrument)
     if defaults:
         return defaults, f"the defaults of the instrument {Path(instrument).stem!r}"

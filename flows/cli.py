@@ -79,6 +79,11 @@ def reported(command: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+# `trustshift quarantine list|release|confirm` lives in its own module.
+from flows.quarantine_cli import register as _register_quarantine  # noqa: E402
+
+_register_quarantine(app, reported)
+
 StudyArgument = Annotated[
     Path, typer.Argument(help="The study file (study.toml) or the folder holding it.")
 ]
@@ -179,19 +184,27 @@ def ingest(
 @reported
 def status(study_file: StudyArgument) -> None:
     """Show what the warehouse holds for a study."""
-    from flows import api
+    from flows.status import study_status
     from flows.study import load_study
     from flows.warehouse import warehouse_path
 
     study = load_study(study_file)
     table = Table(title=f"{study.id}: {study.title}")
-    stored = api.waves(study)
-    shown = ["wave", "version", "status", "file_name", "format", "rows_stored"]
-    for column in shown:
+    current = study_status(study)
+    for column in current.waves.columns:
         table.add_column(column)
-    for values in stored[shown].astype(str).itertuples(index=False):
+    for values in current.waves.astype(str).itertuples(index=False):
         table.add_row(*(str(value) for value in values))
     console.print(table)
+    if current.last_run is not None:
+        last = current.last_run
+        console.print(
+            f"Last run: {last['run_id']} ({last['kind']}, {last['status']}, {last['started_at']}"
+            f"); report: {last['report']}" + (f"; {last['message']}" if last["message"] else ""),
+            highlight=False,
+        )
+    else:
+        console.print("Last run: none yet", highlight=False)
     console.print(f"Warehouse: {warehouse_path(study)}", highlight=False)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import shutil
@@ -20,6 +21,7 @@ from flows.linkage import check_key, check_panel_link, record_key
 from flows.locking import study_lock
 from flows.privacy import pseudonym_key, pseudonymise
 from flows.reading import code_wave, read_raw
+from flows.rederive import record_coding, waves_to_rederive
 from flows.study import Study
 from flows.warehouse import (
     INTERVIEW_COLUMNS,
@@ -60,20 +62,38 @@ def file_checksum(path: Path) -> str:
 
 
 def ingest_wave(
-    study: Study, path: Path | str, *, wave: str | None = None, replace: bool = False
+    study: Study,
+    path: Path | str,
+    *,
+    wave: str | None = None,
+    replace: bool = False,
+    rederive: bool = False,
+    file_name: str | None = None,
 ) -> IngestOutcome:
     """Store one wave file in the study's warehouse in one transaction.
 
     An identical file already stored is a no-op. A different file for a stored wave is refused
     unless ``replace``; the replaced version stays in the raw archive and the waves table.
     Nothing is written to the warehouse when the file cannot be read or coded. Holds the
-    study's lock (another command writing the study makes this fail at once).
+    study's lock (another command writing the study makes this fail at once). ``rederive``
+    codes an archived file again as a new version (the study file changed); ``file_name`` is
+    then the name it was delivered under.
     """
     with study_lock(study, purpose=f"ingest {Path(path).name}"):
-        return _ingest_wave(study, Path(path), wave=wave, replace=replace)
+        return _ingest_wave(
+            study, Path(path), wave=wave, replace=replace, rederive=rederive, file_name=file_name
+        )
 
 
-def _ingest_wave(study: Study, path: Path, *, wave: str | None, replace: bool) -> IngestOutcome:
+def _ingest_wave(
+    study: Study,
+    path: Path,
+    *,
+    wave: str | None,
+    replace: bool,
+    rederive: bool = False,
+    file_name: str | None = None,
+) -> IngestOutcome:
     if not path.is_file():
         raise IngestError(
             f"ingest_wave: no file at {str(path)!r}. Give the path to a survey export "
@@ -87,7 +107,7 @@ def _ingest_wave(study: Study, path: Path, *, wave: str | None, replace: bool) -
             "AND status = 'stored' LIMIT 1",
             [study.id, checksum],
         ).fetchone()
-    if already is not None:
+    if already is not None and not rederive:
         return IngestOutcome(
             study_id=study.id,
             wave=already[0],
@@ -108,7 +128,7 @@ def _ingest_wave(study: Study, path: Path, *, wave: str | None, replace: bool) -
     coded = code_wave(raw, study=study, wave=wave)
     with connect(database, read_only=True) as connection:
         current = current_wave(connection, study.id, coded.wave)
-    if current is not None and not replace:
+    if current is not None and not (replace or rederive):
         raise IngestError(
             f"ingest_wave: wave {coded.wave!r} of study {study.id!r} is already stored from "
             f"{current['file_name']} (SHA-256 {str(current['sha256'])[:12]}...); {path.name} "
@@ -128,10 +148,11 @@ def _ingest_wave(study: Study, path: Path, *, wave: str | None, replace: bool) -
                 raw_ids=coded.frame["respondent"],
                 key=key,
             )
-    interviews = normalized_interviews(coded.frame, key)
+    interviews = normalized_interviews(coded.frame, key, also=id_roles(study))
     answers = normalized_answers(coded.frame, study)
     make_private_folder(study.archive)
-    archive_path = archive_file(path, study.archive / coded.wave, checksum)
+    # A re-derived wave is read from the archive: its raw file is already there.
+    archive_path = path if rederive else archive_file(path, study.archive / coded.wave, checksum)
     fault_point("ingest-after-archive")
     version = 1 if current is None else int(str(current["version"])) + 1
     now = datetime.now()
@@ -150,7 +171,7 @@ def _ingest_wave(study: Study, path: Path, *, wave: str | None, replace: bool) -
                     coded.wave,
                     version,
                     study.wave_names.index(coded.wave),
-                    path.name,
+                    file_name or path.name,
                     checksum,
                     coded.source_format,
                     coded.row_count,
@@ -165,6 +186,7 @@ def _ingest_wave(study: Study, path: Path, *, wave: str | None, replace: bool) -
             fault_point("ingest-mid-transaction")
             _insert_frame(connection, "interviews", interviews, study.id, coded.wave, version)
             _insert_frame(connection, "answers", answers, study.id, coded.wave, version)
+            record_coding(connection, study, coded.wave, version)
             connection.execute("COMMIT")
         except BaseException:
             connection.execute("ROLLBACK")
@@ -244,12 +266,30 @@ def make_private_folder(directory: Path) -> None:
         folder.chmod(0o700)
 
 
-def normalized_interviews(coded: pd.DataFrame, key: bytes) -> pd.DataFrame:
-    """One row per submitted interview with its role columns; ids pseudonymised."""
+def id_roles(study: Study) -> tuple[str, ...]:
+    """Roles read from the respondent's own column (a respondent id doubling as the cluster
+    or the submission id): they hold the id too, so they are pseudonymised like it."""
+    columns = study.columns
+    same = str(columns.respondent).strip().casefold()
+    return tuple(
+        role
+        for role, name in (("submission", columns.submission), ("cluster", columns.cluster))
+        if name is not None and name.strip().casefold() == same
+    )
+
+
+def normalized_interviews(
+    coded: pd.DataFrame, key: bytes, *, also: tuple[str, ...] = ()
+) -> pd.DataFrame:
+    """One row per submitted interview with its role columns; ids pseudonymised.
+
+    ``also`` names further roles holding respondent ids (pseudonymised with the same key).
+    """
     interviews = pd.DataFrame(index=coded.index)
     for column in INTERVIEW_COLUMNS:
         interviews[column] = coded[column] if column in coded.columns else pd.NA
-    interviews["respondent"] = pseudonymise(interviews["respondent"], key)
+    for role in ("respondent", *also):
+        interviews[role] = pseudonymise(interviews[role], key)
     return interviews.reset_index(drop=True)
 
 
@@ -400,3 +440,27 @@ def _describe_dropped(
     if missing:
         parts.append(f"{len(missing)} instrument item(s) not in the file: {', '.join(missing)}")
     return "; ".join(parts)
+
+
+def rederive_changed_waves(study: Study) -> list[IngestOutcome]:
+    """Code again, from the raw archive, every stored wave coded with an older study file.
+
+    Each becomes a new version (the old one stays, status ``replaced``); its message says in
+    one line what happened.
+    """
+    outcomes = []
+    for wave, archived, original in waves_to_rederive(study):
+        if not archived.is_file():
+            raise IngestError(
+                f"rederive_changed_waves: the study file changed since wave {wave!r} was "
+                f"stored, but its raw file {archived.name} is not in the archive "
+                f"{study.archive}. Restore it there, or ingest the wave again with --replace."
+            )
+        outcome = ingest_wave(study, archived, wave=wave, rederive=True, file_name=original)
+        message = (
+            f"the study file changed since wave {wave!r} was stored: re-derived from the raw "
+            f"archive ({original}) as version {outcome.version} ({outcome.rows_stored} "
+            "interviews); it will be validated again."
+        )
+        outcomes.append(dataclasses.replace(outcome, message=message))
+    return outcomes

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -18,11 +18,14 @@ ScaleKind = Literal[
     "categorical",  # unordered codes with labels
     "select_multiple",  # several choices; stored as one 0/1 item per choice
     "count",  # non-negative integer
-    "money",  # non-negative amount
+    "money",  # non-negative amount, decimals allowed
+    "continuous",  # any real number (a mean of items, a score), optional minimum/maximum
 ]
 
 # Scales whose values can be analysed as numbers (outcomes, indices, balance).
-NUMERIC_SCALES: frozenset[str] = frozenset({"likert", "percentage", "binary", "count", "money"})
+NUMERIC_SCALES: frozenset[str] = frozenset(
+    {"likert", "percentage", "binary", "count", "money", "continuous"}
+)
 
 SELECT_MULTIPLE_SEPARATOR = "__"
 
@@ -83,6 +86,8 @@ class Item(_Strict):
             self.minimum is None or self.maximum is None or self.minimum >= self.maximum
         ):
             raise ValueError(f"{where}: a likert item needs minimum < maximum")
+        if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
+            raise ValueError(f"{where}: minimum {self.minimum:g} is above maximum {self.maximum:g}")
         if self.scale in ("categorical",) and not self.labels:
             raise ValueError(f"{where}: a categorical item needs labels (code -> label)")
         if self.scale == "select_multiple" and not self.choices:
@@ -134,6 +139,20 @@ class Item(_Strict):
         return [self.name]
 
 
+class InstrumentDefaults(_Strict):
+    """Study-file settings that a study using this instrument gets unless it sets them.
+
+    ``quality`` holds ``[quality]`` keys (an age item and its limits, the batteries checked
+    for straight lines, contradiction rules), ``analysis`` holds ``[analysis]`` keys (balance
+    and propensity covariates, heterogeneity dimensions): each names the instrument's own
+    items, so they belong with the instrument, and a study's own value replaces them key by
+    key.
+    """
+
+    quality: dict[str, Any] = Field(default_factory=dict)
+    analysis: dict[str, Any] = Field(default_factory=dict)
+
+
 class Instrument(_Strict):
     """A questionnaire: constructs, items and the special codes they use."""
 
@@ -143,6 +162,7 @@ class Instrument(_Strict):
     special_codes: dict[str, SpecialCode] = Field(default_factory=dict)
     constructs: list[Construct]
     items: list[Item]
+    defaults: InstrumentDefaults = Field(default_factory=InstrumentDefaults)
 
     @model_validator(mode="after")
     def _check_references(self) -> Instrument:
@@ -184,15 +204,22 @@ class Instrument(_Strict):
         """Special code value -> reason name, for one item."""
         return {self.special_codes[name].code: name for name in item.special_codes}
 
-    def extended(self, constructs: list[Construct], items: list[Item]) -> Instrument:
-        """A copy with more constructs and items; an item of the same name is replaced."""
+    def extended(
+        self,
+        constructs: list[Construct],
+        items: list[Item],
+        special_codes: dict[str, SpecialCode] | None = None,
+    ) -> Instrument:
+        """A copy with more constructs, items and special codes; one of the same name replaces."""
         replaced = {item.name for item in items}
         merged_items = [item for item in self.items if item.name not in replaced] + items
         known = {c.name for c in self.constructs}
         merged_constructs = list(self.constructs) + [c for c in constructs if c.name not in known]
+        codes = {**self.special_codes, **(special_codes or {})}
         return Instrument.model_validate(
             {
                 **self.model_dump(),
+                "special_codes": {name: code.model_dump() for name, code in codes.items()},
                 "constructs": [c.model_dump() for c in merged_constructs],
                 "items": [i.model_dump() for i in merged_items],
             }
@@ -224,7 +251,34 @@ def load_instrument(reference: str | Path) -> Instrument:
         raise StudyFileError(
             f"load_instrument: {path} is not valid TOML ({error}). Fix the syntax."
         ) from None
+    base_reference = raw.pop("base", None)
     try:
-        return Instrument.model_validate(raw)
+        if base_reference is None:
+            return Instrument.model_validate(raw)
+        # An instrument inherits another only when it says so (`base = ...`).
+        unknown = set(raw) - set(Instrument.model_fields)
+        if unknown:
+            raise ValueError(f"unknown key(s) {sorted(unknown)}; remove them")
+        reference = str(base_reference)
+        base = load_instrument(path.parent / reference if Path(reference).suffix else reference)
+        merged = base.extended(
+            [Construct.model_validate(c) for c in raw.get("constructs", [])],
+            [Item.model_validate(i) for i in raw.get("items", [])],
+            {n: SpecialCode.model_validate(c) for n, c in raw.get("special_codes", {}).items()},
+        )
+        own = InstrumentDefaults.model_validate(raw.get("defaults", {}))
+        defaults = {
+            "quality": {**base.defaults.quality, **own.quality},
+            "analysis": {**base.defaults.analysis, **own.analysis},
+        }
+        return Instrument.model_validate(
+            {
+                **merged.model_dump(),
+                "id": raw.get("id", base.id),
+                "title": raw.get("title", base.title),
+                "version": raw.get("version", base.version),
+                "defaults": defaults,
+            }
+        )
     except Exception as error:  # pydantic.ValidationError or a validator's ValueError
         raise StudyFileError(format_validation_error(path, error)) from None

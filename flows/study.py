@@ -7,13 +7,13 @@ import tomllib
 from datetime import date
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from flows.assumptions import AssumptionDeclaration
 from flows.errors import StudyFileError, format_validation_error
-from flows.instrument import Construct, Instrument, Item, load_instrument
+from flows.instrument import Construct, Instrument, Item, SpecialCode, load_instrument
 from flows.locations import check_locations
 
 
@@ -21,15 +21,49 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Design(_Strict):
-    """How the campaign was assigned and how respondents were sampled."""
+Assignment = Literal[
+    "individually_randomised", "cluster_randomised", "quasi_experimental", "pre_post"
+]
+ASSIGNMENTS: tuple[str, ...] = (
+    "individually_randomised",
+    "cluster_randomised",
+    "quasi_experimental",
+    "pre_post",
+)
 
-    assignment: Literal["cluster_randomised", "quasi_experimental", "pre_post"]
+
+class Design(_Strict):
+    """How the campaign was assigned and how respondents were sampled.
+
+    ``individually_randomised``: each respondent was assigned (no cluster column needed;
+    heteroskedasticity-robust errors). ``cluster_randomised``: whole clusters (communities,
+    schools) were assigned (cluster-robust errors, the wild cluster bootstrap).
+    ``quasi_experimental``: campaign and comparison groups were not randomised.
+    ``pre_post``: everyone was surveyed before and after, no comparison group.
+    """
+
+    assignment: Assignment
     sampling: Literal["panel", "repeated_cross_section"]
-    unit_of_assignment: str = Field(
-        default="cluster", description="the column role the campaign was assigned on"
+    unit_of_assignment: str | None = Field(
+        default=None,
+        description=(
+            "the column role the campaign was assigned on; respondent for an individually "
+            "randomised study, else cluster"
+        ),
     )
     minimum_cell_size: int = Field(default=10, ge=1, description="smallest cell ever published")
+
+    @property
+    def assigned_unit(self) -> str:
+        """The role the campaign was assigned on (``respondent`` or ``cluster``)."""
+        if self.unit_of_assignment is not None:
+            return self.unit_of_assignment
+        return "respondent" if self.assignment == "individually_randomised" else "cluster"
+
+    @property
+    def has_comparison(self) -> bool:
+        """Whether the design has a comparison group (every design but pre/post)."""
+        return self.assignment != "pre_post"
 
 
 class Arm(_Strict):
@@ -78,10 +112,32 @@ class Wave(_Strict):
         return self
 
 
-class InstrumentRef(_Strict):
-    """The instrument a study uses, with the items and constructs it adds."""
+def _default_special_codes() -> dict[str, SpecialCode]:
+    return {
+        "dont_know": SpecialCode(code=-88, label="Don't know"),
+        "refused": SpecialCode(code=-99, label="Refused to answer"),
+    }
 
-    base: str = Field(description="a bundled instrument name or a path relative to the study")
+
+class InstrumentRef(_Strict):
+    """The instrument a study uses: a base it extends, or only its own items.
+
+    With ``base`` the study inherits the base instrument (its items, codes and defaults) and
+    adds or replaces items; without it, the study's own ``constructs``, ``items`` and
+    ``special_codes`` are the whole instrument and nothing of a bundled one applies.
+    """
+
+    base: str | None = Field(
+        default=None,
+        description="a bundled instrument name or a path relative to the study; none: own only",
+    )
+    special_codes: dict[str, SpecialCode] = Field(
+        default_factory=dict,
+        description=(
+            "codes meaning a missing answer, by reason; an instrument without a base starts "
+            "from dont_know = -88 and refused = -99"
+        ),
+    )
     constructs: list[Construct] = Field(default_factory=list)
     items: list[Item] = Field(default_factory=list)
     drop_items: list[str] = Field(
@@ -152,25 +208,6 @@ class ContradictionRule(_Strict):
         return f"{self.name}: {self.item} = {self.equals:g} with {self.other_item} in [{values}]"
 
 
-def _default_contradictions() -> list[ContradictionRule]:
-    return [
-        ContradictionRule(
-            name="plan_without_wish",
-            item="plan_12_months",
-            equals=1,
-            other_item="wish_to_leave",
-            other_values=[0],
-        ),
-        ContradictionRule(
-            name="preparations_without_plan",
-            item="preparations_made",
-            equals=1,
-            other_item="plan_12_months",
-            other_values=[0],
-        ),
-    ]
-
-
 class Quality(_Strict):
     """Thresholds for field-quality checks."""
 
@@ -184,16 +221,42 @@ class Quality(_Strict):
     )
     minimum_duration_minutes: float = 10.0
     speeder_fraction_of_median: float = 0.33
-    straightlining_batteries: list[str] = Field(default_factory=lambda: ["trust"])
+    straightlining_batteries: list[str] = Field(
+        default_factory=list,
+        description="constructs or domains whose likert items are checked for straight lines",
+    )
     maximum_dont_know_rate: float = 0.3
-    minimum_age: int | None = 18
+    minimum_age: int | None = None
     maximum_age: int | None = None
-    age_item: str | None = "age"
+    age_item: str | None = Field(
+        default=None, description="the item holding the age that minimum_age/maximum_age check"
+    )
+    near_duplicates: bool = Field(
+        default=True,
+        description="look for interviews with near-identical answers (false: switched off)",
+    )
     duplicate_similarity: float = Field(
         default=0.97,
         gt=0.5,
         le=1.0,
-        description="share of equal answers above which two interviews are duplicates",
+        description=(
+            "share of equal answers, among the items answered in both interviews, above which "
+            "two interviews are near-duplicates"
+        ),
+    )
+    duplicate_minimum_items: int = Field(
+        default=10,
+        ge=1,
+        description="items answered in both interviews needed before they can be near-duplicates",
+    )
+    maximum_quarantine_share: float = Field(
+        default=0.2,
+        gt=0,
+        le=1,
+        description=(
+            "a row-level check that would quarantine more than this share of a wave stops the "
+            "wave instead (the check, not the data, is then likely wrong for this questionnaire)"
+        ),
     )
     straightlining_minimum_items: int = Field(
         default=5, ge=2, description="answered battery items needed to call a straight line"
@@ -204,7 +267,7 @@ class Quality(_Strict):
     enumerator_minimum_interviews: int = Field(
         default=10, ge=2, description="interviews an enumerator needs to be compared to peers"
     )
-    contradictions: list[ContradictionRule] = Field(default_factory=_default_contradictions)
+    contradictions: list[ContradictionRule] = Field(default_factory=list)
     minimum_found_at_baseline: float = Field(
         default=0.8, ge=0, le=1, description="share of later-wave respondents seen at baseline"
     )
@@ -249,6 +312,43 @@ class Inference(_Strict):
         return "CR1"
 
 
+class HeterogeneityDimension(_Strict):
+    """A split of respondents by their baseline answer to a categorical item.
+
+    Respondents whose baseline answer to ``item`` is one of ``codes`` form the group
+    ``label``; every other valid answer forms ``others``. Effects are estimated in each group
+    with their difference, for the primary outcomes and ``outcomes``.
+    """
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    item: str
+    codes: list[float] = Field(min_length=1)
+    label: str
+    others: str = "others"
+    outcomes: list[str] = Field(
+        default_factory=list, description="outcomes beside the primary ones to split"
+    )
+
+
+class Analysis(_Strict):
+    """Which items play which analytic role; nothing is assumed from an item's name."""
+
+    balance_covariates: list[str] = Field(
+        default_factory=list,
+        description="background items compared between arms at baseline, beside the outcomes",
+    )
+    propensity_covariates: list[str] = Field(
+        default_factory=list,
+        description="pre-exposure items of the propensity score (quasi-experimental studies)",
+    )
+    heterogeneity: list[HeterogeneityDimension] = Field(default_factory=list)
+    trust_gap: list[str] = Field(
+        default_factory=list,
+        max_length=2,
+        description="two trust constructs whose difference the trust table shows (first - second)",
+    )
+
+
 class Locations(_Strict):
     """Where the study keeps its files, relative to the study file."""
 
@@ -285,6 +385,7 @@ class Study(_Strict):
     )
     reading: Reading = Field(default_factory=Reading)
     quality: Quality = Field(default_factory=Quality)
+    analysis: Analysis = Field(default_factory=Analysis)
     inference: Inference = Field(default_factory=Inference)
     locations: Locations = Field(default_factory=Locations)
     assumptions: list[AssumptionDeclaration] | None = Field(
@@ -314,7 +415,25 @@ class Study(_Strict):
                 f"columns.arm: a {self.design.assignment} study needs the arm column and its "
                 "treatment and comparison values"
             )
+        if self.design.assignment == "cluster_randomised" and self.columns.cluster is None:
+            raise ValueError(
+                "columns.cluster: a cluster_randomised study needs the column naming each "
+                "respondent's cluster (community, school); if respondents were assigned one "
+                'by one, set design.assignment = "individually_randomised"'
+            )
         return self
+
+    @property
+    def clustered(self) -> bool:
+        """Whether inference clusters on ``columns.cluster``.
+
+        Cluster-randomised studies always do; an individually randomised one never does (its
+        errors are heteroskedasticity-robust); quasi-experimental and pre/post studies do
+        when they name a cluster column.
+        """
+        if self.design.assignment == "individually_randomised":
+            return False
+        return self.columns.cluster is not None
 
     # -- resolved views -------------------------------------------------------------
     @property
@@ -349,11 +468,28 @@ class Study(_Strict):
         """The base instrument with the study's additions and omissions applied."""
         if self._instrument is None:
             base_ref = self.instrument.base
-            candidate = (self.root / base_ref) if self._path else Path(base_ref)
-            base = load_instrument(candidate if candidate.suffix else base_ref)
+            if base_ref is None:
+                base = Instrument(
+                    id=self.id,
+                    title=self.title,
+                    special_codes=_default_special_codes(),
+                    constructs=[],
+                    items=[],
+                )
+                if not self.instrument.items:
+                    raise StudyFileError(
+                        f"{self._path}: [instrument] names no base and declares no item; set "
+                        'instrument.base (for example base = "migration_campaign") or declare '
+                        "the study's items under [[instrument.items]]"
+                    )
+            else:
+                candidate = (self.root / base_ref) if self._path else Path(base_ref)
+                base = load_instrument(candidate if candidate.suffix else base_ref)
             try:
                 merged = base.extended(
-                    list(self.instrument.constructs), list(self.instrument.items)
+                    list(self.instrument.constructs),
+                    list(self.instrument.items),
+                    dict(self.instrument.special_codes),
                 )
             except ValidationError as error:
                 raise StudyFileError(
@@ -399,6 +535,45 @@ class Study(_Strict):
                     "an outcome must be numeric, binary or ordinal"
                 )
 
+    def _check_analysis(self, instrument: Instrument) -> None:
+        """Every item the study file names in [analysis] and [quality] is an instrument item."""
+        names = set(instrument.item_names)
+        analysis = self.analysis
+        for key in ("balance_covariates", "propensity_covariates"):
+            for name in getattr(analysis, key):
+                if name not in names or not instrument.item(name).is_numeric:
+                    raise StudyFileError(
+                        f"{self._path}: analysis.{key} names {name!r}, which is not a numeric, "
+                        "binary or ordinal item of the instrument; name a declared item"
+                    )
+        for dimension in analysis.heterogeneity:
+            if dimension.item not in names:
+                raise StudyFileError(
+                    f"{self._path}: analysis.heterogeneity {dimension.name!r} splits on "
+                    f"{dimension.item!r}, which is not an item of the instrument; name a "
+                    "declared categorical item"
+                )
+        age_item = self.quality.age_item
+        if age_item is not None and age_item not in names:
+            raise StudyFileError(
+                f"{self._path}: quality.age_item names {age_item!r}, which is not an item of "
+                "the instrument; name the age item or remove the key"
+            )
+        if (
+            self.quality.minimum_age is not None or self.quality.maximum_age is not None
+        ) and age_item is None:
+            raise StudyFileError(
+                f"{self._path}: quality.minimum_age/maximum_age are set but quality.age_item "
+                "is not; name the item holding the respondent's age"
+            )
+        for rule in self.quality.contradictions:
+            for name in (rule.item, rule.other_item):
+                if name not in names:
+                    raise StudyFileError(
+                        f"{self._path}: quality.contradictions {rule.name!r} names {name!r}, "
+                        "which is not an item of the instrument; fix the rule or remove it"
+                    )
+
     def special_codes(self) -> dict[str, list[float]]:
         """Reason -> every code meaning it, instrument codes and study-wide codes together."""
         instrument = self.resolved_instrument()
@@ -439,5 +614,47 @@ def load_study(path: str | Path) -> Study:
         study.locations.model_dump(include={"inbox", "archive", "warehouse"}),
         allow_outside=study.locations.allow_outside,
     )
-    study.resolved_instrument()
+    instrument = study.resolved_instrument()
+    defaults = instrument.defaults
+    if defaults.quality or defaults.analysis:
+        merged = dict(raw)
+        for section, given in (("quality", defaults.quality), ("analysis", defaults.analysis)):
+            applicable = _applicable_defaults(section, given, instrument)
+            merged[section] = {**applicable, **raw.get(section, {})}
+        try:
+            study = Study.model_validate(merged)
+        except Exception as error:
+            raise StudyFileError(
+                format_validation_error(f"{path} (with the defaults of {instrument.id!r})", error)
+            ) from None
+        study._path = path
+        study._instrument = instrument
+    study._check_analysis(instrument)
     return study
+
+
+def _applicable_defaults(
+    section: str, defaults: dict[str, Any], instrument: Instrument
+) -> dict[str, Any]:
+    """The instrument's defaults for one section, less those naming items the study dropped."""
+    names = set(instrument.item_names)
+    kept = dict(defaults)
+    if section == "quality":
+        if kept.get("age_item") not in (None, *names):
+            for key in ("age_item", "minimum_age", "maximum_age"):
+                kept.pop(key, None)
+        if "contradictions" in kept:
+            kept["contradictions"] = [
+                rule
+                for rule in kept["contradictions"]
+                if rule.get("item") in names and rule.get("other_item") in names
+            ]
+        return kept
+    for key in ("balance_covariates", "propensity_covariates"):
+        if key in kept:
+            kept[key] = [name for name in kept[key] if name in names]
+    if "heterogeneity" in kept:
+        kept["heterogeneity"] = [
+            dimension for dimension in kept["heterogeneity"] if dimension.get("item") in names
+        ]
+    return kept

@@ -212,9 +212,9 @@ def summary_index(
     >>> import numpy as np, pandas as pd
     >>> rng = np.random.default_rng(0)
     >>> frame = pd.DataFrame({"wave": ["baseline"] * 200, "treated": np.repeat([0, 1], 100)})
-    >>> frame["risk_death"] = rng.normal(50, 10, 200)
-    >>> frame["risk_abuse"] = frame["risk_death"] + rng.normal(0, 10, 200)
-    >>> result = summary_index(frame, outcomes=["risk_death", "risk_abuse"], wave="wave",
+    >>> frame["score_a"] = rng.normal(50, 10, 200)
+    >>> frame["score_b"] = frame["score_a"] + rng.normal(0, 10, 200)
+    >>> result = summary_index(frame, outcomes=["score_a", "score_b"], wave="wave",
     ...                        baseline_wave="baseline", treated="treated", method="anderson")
     >>> round(float(result.scores[frame["treated"] == 0].std()), 6)
     1.0

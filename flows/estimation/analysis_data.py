@@ -10,6 +10,7 @@ import pandas as pd
 
 from flows import api
 from flows.estimation.caveats import record_caveats
+from flows.estimation.design_inference import UNIT, inference_unit
 from flows.estimation.errors import EstimationError
 from flows.instrument import Instrument, Item
 from flows.study import Study
@@ -236,6 +237,7 @@ def analysis_data(study: Study, responses: pd.DataFrame) -> AnalysisData:
     frame["wave_order"] = frame["wave"].map({wave: k for k, wave in enumerate(wave_names)})
     frame["post"] = (frame["wave"] != baseline_wave).astype("float64")
     frame["arm"] = _arm_labels(frame, study)
+    frame[UNIT] = inference_unit(frame, study)
     if "treated" in frame.columns:
         frame["treated"] = pd.to_numeric(frame["treated"], errors="coerce").astype("float64")
     if "weight" in frame.columns and frame["weight"].notna().any():

@@ -67,7 +67,7 @@ def describe_cells(frame: pd.DataFrame, variables: Sequence[str]) -> pd.DataFram
 
 
 def trust_shift(study: Study, data: AnalysisData) -> pd.DataFrame:
-    """Trust in each source, and the official-minus-informal gap, per wave and arm.
+    """Trust in each source, and the declared gap between two trust constructs, per wave and arm.
 
     Unweighted means of the 1-5 ratings among respondents who rated the source ("don't know"
     and "never heard of this source" are left out, so n differs by source).
@@ -84,12 +84,16 @@ def trust_shift(study: Study, data: AnalysisData) -> pd.DataFrame:
         ):
             label = _source_label(item)
             columns.append((item.name, label, item.construct_name, len(columns)))
-    if {"trust_official", "trust_informal"} <= set(frame.columns):
-        frame["trust_gap_official_informal"] = frame["trust_official"] - frame["trust_informal"]
+    gap = study.analysis.trust_gap
+    if len(gap) == 2 and set(gap) <= set(frame.columns):
+        first, second = gap
+        name = f"gap_{first}_{second}"
+        frame[name] = frame[first] - frame[second]
+        labels = {construct.name: construct.label for construct in instrument.constructs}
         columns.append(
             (
-                "trust_gap_official_informal",
-                "official minus informal sources (gap)",
+                name,
+                f"{labels.get(first, first)} minus {labels.get(second, second)} (gap)",
                 "gap",
                 len(columns),
             )
@@ -327,7 +331,8 @@ def quality_tables(
     if not has_table(connection, "validation_waves"):
         stored = connection.execute(
             "SELECT wave, version, false AS validated, 'not validated' AS status, rows_stored "
-            "AS n_rows, 0 AS n_quarantined FROM waves WHERE study_id = ? AND status = 'stored' "
+            "AS n_rows, 0 AS n_quarantined, 0 AS n_released FROM waves WHERE study_id = ? "
+            "AND status = 'stored' "
             "ORDER BY wave_order",
             [study.id],
         ).fetch_df()
@@ -349,6 +354,12 @@ def quality_tables(
     ).fetch_df()
     counts = analysed.groupby("wave").size()
     waves["n_analysed"] = waves["wave"].map(counts).fillna(0).astype("int64")
+    # Imported here: flows.validation loads Great Expectations, needed only once validated.
+    from flows.validation.decisions import quarantined_rows
+
+    decided = quarantined_rows(connection, study)
+    released = decided[decided["decision"] == "release"].groupby("wave").size()
+    waves["n_released"] = waves["wave"].map(released).fillna(0).astype("int64")
     reasons = connection.execute(
         "SELECT q.wave, q.check_name, q.severity, count(DISTINCT q.row_number) AS n_rows "
         "FROM quarantine q JOIN waves w USING (study_id, wave, version) "

@@ -6,6 +6,7 @@ import pandas as pd
 
 from flows.estimation.analysis_data import AnalysisData
 from flows.estimation.caveats import caveat_warnings
+from flows.estimation.design_inference import inference_cluster
 from flows.estimation.results import RESULT_TABLES
 from flows.study import Study
 from measurement.errors import DesignError, FewClustersWarning
@@ -16,9 +17,6 @@ from measurement.propensity import (
     estimate_propensity,
     weighted_balance,
 )
-
-EXPOSURE_BACKGROUND = ("age", "education", "employed", "household_size", "relatives_abroad")
-"""Background items used as pre-exposure covariates when the study fielded them."""
 
 BASELINE_SUFFIX = "__baseline"
 
@@ -36,8 +34,9 @@ def _wave_frame(
     """
     frame = data.responses
     later = frame[frame["wave"] == wave]
-    background = [name for name in EXPOSURE_BACKGROUND if name in frame.columns]
-    roles = ["respondent", "cluster", "stratum"]
+    # The study's declared pre-exposure covariates (analysis.propensity_covariates).
+    background = [name for name in study.analysis.propensity_covariates if name in frame.columns]
+    roles = list(dict.fromkeys(["respondent", "cluster", inference_cluster(study), "stratum"]))
     panel = study.design.sampling == "panel"
     if panel:
         later = later.drop_duplicates("respondent")
@@ -63,9 +62,10 @@ def exposure_results(
     ``columns.exposure``; otherwise two empty tables. Each outcome is compared between those
     who recall the campaign and those who do not, weighted by the inverse probability of
     recall given the background items (and, in panels, the outcome's baseline value), with
-    CR1 errors on the community. Rows carry estimator ``"ipw"`` and Benjamini-Hochberg and
-    sharpened q-values within each family and wave; the balance table shows, for each
-    outcome's weights, each covariate's standardized difference before and after weighting.
+    CR1 errors on the cluster (HC1 without one). Rows carry estimator ``"ipw"`` and
+    Benjamini-Hochberg and sharpened q-values within each family and wave; the balance table
+    shows, for each outcome's weights, each covariate's standardized difference before and
+    after weighting.
     """
     if study.design.assignment != "quasi_experimental":
         return _empty("estimates"), _empty("exposure_balance")
@@ -77,7 +77,16 @@ def exposure_results(
                 "exposure effects",
                 f"the study is quasi-experimental but the exposure column {exposure!r} is not "
                 "among the analysed items; no exposure effect was estimated. Name the recall "
-                "item in columns.exposure (for example exposure_recall).",
+                "item in columns.exposure.",
+            )
+        )
+        return _empty("estimates"), _empty("exposure_balance")
+    if not study.analysis.propensity_covariates:
+        messages.append(
+            (
+                "exposure effects",
+                "not assessed: the study file declares no analysis.propensity_covariates "
+                "(pre-exposure items the propensity of recall is modelled on). Declare them.",
             )
         )
         return _empty("estimates"), _empty("exposure_balance")
@@ -92,8 +101,9 @@ def exposure_results(
             messages.append(
                 (
                     f"exposure effects {wave}",
-                    f"none of the background items {list(EXPOSURE_BACKGROUND)!r} varies at "
-                    f"{wave}; exposure effects need pre-exposure covariates. Field them.",
+                    "none of the declared analysis.propensity_covariates "
+                    f"{list(study.analysis.propensity_covariates)!r} varies at {wave}; exposure "
+                    "effects need pre-exposure covariates.",
                 )
             )
             continue
@@ -103,7 +113,7 @@ def exposure_results(
             baseline = f"{spec.name}{BASELINE_SUFFIX}" if panel else None
             if baseline is not None and working[baseline].notna().sum() == 0:
                 baseline = None
-            used = [spec.name, exposure, "cluster", *covariates]
+            used = [spec.name, exposure, inference_cluster(study), *covariates]
             used += [name for name in (baseline, stratum) if name is not None]
             rows = working[working[used].notna().all(axis=1)]
             row: dict[str, object] = {
@@ -126,7 +136,7 @@ def exposure_results(
                         outcome=spec.name,
                         exposure=exposure,
                         covariates=covariates,
-                        cluster="cluster",
+                        cluster=inference_cluster(study),
                         stratum=stratum,
                         baseline=baseline,
                     )
@@ -134,7 +144,7 @@ def exposure_results(
                         rows,
                         exposure=exposure,
                         covariates=[*covariates, *([baseline] if baseline else [])],
-                        cluster="cluster",
+                        cluster=inference_cluster(study),
                     )
             except DesignError as error:
                 row["warnings"] = f"not estimated: {error}"

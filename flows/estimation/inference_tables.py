@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 import pandas as pd
 
 from flows.estimation.analysis_data import COMPARISON, AnalysisData
 from flows.estimation.caveats import record_caveats
+from flows.estimation.design_inference import (
+    cluster_bootstrap,
+    effects_cluster,
+    inference_cluster,
+)
 from flows.estimation.results import RESULT_TABLES
 from flows.study import Study
 from measurement.attrition import (
@@ -22,16 +27,21 @@ from measurement.binary import estimate_binary_effect
 from measurement.change import CHANGE_COLUMNS, within_arm_change
 from measurement.errors import DesignError
 from measurement.ordinal import estimate_ordered_logit
+from measurement.post_only import estimate_post_only_difference
 from measurement.study_effects import estimate_study_effects
-
-BALANCE_BACKGROUND = ("age", "education", "employed", "household_size", "relatives_abroad")
 
 
 def attrition_results(
-    data: AnalysisData, *, lee_draws: int, seed: int, messages: list[tuple[str, str]]
+    study: Study,
+    data: AnalysisData,
+    *,
+    lee_draws: int,
+    seed: int,
+    messages: list[tuple[str, str]],
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Follow-up rates by arm, differential attrition and Lee bounds, per later wave (panels)."""
     frame = data.responses
+    cluster = inference_cluster(study)
     rates, tests, bounds = [], [], []
     stratum = "stratum" if frame["stratum"].notna().any() else None
     characteristics = [
@@ -50,7 +60,7 @@ def attrition_results(
                 status,
                 followed_up="followed_up",
                 treated="treated",
-                cluster="cluster",
+                cluster=cluster,
                 stratum=stratum,
             )
             table.insert(0, "wave", wave)
@@ -65,7 +75,7 @@ def attrition_results(
                     followed_up="followed_up",
                     treated="treated",
                     characteristics=usable,
-                    cluster="cluster",
+                    cluster=cluster,
                     stratum=stratum,
                 ).tidy()
                 test.insert(0, "wave", wave)
@@ -75,8 +85,8 @@ def attrition_results(
                 messages.append((f"differential attrition {wave}", str(error)))
         later = frame.loc[frame["wave"] == wave].drop_duplicates("respondent")
         for position, spec in enumerate(data.outcomes):
-            keys = ["respondent", "treated", "cluster", *([stratum] if stratum else [])]
-            followed = status[keys].merge(
+            keys = ["respondent", "treated", cluster, *([stratum] if stratum else [])]
+            followed = status[list(dict.fromkeys(keys))].merge(
                 later[["respondent", spec.name]], on="respondent", how="left"
             )
             try:
@@ -84,6 +94,7 @@ def attrition_results(
                     result = _lee_bounds_within_strata(
                         followed,
                         outcome=spec.name,
+                        cluster=cluster,
                         stratum=stratum,
                         draws=lee_draws,
                         seed=seed + 1000 * offset + position,
@@ -120,6 +131,7 @@ def _lee_bounds_within_strata(
     followed: pd.DataFrame,
     *,
     outcome: str,
+    cluster: str,
     stratum: str | None,
     draws: int,
     seed: int,
@@ -132,7 +144,7 @@ def _lee_bounds_within_strata(
                 followed,
                 outcome=outcome,
                 treated="treated",
-                cluster="cluster",
+                cluster=cluster,
                 stratum=stratum,
                 draws=draws,
                 seed=seed,
@@ -140,7 +152,7 @@ def _lee_bounds_within_strata(
         except DesignError as error:
             messages.append((f"lee bounds {outcome}", f"{error} Pooled bounds reported."))
     return lee_bounds(
-        followed, outcome=outcome, treated="treated", cluster="cluster", draws=draws, seed=seed
+        followed, outcome=outcome, treated="treated", cluster=cluster, draws=draws, seed=seed
     ).tidy()
 
 
@@ -186,29 +198,41 @@ def effect_estimates(
         for spec in data.outcomes
     ]
     primary = {spec.name for spec in data.outcomes if spec.is_primary}
-    roles = ["respondent", "cluster", "stratum", "weight", "treated", "wave", "arm"]
+    at_baseline = frame[frame["wave"] == data.baseline_wave]
+    post_only = [
+        entry for entry in outcomes if at_baseline[str(entry["outcome"])].notna().sum() == 0
+    ]
+    outcomes = [entry for entry in outcomes if entry not in post_only]
+    roles = ["respondent", "cluster", "unit", "stratum", "weight", "treated", "wave", "arm"]
     # A slim frame: the effect functions copy their input, and the full frame is wide.
     frame = frame[[*roles, *(str(entry["outcome"]) for entry in outcomes)]]
     estimators = ["ancova", "did"] if study.design.sampling == "panel" else ["did"]
     stratum = "stratum" if frame["stratum"].notna().any() else None
-    cluster = _cluster(frame)
     weight = "weight" if "weight" in frame and frame["weight"].notna().any() else None
     tables = []
+    for wave in data.later_waves:
+        tables.append(
+            post_only_estimates(
+                study, data, post_only, wave=wave, primary=primary, messages=messages
+            )
+        )
     for offset, wave in enumerate(data.later_waves):
+        if not outcomes:
+            break
         for number, estimator in enumerate(estimators):
             with record_caveats(f"effects {estimator} {wave}", messages):
                 table = estimate_study_effects(
                     frame,
                     outcomes=outcomes,
                     treated="treated",
-                    cluster=cluster,
+                    cluster=effects_cluster(study, estimator),
                     wave="wave",
                     waves=(data.baseline_wave, wave),
                     estimator=estimator,  # type: ignore[arg-type]
                     respondent="respondent" if study.design.sampling == "panel" else None,
                     stratum=stratum,
                     weight=weight,
-                    bootstrap_draws=bootstrap_draws,
+                    bootstrap_draws=bootstrap_draws if cluster_bootstrap(study) else 0,
                     randomization_draws=bootstrap_draws,
                     seed=seed + 100 * offset + number,
                     few_clusters_below=study.inference.few_clusters_below,
@@ -228,7 +252,90 @@ def effect_estimates(
         tables.append(
             binary_robustness(study, data, frame, wave=wave, stratum=stratum, messages=messages)
         )
-    return pd.concat([table for table in tables if not table.empty], ignore_index=True)
+    kept = [table for table in tables if not table.empty]
+    if not kept:
+        return pd.DataFrame(columns=[name for name, _ in RESULT_TABLES["estimates"]])
+    return pd.concat(kept, ignore_index=True)
+
+
+def post_only_estimates(
+    study: Study,
+    data: AnalysisData,
+    outcomes: Sequence[Mapping[str, object]],
+    *,
+    wave: str,
+    primary: set[str],
+    messages: list[tuple[str, str]],
+) -> pd.DataFrame:
+    """Effects on outcomes measured only after the campaign, at one later wave.
+
+    The difference in means adjusted for the declared balance covariates (measured at
+    baseline in a panel, at the wave in a cross-section) and strata
+    (:func:`measurement.post_only.estimate_post_only_difference`). These rows carry no
+    bootstrap, randomization or multiple-testing columns.
+    """
+    if not outcomes:
+        return pd.DataFrame()
+    frame = data.responses
+    stratum = "stratum" if frame["stratum"].notna().any() else None
+    weight = "weight" if "weight" in frame and frame["weight"].notna().any() else None
+    declared = [name for name in study.analysis.balance_covariates if name in frame.columns]
+    later = frame[frame["wave"] == wave]
+    if study.design.sampling == "panel":
+        later = later.drop_duplicates("respondent")
+        before = frame[frame["wave"] == data.baseline_wave].drop_duplicates("respondent")
+        later = later.drop(columns=declared).merge(
+            before[["respondent", *declared]], on="respondent", how="left"
+        )
+    covariates = [name for name in declared if later[name].dropna().nunique() > 1]
+    rows = []
+    for entry in outcomes:
+        outcome = str(entry["outcome"])
+        step = f"post-only effect {wave} {outcome}"
+        try:
+            with record_caveats(step, messages):
+                effect = estimate_post_only_difference(
+                    later,
+                    outcome=outcome,
+                    treated="treated",
+                    cluster=effects_cluster(study),
+                    vcov=None if study.clustered else "HC2",
+                    stratum=stratum,
+                    covariates=covariates,
+                    weight=weight,
+                )
+        except DesignError as error:
+            messages.append((step, str(error)))
+            continue
+        cells = later[later[outcome].notna()].groupby("treated").size()
+        rows.append(
+            {
+                "outcome": outcome,
+                "construct": entry["construct"],
+                "family": entry["family"],
+                "waves_compared": f"{wave} only (no baseline)",
+                "estimator": effect.estimator,
+                "term": effect.term,
+                "estimate": effect.estimate,
+                "std_error": effect.std_error,
+                "statistic": effect.statistic,
+                "conf_low": effect.conf_low,
+                "conf_high": effect.conf_high,
+                "p_value": effect.p_value,
+                "n_obs": effect.n_obs,
+                "n_clusters": effect.n_clusters,
+                "comparison_mean": effect.comparison_mean,
+                "standardized_effect": effect.standardized_effect,
+                "specification": effect.specification,
+                "inference": effect.inference,
+                "notes": "; ".join(effect.notes),
+                "warnings": "; ".join(effect.warnings),
+                "wave": wave,
+                "is_primary": outcome in primary,
+                "n_smallest_cell": int(cells.reindex([0.0, 1.0], fill_value=0).min()),
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 ORDINAL_NOTE = (
@@ -252,7 +359,11 @@ def ordinal_robustness(
     the arms at the wave. These rows carry no multiple-testing adjustment: they check the
     linear estimates, they do not add hypotheses.
     """
-    likert = [spec for spec in data.outcomes if spec.kind == "item" and spec.scale == "likert"]
+    likert = [
+        spec
+        for spec in data.outcomes
+        if spec.kind == "item" and spec.scale == "likert" and spec.name in frame.columns
+    ]
     later = frame[frame["wave"] == wave]
     panel = study.design.sampling == "panel"
     rows = []
@@ -273,7 +384,7 @@ def ordinal_robustness(
                     working,
                     outcome=spec.name,
                     treated="treated",
-                    cluster="cluster",
+                    cluster=inference_cluster(study),
                     baseline=baseline,
                     stratum=stratum,
                 )
@@ -328,7 +439,12 @@ def binary_robustness(
     They sit beside the linear probability model's rows (panels control for the baseline
     answer); like the ordered-logit rows they carry no multiple-testing adjustment.
     """
-    binary = [spec for spec in data.outcomes if spec.kind == "item" and spec.scale == "binary"]
+    # Outcomes measured only after the campaign are not in the frame (no baseline to adjust for).
+    binary = [
+        spec
+        for spec in data.outcomes
+        if spec.kind == "item" and spec.scale == "binary" and spec.name in frame.columns
+    ]
     later = frame[frame["wave"] == wave]
     # Individually randomised designs have no cluster: HC1 errors then.
     cluster = "cluster" if "cluster" in frame and frame["cluster"].notna().any() else None
@@ -398,9 +514,9 @@ def balance_results(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Baseline balance of the outcomes and background items, and the joint orthogonality test.
 
-    Covariates: every non-index outcome and the background items the study fielded (age,
-    education, employment, household size, relatives abroad), at baseline, one row per
-    respondent.
+    Covariates: every non-index outcome measured at baseline and the study's declared
+    ``analysis.balance_covariates``, one row per respondent; what is not declared is "not
+    assessed" (a caveat says so).
     """
     frame = data.responses
     empty = (
@@ -412,31 +528,59 @@ def balance_results(
     baseline = frame[frame["wave"] == data.baseline_wave]
     if study.design.sampling == "panel":
         baseline = baseline.drop_duplicates("respondent")
+    background = list(study.analysis.balance_covariates)
+    if not background:
+        messages.append(
+            (
+                "balance",
+                "background characteristics not assessed: the study file declares no "
+                "analysis.balance_covariates; only the outcomes measured at baseline are "
+                "compared.",
+            )
+        )
     covariates = [spec.name for spec in data.outcomes if spec.kind != "index"]
-    covariates += [name for name in BALANCE_BACKGROUND if name in baseline.columns]
-    covariates = [name for name in dict.fromkeys(covariates) if baseline[name].notna().sum() > 1]
+    covariates += [name for name in background if name in baseline.columns]
+    covariates = [
+        name
+        for name in dict.fromkeys(covariates)
+        if name in baseline.columns and baseline[name].notna().sum() > 1
+    ]
+    if not covariates:
+        messages.append(
+            (
+                "balance",
+                "not assessed: no outcome or declared balance covariate was measured at "
+                f"the baseline wave {data.baseline_wave!r}.",
+            )
+        )
+        return empty
     stratum = "stratum" if baseline["stratum"].notna().any() else None
+    cluster = inference_cluster(study)
     try:
         with record_caveats("balance", messages):
             table = baseline_balance(
                 baseline,
                 covariates=covariates,
                 treated="treated",
-                cluster="cluster",
+                cluster=cluster,
                 stratum=stratum,
             )
     except DesignError as error:
         messages.append(("balance", str(error)))
         return empty
-    joint_covariates = [spec.name for spec in data.outcomes if spec.is_primary]
-    joint_covariates += [name for name in BALANCE_BACKGROUND if name in covariates]
+    joint_covariates = [
+        spec.name for spec in data.outcomes if spec.is_primary and spec.name in covariates
+    ]
+    joint_covariates += [name for name in background if name in covariates]
+    if not joint_covariates:
+        return table, empty[1]
     try:
         with record_caveats("balance joint test", messages):
             joint = joint_orthogonality(
                 baseline,
                 covariates=joint_covariates,
                 treated="treated",
-                cluster=_cluster(baseline),
+                cluster=_cluster(baseline) if study.clustered else None,
                 stratum=stratum,
                 vcov=_joint_vcov(study, baseline),
             ).tidy()
@@ -454,7 +598,19 @@ def change_results(
     Cluster-robust (CR2, Satterthwaite df) when the design has clusters.
     """
     frame = data.responses
-    outcomes = [spec.name for spec in data.outcomes]
+    at_baseline = frame[frame["wave"] == data.baseline_wave]
+    outcomes = [spec.name for spec in data.outcomes if at_baseline[spec.name].notna().any()]
+    post_only = [spec.name for spec in data.outcomes if spec.name not in outcomes]
+    if post_only:
+        messages.append(
+            (
+                "change",
+                f"not estimable: no baseline for {post_only} (measured only after the "
+                "campaign); left out of the within-arm change.",
+            )
+        )
+    if not outcomes:
+        return pd.DataFrame(columns=CHANGE_COLUMNS)
     panel = study.design.sampling == "panel"
     tables = []
     for wave in data.later_waves:

@@ -169,6 +169,7 @@ RESULT_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("status", _TEXT),
         ("n_rows", _INT),
         ("n_quarantined", _INT),
+        ("n_released", _INT),
         ("n_analysed", _INT),
         ("structural_failures", _TEXT),
         ("data_docs_path", _TEXT),

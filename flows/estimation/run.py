@@ -99,8 +99,8 @@ def estimate_study(
     later wave for panels and DiD, with wild bootstrap and randomization p-values and
     within-family BH and sharpened q-values; for quasi-experimental studies also
     propensity-weighted "ipw" effects of self-reported exposure, with their weighted balance
-    in exposure_balance), effects_by_group (cluster-randomised panels with decision_who: the
-    ANCOVA effect among respondents who decided alone at baseline and the others, and the
+    in exposure_balance), effects_by_group (panels with a comparison group and a declared
+    heterogeneity dimension: the ANCOVA effect in each group of a baseline answer, and the
     difference), trust_shift, intention_cascade and risk_beliefs,
     keyed by ``(run_id, study_id)``; exports the estimates as CSV and Parquet under
     ``results/<run_id>``. The ``runs`` row records the status (``failed`` with the message
@@ -189,7 +189,7 @@ def _estimate_study(
         }
         if study.design.sampling == "panel" and study.design.assignment != "pre_post":
             attrition, tests, bounds = attrition_results(
-                data, lee_draws=lee_draws, seed=seed, messages=messages
+                study, data, lee_draws=lee_draws, seed=seed, messages=messages
             )
         else:
             attrition, tests, bounds = (

@@ -66,7 +66,7 @@ def mask_small_counts(text: str, minimum: int) -> str:
 
 def masked_count(count: int | float | None, minimum: int) -> str:
     """A count as text, or ``<minimum`` when it is a cell smaller than the minimum."""
-    if count is None or (isinstance(count, float) and math.isnan(count)):
+    if count is None or count is pd.NA or (isinstance(count, float) and math.isnan(count)):
         return ""
     value = int(count)
     if 0 < value < minimum:

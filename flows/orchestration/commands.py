@@ -97,10 +97,11 @@ def _run_locked(
                 str(study.path), replace=replace, bootstrap_draws=draws, seed=chosen_seed
             )
         except TrustshiftError as error:
+            # The paths first, the error last: it must not hide among Prefect's log lines.
+            _print_paths(console, study, report=None)
             Console(stderr=True).print(
                 f"[bold red]error:[/] {error}", markup=True, highlight=False, soft_wrap=True
             )
-            _print_paths(console, study, report=None)
             return error.exit_code
     console.print(outcome.message, highlight=False, soft_wrap=True)
     for note in outcome.notes:

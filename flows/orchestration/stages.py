@@ -24,6 +24,7 @@ from flows.orchestration.records import (
     run_finished,
     stored_waves,
 )
+from flows.rederive import waves_to_rederive
 from flows.study import Study
 from flows.warehouse import connect, has_table, warehouse_path
 
@@ -249,7 +250,7 @@ def unchanged_evaluation(
     """When nothing is new (no file to ingest, no wave to validate) and an earlier finished
     evaluation with the same fingerprint has its estimates and report: that run's id and
     outputs, the stored waves and the fingerprint. Else None: there is work to do."""
-    if new_inbox_files(study) or waves_to_validate(study):
+    if new_inbox_files(study) or waves_to_validate(study) or waves_to_rederive(study):
         return None
     waves = stored_waves(study)
     fingerprint = evaluation_fingerprint(study, waves, bootstrap_draws=bootstrap_draws, seed=seed)

@@ -22,7 +22,7 @@ from prefect.exceptions import MissingContextError
 
 from flows.errors import DataQualityError, IngestError, TrustshiftError
 from flows.faults import fault_point
-from flows.ingest import IngestOutcome
+from flows.ingest import IngestOutcome, rederive_changed_waves
 from flows.locking import study_lock
 from flows.orchestration.artifacts import (
     estimates_table,
@@ -374,6 +374,14 @@ def _evaluate_study(
                 continue
             outcomes.append(outcome)
             logger.info(describe_outcome(outcome, minimum=minimum))
+        rederived: list[str] = []
+        try:
+            for outcome in rederive_changed_waves(study):
+                rederived.append(mask_small_counts(outcome.message, minimum))
+                logger.info(rederived[-1])
+        except TrustshiftError as error:
+            failures["study file"] = mask_small_counts(str(error), minimum)
+            logger.error("%s", failures["study file"])
 
         fault_point("run-after-ingest")
         validated: list[str] = []
@@ -393,7 +401,7 @@ def _evaluate_study(
         record.inputs["fingerprint"] = fingerprint
         record.inputs["code_sha256"] = code_fingerprint()
 
-        notes: list[str] = []
+        notes: list[str] = list(rederived)
         estimation_run_id: str | None = None
         reused_run_id: str | None = None
         outputs: dict[str, Any] = {}

@@ -489,7 +489,7 @@ class _Coder:
         return coded, missing
 
     def combined_choices(self, item: Item, column: str, *, strict: bool) -> np.ndarray | None:
-        """Rows x choices from Kobo's combined column ('saved_money asked_family').
+        """Rows x choices from Kobo's combined column ('sold_goods borrowed').
 
         A value that is no list of choices raises when ``strict``, else gives None.
         """

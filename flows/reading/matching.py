@@ -203,6 +203,21 @@ def match_columns(raw_names: Iterable[object], *, study: Study, file: str) -> Co
         else:
             item_map[target] = chosen
 
+    # One raw column may play several roles (the respondent id doubling as the cluster or
+    # the submission id): a role declared on the same column as a matched one shares it.
+    for role, name in roles.items():
+        if role in role_map:
+            continue
+        twin = next(
+            (
+                other
+                for other, other_name in roles.items()
+                if other in role_map and normal_name(other_name) == normal_name(name)
+            ),
+            None,
+        )
+        if twin is not None:
+            role_map[role] = role_map[twin]
     missing = [role for role in roles if role not in role_map]
     if missing:
         role = missing[0]

@@ -98,6 +98,9 @@ def _build_report(study: Study, *, run_id: str | None, out_dir: Path | None) -> 
         if assumptions
         else not_declared_card(assumption_source)
     )
+    tables = section_tables(results)
+    optional = {"trust-shift": "trust", "intention-cascade": "cascade", "risk-beliefs": "beliefs"}
+    left_out = frozenset(key for key, table in optional.items() if tables[table].empty)
     page = (
         template_environment()
         .get_template("report.html.j2")
@@ -107,9 +110,11 @@ def _build_report(study: Study, *, run_id: str | None, out_dir: Path | None) -> 
             record=record,
             settings=settings,
             minimum=minimum,
-            sections=report_sections(),
-            tables=section_tables(results),
-            effect_groups=effect_groups(effects, minimum),
+            sections=report_sections(left_out),
+            tables=tables,
+            effect_groups=effect_groups(
+                effects, minimum, settings.get("assignment", study.design.assignment)
+            ),
             figures=report_figures(results, forest),
             primary_wave=(str(forest["wave"].iloc[0]) if not forest.empty else "latest"),
             quality=quality,

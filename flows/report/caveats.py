@@ -25,14 +25,21 @@ def report_caveats(
             "differences only, and people who chose to see the campaign may differ in ways the "
             "survey does not measure. Read the effects as associations."
         )
+    elif assignment == "individually_randomised":
+        caveats.append(
+            "The campaign was randomised between respondents: effects are intention-to-treat "
+            "effects of being assigned to the campaign, whether or not a person saw it; errors "
+            "are heteroskedasticity-robust."
+        )
     else:
         caveats.append(
-            "The campaign was randomised across communities: effects are intention-to-treat "
-            "effects of being in a campaign community, whether or not a person saw it."
+            "The campaign was randomised across clusters: effects are intention-to-treat "
+            "effects of being in a campaign cluster, whether or not a person saw it."
         )
-    if not estimates.empty and (estimates["n_clusters"].dropna() < 30).any():
+    clustered = assignment != "individually_randomised"
+    if clustered and not estimates.empty and (estimates["n_clusters"].dropna() < 30).any():
         caveats.append(
-            "Fewer than 30 communities: the CR1 p-values may be too small; the wild cluster "
+            "Fewer than 30 clusters: the CR1 p-values may be too small; the wild cluster "
             "bootstrap and randomization-inference p-values are the ones to read."
         )
     caveats.append(

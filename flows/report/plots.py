@@ -120,7 +120,7 @@ def trust_plot(trust: pd.DataFrame) -> str:
             )
             slot += 1
     axes.set_yticks(list(positions.values()), list(positions.keys()))
-    axes.set_xlabel("Mean trust (1 = not at all, 5 = completely; gap: official minus informal)")
+    axes.set_xlabel("Mean trust (1 = not at all, 5 = completely; gap: the declared difference)")
     axes.grid(axis="x", color="#dddddd")
     axes.legend(fontsize="small", loc="best")
     return _svg(figure, "Trust in each source by wave and arm")

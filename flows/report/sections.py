@@ -31,6 +31,7 @@ class Section:
     title: str
 
 
-def report_sections() -> list[Section]:
-    """The sections of the report, in order."""
-    return [Section(id=key, title=title) for key, title in REPORT_SECTIONS]
+def report_sections(left_out: frozenset[str] = frozenset()) -> list[Section]:
+    """The sections of the report, in order, without those ``left_out`` (a section whose
+    constructs the study does not have is left out, not shown empty)."""
+    return [Section(id=key, title=title) for key, title in REPORT_SECTIONS if key not in left_out]

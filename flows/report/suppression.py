@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
 SUPPRESSED = "suppressed"
+NOT_ESTIMABLE = "not estimable"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -81,10 +82,20 @@ class DisplayTable:
     sizes: list[int | None]
     suppressed: list[bool]
     minimum: int
+    not_estimable: list[bool] = field(default_factory=list)
 
     @property
     def n_suppressed(self) -> int:
-        return sum(self.suppressed)
+        """Rows withheld for describing fewer respondents than the minimum."""
+        unknown = self.not_estimable or [False] * len(self.suppressed)
+        return sum(
+            hidden and not none for hidden, none in zip(self.suppressed, unknown, strict=True)
+        )
+
+    @property
+    def n_not_estimable(self) -> int:
+        """Rows without any count: nothing could be estimated for them (no data, no baseline)."""
+        return sum(self.not_estimable)
 
     @property
     def empty(self) -> bool:
@@ -131,21 +142,33 @@ def display_table(
             "each row's number of respondents so that the minimum cell rule can be applied."
         )
     keep = passes(frame, size_columns, minimum)
-    rows, sizes, suppressed = [], [], []
+    rows, sizes, suppressed, unknown = [], [], [], []
     for position_of_row, (_, row) in enumerate(frame.iterrows()):
         if row_filter is not None and not row_filter(row):
             continue
         allowed = bool(keep.iloc[position_of_row])
+        # No count and no value: not a small cell but a row nothing could be estimated for.
+        none = (
+            not allowed
+            and cell_size(row, size_columns) is None
+            and all(
+                _missing(row.get(column.name))
+                for column in columns[label_columns:]
+                if "|" not in column.name and column.kind in ("estimate", "p_value")
+            )
+            and any(column.kind == "estimate" for column in columns[label_columns:])
+        )
         cells = []
         for position, column in enumerate(columns):
             if position < label_columns or allowed:
                 value = row.get(column.name)
                 cells.append(column.show(value, row, minimum))
             else:
-                cells.append(SUPPRESSED)
+                cells.append(NOT_ESTIMABLE if none else SUPPRESSED)
         rows.append(cells)
         sizes.append(cell_size(row, size_columns) if allowed else None)
         suppressed.append(not allowed)
+        unknown.append(none)
     return DisplayTable(
         headers=[column.header for column in columns],
         kinds=[column.kind for column in columns],
@@ -153,4 +176,5 @@ def display_table(
         sizes=sizes,
         suppressed=suppressed,
         minimum=minimum,
+        not_estimable=unknown,
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 
 from flows.report.effects import effects_frame, numbered_warnings
@@ -12,9 +14,31 @@ BY_GROUP_TERMS = {"effect": "effect in the group", "difference": "difference"}
 
 
 def _table(
-    frame: pd.DataFrame, columns: list[Column], sizes: list[str], minimum: int, labels: int = 1
+    frame: pd.DataFrame,
+    columns: list[Column],
+    sizes: list[str],
+    minimum: int,
+    labels: int = 1,
+    assignment: str | None = None,
 ) -> DisplayTable:
+    columns = design_columns(columns, assignment)
     return display_table(frame, columns, size_columns=sizes, minimum=minimum, label_columns=labels)
+
+
+def design_columns(columns: list[Column], assignment: str | None) -> list[Column]:
+    """Columns worded for the design: an individually randomised study has no clusters, its
+    errors are heteroskedasticity-robust (HC2; a panel DiD clusters on the respondent) and it
+    has no wild cluster bootstrap."""
+    if assignment != "individually_randomised":
+        return columns
+    adapted = []
+    for column in columns:
+        if column.name in ("n_clusters", "p_value_wild_bootstrap"):
+            continue
+        adapted.append(
+            dataclasses.replace(column, header=column.header.replace("(CR1)", "(robust)"))
+        )
+    return adapted
 
 
 def section_tables(results: RunResults) -> dict[str, DisplayTable]:
@@ -35,6 +59,7 @@ def section_tables(results: RunResults) -> dict[str, DisplayTable]:
         ["n_respondents"],
         minimum,
         labels=2,
+        assignment=results.settings.get("assignment"),
     )
     tables["quality"] = _table(
         results.quality,
@@ -43,6 +68,7 @@ def section_tables(results: RunResults) -> dict[str, DisplayTable]:
             Column(name="status", header="Validation", kind="text"),
             Column(name="n_rows", header="Interviews", kind="count"),
             Column(name="n_quarantined", header="Quarantined", kind="count"),
+            Column(name="n_released", header="Released", kind="count"),
             Column(name="n_analysed", header="Analysed", kind="count"),
         ],
         ["n_rows"],
@@ -106,6 +132,7 @@ def section_tables(results: RunResults) -> dict[str, DisplayTable]:
         ["n_obs"],
         minimum,
         labels=2,
+        assignment=results.settings.get("assignment"),
     )
     tables["lee"] = _table(
         results.lee.merge(catalogue[["outcome", "label"]], on="outcome", how="left"),
@@ -283,6 +310,7 @@ def section_tables(results: RunResults) -> dict[str, DisplayTable]:
         ["n_smallest_cell"],
         minimum,
         labels=4,
+        assignment=results.settings.get("assignment"),
     )
     tables["inputs"] = _table(
         results.inputs,
@@ -310,7 +338,9 @@ INFERENCE_LABELS = {
 """Words for the estimates' ``primary_inference`` codes: which inference the CI and p are."""
 
 
-def effect_groups(effects: pd.DataFrame, minimum: int) -> list[tuple[str, DisplayTable, list[str]]]:
+def effect_groups(
+    effects: pd.DataFrame, minimum: int, assignment: str | None = None
+) -> list[tuple[str, DisplayTable, list[str]]]:
     """The effects tables: primary outcomes first, then one per family, each with its notes.
 
     The interval and p-value shown first are the design's primary inference, named in the
@@ -358,7 +388,14 @@ def effect_groups(effects: pd.DataFrame, minimum: int) -> list[tuple[str, Displa
             shown.append(
                 (
                     title,
-                    _table(marked, effect_columns, ["n_smallest_cell"], minimum, labels=4),
+                    _table(
+                        marked,
+                        effect_columns,
+                        ["n_smallest_cell"],
+                        minimum,
+                        labels=4,
+                        assignment=assignment,
+                    ),
                     notes,
                 )
             )

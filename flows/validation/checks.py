@@ -107,17 +107,32 @@ def _row_hash(matrix: np.ndarray, columns: np.ndarray) -> np.ndarray:
     return hashed
 
 
-def _near_duplicate_pairs(matrix: np.ndarray, similarity: float) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs (earlier, later) of rows whose answers agree on at least ``similarity`` of items.
+def _answered_agreement(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per pair of rows: the share of equal answers among items answered in both, and how
+    many items that is (an item left blank in either row says nothing about copying)."""
+    both = (first != _MISSING) & (second != _MISSING)
+    compared = both.sum(axis=1)
+    equal = ((first == second) & both).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(compared > 0, equal / np.maximum(compared, 1), 0.0)
+    return share, compared
 
-    Two rows that differ in at most d items agree exactly on at least one of d + 1 disjoint
-    blocks of columns (pigeonhole), so only rows sharing a block hash are compared: each row
-    with the next ``_WINDOW`` rows of its hash group (in row order), vectorised. A group larger
-    than the window (a block of near-constant answers) is compared along that window only.
+
+def _near_duplicate_pairs(
+    matrix: np.ndarray, similarity: float, minimum_items: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (earlier, later) of rows agreeing on at least ``similarity`` of the items both
+    answered, with at least ``minimum_items`` such items.
+
+    Candidates come from a pigeonhole search: two rows that differ in at most d columns agree
+    exactly on at least one of d + 1 disjoint blocks of columns, so only rows sharing a block
+    hash are compared: each row with the next ``_WINDOW`` rows of its hash group (in row
+    order), vectorised. A blank counts as a value in the search, so two rows that differ
+    mostly in which items they left blank are not compared (copies rarely do).
     """
     n_rows, n_columns = matrix.shape
     empty = np.empty(0, dtype=np.int64)
-    if n_rows < 2 or n_columns == 0:
+    if n_rows < 2 or n_columns == 0 or n_columns < minimum_items:
         return empty, empty
     allowed = int(np.floor((1.0 - similarity) * n_columns + 1e-9))
     n_blocks = min(allowed + 1, n_columns)
@@ -133,7 +148,8 @@ def _near_duplicate_pairs(matrix: np.ndarray, similarity: float) -> tuple[np.nda
                 break
             first = order[:-offset][same]
             second = order[offset:][same]
-            agree = (matrix[first] == matrix[second]).mean(axis=1) >= similarity
+            share, compared = _answered_agreement(matrix[first], matrix[second])
+            agree = (share >= similarity) & (compared >= minimum_items)
             earlier.append(np.minimum(first, second)[agree])
             later.append(np.maximum(first, second)[agree])
     if not earlier:
@@ -243,7 +259,12 @@ def field_quality(coded: pd.DataFrame, study: Study, items: list[str]) -> FieldQ
                     "row_numbers": [sorted(int(v) for v in values) for _, values in grouped],
                 }
             )
-    earlier_rows, later_rows = _near_duplicate_pairs(matrix, quality.duplicate_similarity)
+    if quality.near_duplicates:
+        earlier_rows, later_rows = _near_duplicate_pairs(
+            matrix, quality.duplicate_similarity, quality.duplicate_minimum_items
+        )
+    else:
+        earlier_rows = later_rows = np.empty(0, dtype=np.int64)
     near_duplicate = np.zeros(n_rows, dtype=bool)
     near_duplicate[earlier_rows] = True
     near_duplicate[later_rows] = True

@@ -76,9 +76,14 @@ CREATE TABLE IF NOT EXISTS quarantine_releases (
     submission VARCHAR NOT NULL,
     reason_text VARCHAR NOT NULL,
     decided_by VARCHAR NOT NULL,
-    decided_at TIMESTAMP NOT NULL
+    decided_at TIMESTAMP NOT NULL,
+    decision VARCHAR DEFAULT 'release'
 );
 """
+# Warehouses made before quarantine decisions could confirm a row: releases only.
+DECISION_COLUMN = (
+    "ALTER TABLE quarantine_releases ADD COLUMN IF NOT EXISTS decision VARCHAR DEFAULT 'release'"
+)
 
 # Interviews of stored wave versions that passed structural validation, minus quarantined
 # rows unless their submission was released by a recorded decision.
@@ -96,7 +101,14 @@ WHERE w.status = 'stored'
         AND q.row_number = i.row_number
         AND NOT EXISTS (
             SELECT 1 FROM quarantine_releases r
-            WHERE r.study_id = q.study_id AND r.wave = q.wave AND r.submission = q.submission
+            WHERE r.study_id = q.study_id AND r.wave = q.wave
+              AND r.submission = coalesce(
+                  q.submission, 'v' || q.version || ':row ' || q.row_number)
+              AND coalesce(r.decision, 'release') = 'release'
+              AND r.decided_at = (
+                  SELECT max(r2.decided_at) FROM quarantine_releases r2
+                  WHERE r2.study_id = r.study_id AND r2.wave = r.wave
+                    AND r2.submission = r.submission)
         )
   )
 """
@@ -105,6 +117,7 @@ WHERE w.status = 'stored'
 def create_validation_tables(connection: duckdb.DuckDBPyConnection) -> None:
     """Create the validation tables if they are missing."""
     connection.execute(VALIDATION_SCHEMA)
+    connection.execute(DECISION_COLUMN)
 
 
 def _current_version(connection: duckdb.DuckDBPyConnection, study_id: str, wave: str) -> int:
@@ -251,7 +264,8 @@ def release_quarantined(
             f"{wave!r} of study {study_id!r}. Check the id against the re-check list."
         )
     connection.execute(
-        "INSERT INTO quarantine_releases VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO quarantine_releases (study_id, wave, submission, reason_text, "
+        "decided_by, decided_at) VALUES (?, ?, ?, ?, ?, ?)",
         [study_id, wave, submission, reason_text, decided_by, datetime.now()],
     )
 

@@ -363,7 +363,10 @@ def build_suites(study: Study) -> dict[str, dict[str, Any]]:
     thresholds = {
         "duplicate_submission": (
             "same respondent or submission id, or answers identical in at least "
-            f"{quality.duplicate_similarity:.0%} of items"
+            f"{quality.duplicate_similarity:.0%} of the items both interviews answered (at "
+            f"least {quality.duplicate_minimum_items})"
+            if quality.near_duplicates
+            else "same respondent or submission id (near-duplicate search switched off)"
         ),
         "speeder": (
             f"duration under {quality.minimum_duration_minutes:g} minutes or under "

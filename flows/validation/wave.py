@@ -40,6 +40,22 @@ RECHECK_COLUMNS: tuple[str, ...] = ("submission", "row_number", "enumerator", "r
 
 ResultFormat = Literal["BOOLEAN_ONLY", "SUMMARY"]
 
+# check -> the study-file settings that decide it, named when the check takes too much.
+CHECK_SETTINGS: dict[str, str] = {
+    "duplicate_submission": (
+        "quality.duplicate_minimum_items or quality.duplicate_similarity (or switch the "
+        "near-duplicate search off with quality.near_duplicates = false)"
+    ),
+    "speeder": "quality.minimum_duration_minutes or quality.speeder_fraction_of_median",
+    "straightliner": "quality.straightlining_batteries or quality.straightlining_minimum_items",
+    "contradiction": "quality.contradictions",
+    "enumerator_outlier": "quality.enumerator_outlier_z",
+    "ineligible_age": "quality.minimum_age, quality.maximum_age or quality.age_item",
+    "out_of_range": "the item's minimum/maximum or codes, or [missing_codes]",
+    "outside_fieldwork": "the wave's fieldwork_start and fieldwork_end",
+    "missing_consent": "columns.consent and columns.consent_value",
+}
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WaveValidation:
@@ -373,6 +389,9 @@ def validate_wave(
     )
     row_flags["row_number"] = row_flags["row_number"].astype("int64")
     quarantined = tuple(int(r) for r in np.unique(row_flags["row_number"].to_numpy()))
+    wholesale = _wholesale_checks(row_flags, n_rows=len(coded), study=study, wave=wave)
+    if wholesale and on_structural == "raise":
+        raise DataQualityError("\n".join(wholesale))
 
     # -- GX: each suite once on its frame -------------------------------------------------
     runs = []
@@ -403,14 +422,42 @@ def validate_wave(
         n_rows=len(coded),
         summary=summary,
         row_flags=row_flags,
-        quarantined=quarantined,
+        quarantined=() if wholesale else quarantined,
         enumerators=quality.enumerators,
         item_rates=quality.item_rates,
         follow_up=follow_up,
         recheck=recheck,
-        structural_failures=(),
+        structural_failures=tuple(wholesale),
         data_docs_path=docs,
     )
+
+
+def _wholesale_checks(
+    row_flags: pd.DataFrame, *, n_rows: int, study: Study, wave: str
+) -> list[str]:
+    """A message for each row-level check that would quarantine more than the allowed share.
+
+    A check that takes a large part of a wave is more likely wrong for the questionnaire than
+    the wave is bad; quarantining the rows would leave a later step to fail on what remains.
+    """
+    limit = study.quality.maximum_quarantine_share
+    if n_rows == 0 or row_flags.empty:
+        return []
+    counts = row_flags.groupby("check", sort=True)["row_number"].nunique()
+    messages = []
+    for check, count in counts.items():
+        share = int(count) / n_rows
+        if share <= limit:
+            continue
+        settings = CHECK_SETTINGS.get(str(check), "the study file's [quality] settings")
+        messages.append(
+            f"validate_wave: check {str(check)!r} would quarantine {share:.1%} of wave "
+            f"{wave!r} ({int(count)} of {n_rows} rows), more than "
+            f"quality.maximum_quarantine_share = {limit:g}; the wave is stopped (nothing "
+            f"quarantined). Review the check's settings ({settings}), or raise "
+            "quality.maximum_quarantine_share if so many rows are truly bad, then run again."
+        )
+    return messages
 
 
 # Role columns holding few labels: validated as categoricals (labels factorized once instead

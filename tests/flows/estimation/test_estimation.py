@@ -164,7 +164,7 @@ def test_descriptive_tables_hold_trust_shift_cascade_and_risk_beliefs(
 ) -> None:
     study, run = estimated
     trust = read_result(study, "trust_shift", run.run_id)
-    assert "trust_gap_official_informal" in set(trust["source"])
+    assert "gap_trust_official_trust_informal" in set(trust["source"])
     assert set(trust["arm"]) == {"campaign", "comparison", "everyone"}
     cascade = read_result(study, "intention_cascade", run.run_id)
     assert {"wish_to_leave", "irregular_intention__likely"} <= set(cascade["step"])

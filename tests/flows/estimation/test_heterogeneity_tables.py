@@ -11,7 +11,7 @@ import statsmodels.formula.api as smf
 
 from flows.estimation import EstimationRun, read_result
 from flows.estimation.analysis_data import analysable_responses
-from flows.estimation.heterogeneity_tables import decides_alone
+from flows.estimation.heterogeneity_tables import in_group
 from flows.study import Study
 from measurement.linear_model import fit_linear_model
 from tests.flows.estimation.conftest import ingest_and_estimate
@@ -20,7 +20,7 @@ from tests.flows.estimation.survey import SurveySettings
 
 def test_decides_alone_is_one_for_i_alone_zero_for_any_other_answer_and_missing_if_missing():
     values = pd.Series([1.0, 2.0, 3.0, 4.0, 5.0, np.nan])
-    result = decides_alone(values)
+    result = in_group(values, [1.0])
     assert result.iloc[:5].tolist() == [1.0, 0.0, 0.0, 0.0, 0.0]
     assert np.isnan(result.iloc[5])
 
@@ -44,7 +44,7 @@ def test_effects_by_group_has_each_primary_outcome_by_who_decides_at_each_estima
     # The follow-up comparison arm lies in one community: no group has two comparison clusters,
     # so no effect by group is estimated there and the reason is recorded.
     assert "follow_up" not in set(table["wave"])
-    assert any("effects by who decides follow_up" in message for message in run.warnings)
+    assert any("effects by decides_alone follow_up" in message for message in run.warnings)
 
 
 def test_effects_by_group_carries_baseline_decision_to_the_later_wave_by_respondent(
@@ -86,7 +86,7 @@ def test_effects_by_group_carries_baseline_decision_to_the_later_wave_by_respond
     ).term("treated_x_alone")
     assert row["std_error"] == pytest.approx(cr2["std_error"], rel=1e-6)
     assert row["std_error"] != pytest.approx(model.bse["treated:alone"], rel=1e-3)
-    assert "CR2 errors on the community" in row["specification"]
+    assert "CR2 errors on the cluster" in row["specification"]
     cells = frame.groupby(["treated", "alone"]).size()
     assert row["n_smallest_cell"] == cells.min()
 

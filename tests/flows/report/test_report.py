@@ -182,3 +182,20 @@ def test_display_table_withholds_a_row_with_an_unknown_cell_size() -> None:
     )
     assert table.rows == [["a", "1.50"], ["b", SUPPRESSED]]
     assert table.sizes == [12, None]
+
+
+def test_a_row_with_no_count_and_no_estimate_reads_not_estimable_not_suppressed() -> None:
+    from flows.report.suppression import NOT_ESTIMABLE
+
+    frame = pd.DataFrame(
+        {"label": ["a", "b"], "estimate": [0.5, float("nan")], "n_obs": [40, pd.NA]}
+    )
+    table = display_table(
+        frame,
+        [Column(name="label", header="x", kind="text"),
+         Column(name="estimate", header="Effect", kind="estimate")],
+        size_columns=["n_obs"],
+        minimum=10,
+    )  # fmt: skip
+    assert table.rows == [["a", "0.500"], ["b", NOT_ESTIMABLE]]
+    assert table.n_suppressed == 0 and table.n_not_estimable == 1

@@ -1,0 +1,57 @@
+"""Which errors a study's design calls for: the column inference clusters on, and its words.
+
+The one place that turns ``design.assignment`` into inference options for every table.
+Cluster-randomised studies (and others naming a cluster column) cluster on ``cluster``. An
+individually randomised study clusters on nothing: the effects get ``cluster=None``
+(HC2 with t(N-K), as R ``estimatr::lm_robust``, and no wild cluster bootstrap); the tables
+whose estimators still need a cluster column (attrition, balance, ordered logit, effects by
+group, propensity balance) get ``unit``, one value per respondent in a panel (their waves
+stay together) or per interview in a repeated cross-section, so CR1 on it is HC1 (the CR1
+factor G/(G-1) x (N-1)/(N-K) is N/(N-K) when G = N).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from flows.study import Study
+
+UNIT = "unit"
+
+
+def inference_cluster(study: Study) -> str:
+    """The column the estimators' errors cluster on: ``cluster`` or one unit per respondent."""
+    return "cluster" if study.clustered else UNIT
+
+
+def effects_cluster(study: Study, estimator: str = "ancova") -> str | None:
+    """The cluster of the effect estimates: ``cluster``, or None (HC2) when not clustered.
+
+    A difference-in-differences on an unclustered panel has two rows per respondent: its
+    errors cluster on the respondent (``unit``), since heteroskedasticity-robust errors
+    would treat a person's two waves as independent.
+    """
+    if study.clustered:
+        return "cluster"
+    if estimator == "did" and study.design.sampling == "panel":
+        return UNIT
+    return None
+
+
+def cluster_bootstrap(study: Study) -> bool:
+    """Whether the wild cluster bootstrap applies (never to an individually randomised study)."""
+    return study.clustered
+
+
+def inference_unit(frame: pd.DataFrame, study: Study) -> pd.Series:
+    """The ``unit`` column: the respondent in a panel, the interview in a cross-section."""
+    if study.design.sampling == "panel" and frame["respondent"].notna().all():
+        return frame["respondent"].astype("string")
+    return frame["wave"].astype("string") + ":" + frame["row_number"].astype("string")
+
+
+def cluster_words(study: Study) -> str:
+    """How a table names what its errors cluster on."""
+    if not study.clustered:
+        return "heteroskedasticity-robust (HC1) errors"
+    return "CR1 errors clustered on the cluster"
