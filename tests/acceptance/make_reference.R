@@ -1,0 +1,75 @@
+# Reference numbers for the acceptance suite, from the committed data files (not from
+# trustshift). Run from the repository root:
+#   Rscript tests/acceptance/make_reference.R
+# Writes tests/acceptance/reference.json with the R and package versions.
+suppressPackageStartupMessages({
+  library(sandwich); library(lmtest); library(clubSandwich); library(estimatr); library(jsonlite)
+})
+data_dir <- "tests/acceptance/data"
+read <- function(name, wave) read.csv(file.path(data_dir, name, paste0(wave, ".csv")))
+
+cr <- function(fit, cluster, term) {
+  # CR1 as Stata's regress, vce(cluster): G/(G-1) * (N-1)/(N-K), t(G-1) reference.
+  G <- length(unique(cluster))
+  v1 <- vcovCL(fit, cluster = cluster, type = "HC1", cadjust = TRUE)
+  se1 <- sqrt(v1[term, term])
+  est <- unname(coef(fit)[term])
+  p1 <- 2 * pt(abs(est / se1), df = G - 1, lower.tail = FALSE)
+  q <- qt(0.975, df = G - 1)
+  v2 <- vcovCR(fit, cluster = cluster, type = "CR2")
+  t2 <- coef_test(fit, vcov = v2, test = "Satterthwaite", coefs = term)
+  list(estimate = est, std_error = se1, p_value = p1, conf_low = est - q * se1,
+       conf_high = est + q * se1, n_obs = nobs(fit), n_clusters = G,
+       std_error_cr2 = t2$SE, df_satterthwaite = t2$df_Satt, p_value_cr2 = t2$p_Satt)
+}
+
+did <- function(name) {
+  before <- read(name, "baseline"); after <- read(name, "endline")
+  stacked <- rbind(transform(before, post = 0), transform(after, post = 1))
+  stacked$treated <- as.integer(stacked$arm == "award")
+  stacked <- stacked[!is.na(stacked$Bagrut_status), ]
+  fit <- lm(Bagrut_status ~ treated * post + factor(pair), data = stacked)
+  out <- cr(fit, stacked$school_id, "treated:post")
+  out$comparison_mean <- mean(after$Bagrut_status[after$arm == "control"], na.rm = TRUE)
+  out$model <- "lm(Bagrut_status ~ treated * post + factor(pair)), clusters school_id"
+  out
+}
+
+hc2 <- function(formula, data, term, model) {
+  fit <- lm_robust(formula, data = data, se_type = "HC2")
+  row <- summary(fit)$coefficients[term, ]
+  list(estimate = unname(row["Estimate"]), std_error = unname(row["Std. Error"]),
+       p_value = unname(row["Pr(>|t|)"]), conf_low = unname(row["CI Lower"]),
+       conf_high = unname(row["CI Upper"]), n_obs = nobs(fit), df = unname(row["DF"]),
+       std_error_hc1 = sqrt(vcovHC(lm(formula, data = data), type = "HC1")[term, term]),
+       model = model)
+}
+
+blues_before <- read("beat_the_blues", "baseline"); blues_after <- read("beat_the_blues", "endline")
+blues <- merge(blues_after, blues_before[, c("patient", "bdi")], by = "patient",
+               suffixes = c("", "_baseline"))
+blues$treated <- as.integer(blues$treatment == "BtheB")
+
+ck_before <- read("card_krueger", "before"); ck_after <- read("card_krueger", "after")
+ck <- merge(ck_after, ck_before[, c("sheet", "fte", "wage_st")], by = "sheet",
+            suffixes = c("", "_baseline"))
+ck$treated <- as.integer(ck$state == "NJ")
+ck_after$treated <- as.integer(ck_after$state == "NJ")
+
+reference <- list(
+  r_version = R.version.string,
+  packages = lapply(c(sandwich = "sandwich", clubSandwich = "clubSandwich",
+                      estimatr = "estimatr"), function(p) as.character(packageVersion(p))),
+  achievement_awards = did("achievement_awards"),
+  achievement_awards_arab = did("achievement_awards_arab"),
+  beat_the_blues = hc2(bdi ~ treated + bdi_baseline, blues[!is.na(blues$bdi) & !is.na(blues$bdi_baseline), ],
+                       "treated", "lm_robust(bdi ~ treated + bdi_baseline, se_type = 'HC2')"),
+  card_krueger_fte = hc2(fte ~ treated + fte_baseline, ck[!is.na(ck$fte) & !is.na(ck$fte_baseline), ],
+                         "treated", "lm_robust(fte ~ treated + fte_baseline, se_type = 'HC2')"),
+  card_krueger_wage = hc2(wage_st ~ treated + wage_st_baseline,
+                          ck[!is.na(ck$wage_st) & !is.na(ck$wage_st_baseline), ], "treated",
+                          "lm_robust(wage_st ~ treated + wage_st_baseline, se_type = 'HC2')"),
+  card_krueger_special = hc2(special_program ~ treated, ck_after[!is.na(ck_after$special_program), ],
+                             "treated", "lm_robust(special_program ~ treated, se_type = 'HC2'), post only")
+)
+write_json(reference, "tests/acceptance/reference.json", auto_unbox = TRUE, digits = NA, pretty = TRUE)

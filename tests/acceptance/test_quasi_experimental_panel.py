@@ -1,0 +1,47 @@
+"""Card & Krueger (1994): stores in a state that raised its minimum wage and one that did not.
+
+The same 410 fast-food stores before and after New Jersey's increase (Pennsylvania as the
+comparison; not randomised). Full-time-equivalent employment and the starting wage are
+continuous scores with decimals, measured in both interviews (ANCOVA); a special programme
+for new workers was asked only in the second interview (a post-only outcome: the difference
+in means). Every number must equal R (``lm`` with ``sandwich`` HC1 and ``estimatr`` HC2).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.acceptance.conftest import REFERENCE, StudyRun, run_study
+
+TOLERANCE = 1e-6
+
+
+@pytest.fixture(scope="module")
+def stores(tmp_path_factory: pytest.TempPathFactory) -> StudyRun:
+    folder = tmp_path_factory.mktemp("card_krueger")
+    return run_study("card_krueger", ["before.csv", "after.sav"], folder)
+
+
+@pytest.mark.parametrize(
+    ("outcome", "reference", "estimator"),
+    [
+        ("fte", "card_krueger_fte", "ancova"),
+        ("wage_st", "card_krueger_wage", "ancova"),
+        ("special_program", "card_krueger_special", "post_only_difference"),
+    ],
+)
+def test_each_outcome_reproduces_r(
+    stores: StudyRun, outcome: str, reference: str, estimator: str
+) -> None:
+    expected = REFERENCE[reference]
+    row = stores.row(outcome)
+    assert row["estimator"] == estimator
+    assert row["estimate"] == pytest.approx(expected["estimate"], abs=TOLERANCE)
+    assert row["std_error"] == pytest.approx(expected["std_error_hc1"], abs=TOLERANCE)
+    assert row["n_obs"] == expected["n_obs"]
+
+
+def test_the_new_jersey_means_are_the_published_ones(stores: StudyRun) -> None:
+    # Card & Krueger (1994), Table 3: mean FTE employment before and after, NJ 20.44 and
+    # 21.03, PA 23.33 and 21.17; the comparison mean in the estimates is PA's after the rise.
+    assert stores.row("fte")["comparison_mean"] == pytest.approx(21.17, abs=0.005)
