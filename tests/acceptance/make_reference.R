@@ -51,7 +51,7 @@ blues <- merge(blues_after, blues_before[, c("patient", "bdi")], by = "patient",
 blues$treated <- as.integer(blues$treatment == "BtheB")
 
 ck_before <- read("card_krueger", "before"); ck_after <- read("card_krueger", "after")
-ck <- merge(ck_after, ck_before[, c("sheet", "fte", "wage_st")], by = "sheet",
+ck <- merge(ck_after, ck_before[, c("store_id", "fte", "wage_st")], by = "store_id",
             suffixes = c("", "_baseline"))
 ck$treated <- as.integer(ck$state == "NJ")
 ck_after$treated <- as.integer(ck_after$state == "NJ")

@@ -33,11 +33,14 @@ def card_krueger_waves() -> None:
         na_values=["."],
     )
     stores["state"] = stores["state"].map({1: "NJ", 0: "PA"})
-    first = stores[["sheet", "state", "chain", "co_owned"]].assign(
+    # Sheet 407 is two stores (a KFC in PA and a Wendy's in NJ): number the stores instead,
+    # in the order of public.dat, as the replication files do.
+    stores.insert(0, "store_id", range(1, len(stores) + 1))
+    first = stores[["store_id", "sheet", "state", "chain", "co_owned"]].assign(
         fte=stores["empft"] + stores["nmgrs"] + 0.5 * stores["emppt"],
         wage_st=stores["wage_st"],
     )
-    second = stores[["sheet", "state"]].assign(
+    second = stores[["store_id", "sheet", "state"]].assign(
         fte=stores["empft2"] + stores["nmgrs2"] + 0.5 * stores["emppt2"],
         wage_st=stores["wage_st2"],
         special_program=stores["special2"],
