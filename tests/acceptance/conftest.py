@@ -45,9 +45,11 @@ class StudyRun:
     estimates: pd.DataFrame
     report: str
 
-    def row(self, outcome: str) -> pd.Series:
-        rows = self.estimates[self.estimates["outcome"] == outcome]
-        assert len(rows) == 1, f"{outcome}: {len(rows)} rows in estimates.csv"
+    def row(self, outcome: str, estimator: str) -> pd.Series:
+        """The one estimate of ``outcome`` by ``estimator`` (ancova, did, ...)."""
+        estimates = self.estimates
+        rows = estimates[(estimates["outcome"] == outcome) & (estimates["estimator"] == estimator)]
+        assert len(rows) == 1, f"{outcome} by {estimator}: {len(rows)} rows in estimates.csv"
         return rows.iloc[0]
 
 

@@ -9,8 +9,6 @@ R's ``lm`` + ``sandwich::vcovCL(type = "HC1")`` (tests/acceptance/make_reference
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
 
@@ -40,15 +38,14 @@ def _matches_r(row: pd.Series, reference: dict[str, float]) -> None:
 
 
 def test_39_schools_reproduce_the_r_difference_in_differences(all_schools: StudyRun) -> None:
-    row = all_schools.row("bagrut_status")
-    assert row["estimator"] == "did"
+    row = all_schools.row("bagrut_status", "did")
     _matches_r(row, REFERENCE["achievement_awards"])
 
 
 def test_10_arab_schools_reproduce_the_r_difference_in_differences(
     arab_schools: StudyRun,
 ) -> None:
-    row = arab_schools.row("bagrut_status")
+    row = arab_schools.row("bagrut_status", "did")
     _matches_r(row, REFERENCE["achievement_awards_arab"])
 
 
@@ -56,4 +53,4 @@ def test_every_student_is_analysed_without_releasing_anything(all_schools: Study
     # 4,039 + 3,821 students: a short record of six answers per student is no reason to
     # quarantine it as a near-duplicate of another student's.
     assert all_schools.outputs["validate"].count(" 0 interview(s) quarantined") == 2
-    assert all_schools.row("bagrut_status")["n_obs"] == 4039 + 3821
+    assert all_schools.row("bagrut_status", "did")["n_obs"] == 4039 + 3821
