@@ -555,7 +555,7 @@ def study_toml(conversion: Conversion, *, study_id: str, title: str, instrument_
     outcomes = ", ".join(_toml_string(name) for name in conversion.numeric_items[:3])
     roles = [
         'respondent = "respondent_id"        # the column that identifies a respondent',
-        '# cluster = "community"             # the unit of assignment, if not the respondent',
+        'cluster = "community"               # the unit of assignment (a cluster_randomised study)',
         'submission = "_uuid"',
         f"interview_start = {_toml_string(start)}" if start else '# interview_start = "start"',
         f"interview_end = {_toml_string(end)}" if end else '# interview_end = "end"',

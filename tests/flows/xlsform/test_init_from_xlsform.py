@@ -101,10 +101,6 @@ def test_a_constraint_range_becomes_the_items_bounds(tmp_path: Path) -> None:
 def test_the_instrument_ingests_a_matching_kobo_export(tmp_path: Path, form: str) -> None:
     folder = _init(tmp_path, form)
     study_file = folder / "study.toml"
-    text = study_file.read_text(encoding="utf-8")
-    study_file.write_text(
-        text.replace('# cluster = "community"', 'cluster = "community"  #'), encoding="utf-8"
-    )
     for seed, wave in enumerate(["baseline", "endline"]):
         export = kobo_export(FORMS / form, n_rows=24, seed=seed, wave=wave)
         export.to_csv(folder / "inbox" / f"{wave}.csv", index=False)
@@ -120,10 +116,6 @@ def test_the_instrument_ingests_a_matching_kobo_export(tmp_path: Path, form: str
 def test_only_an_answer_the_form_would_have_skipped_is_quarantined(tmp_path: Path) -> None:
     folder = _init(tmp_path, "waste_collection.xlsx")
     study_file = folder / "study.toml"
-    text = study_file.read_text(encoding="utf-8")
-    study_file.write_text(
-        text.replace('# cluster = "community"', 'cluster = "community"  #'), encoding="utf-8"
-    )
     export = kobo_export(FORMS / "waste_collection.xlsx", n_rows=24, seed=3, wave="baseline")
     export.loc[0, "storing/dispose"] = "yourself"
     export.loc[0, "storing/fee"] = "yes"  # fee is asked only when dispose != 'yourself'
