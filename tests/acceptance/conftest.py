@@ -78,7 +78,10 @@ def run_study(study: str, files: list[str], folder: Path) -> StudyRun:
     outputs = {
         "ingest": invoke("ingest", str(study_file)),
         "validate": invoke("validate", str(study_file)),
-        "estimate": invoke("estimate", str(study_file), "--seed", "20261201"),
+        # The bootstrap and permutation p-values are not compared with R: 999 draws suffice.
+        "estimate": invoke(
+            "estimate", str(study_file), "--seed", "20261201", "--bootstrap-draws", "999"
+        ),
         "report": invoke("report", str(study_file)),
     }
     (report,) = sorted((folder / "reports").glob("*/report.html"))
