@@ -57,6 +57,15 @@ ck <- merge(ck_after, ck_before[, c("store_id", "fte", "wage_st")], by = "store_
 ck$treated <- as.integer(ck$state == "NJ")
 ck_after$treated <- as.integer(ck_after$state == "NJ")
 
+paired <- function(frame) {
+  # Within-state change on the stores with FTE in both interviews: a paired t test.
+  both <- frame[!is.na(frame$fte) & !is.na(frame$fte_baseline), ]
+  test <- t.test(both$fte, both$fte_baseline, paired = TRUE)
+  list(estimate = unname(test$estimate), std_error = unname(test$stderr),
+       n_pairs = nrow(both), p_value = test$p.value,
+       model = "t.test(fte_after, fte_before, paired = TRUE)")
+}
+
 reference <- list(
   r_version = R.version.string,
   packages = lapply(c(sandwich = "sandwich", clubSandwich = "clubSandwich",
@@ -71,6 +80,8 @@ reference <- list(
   card_krueger_wage = hc2(wage_st ~ treated + wage_st_baseline,
                           ck[!is.na(ck$wage_st) & !is.na(ck$wage_st_baseline), ], "treated",
                           "lm_robust(wage_st ~ treated + wage_st_baseline, se_type = 'HC2')"),
+  card_krueger_change_nj = paired(ck[ck$state == "NJ", ]),
+  card_krueger_change_pa = paired(ck[ck$state == "PA", ]),
   card_krueger_special = hc2(special_program ~ treated, ck_after[!is.na(ck_after$special_program), ],
                              "treated", "lm_robust(special_program ~ treated, se_type = 'HC2'), post only")
 )

@@ -21,6 +21,7 @@ DELIVERIES = {
     "achievement_awards_arab": (["baseline.csv", "endline.csv"], ["baseline.sav", "endline.sav"]),
     "beat_the_blues": (["baseline.csv", "endline.csv"], ["baseline.xlsx", "endline.xlsx"]),
     "card_krueger": (["before.csv", "after.csv"], ["before.sav", "after.sav"]),
+    "card_krueger_nj": (["before.csv", "after.csv"], ["before.dta", "after.dta"]),
 }
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import pytest
 
+from flows import api
+from flows.study import load_study
 from tests.acceptance.conftest import REFERENCE, StudyRun, run_study
 
 TOLERANCE = 1e-6
@@ -44,3 +46,20 @@ def test_the_new_jersey_means_are_the_published_ones(stores: StudyRun) -> None:
     # Card & Krueger (1994), Table 3: mean FTE employment before and after, NJ 20.44 and
     # 21.03, PA 23.33 and 21.17; the comparison mean in the estimates is PA's after the rise.
     assert stores.row("fte", "ancova")["comparison_mean"] == pytest.approx(21.17, abs=0.005)
+
+
+def test_the_change_within_each_state_is_the_published_one(stores: StudyRun) -> None:
+    # Table 3, balanced sample: change in mean FTE, NJ 0.47 (0.48), PA -2.28 (1.25).
+    change = api.query(
+        load_study(stores.folder / "study.toml"),
+        "SELECT arm, estimate, std_error FROM within_arm_change "
+        "WHERE outcome = 'fte' AND test = 'paired_t' ORDER BY arm",
+    )
+    assert len(change) == 2
+    by_size = change.sort_values("std_error")
+    assert by_size["estimate"].round(2).tolist() == [0.47, -2.28]
+    assert by_size["std_error"].round(2).tolist() == [0.48, 1.25]
+    for row, name in zip(by_size.itertuples(), ("nj", "pa"), strict=True):
+        reference = REFERENCE[f"card_krueger_change_{name}"]
+        assert row.estimate == pytest.approx(reference["estimate"], abs=TOLERANCE)
+        assert row.std_error == pytest.approx(reference["std_error"], abs=TOLERANCE)

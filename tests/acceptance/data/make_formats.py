@@ -49,6 +49,10 @@ def card_krueger_waves() -> None:
     second = second[stores["status2"] != 0]
     first.to_csv(HERE / "card_krueger" / "before.csv", index=False)
     second.to_csv(HERE / "card_krueger" / "after.csv", index=False)
+    # New Jersey alone: a pre/post study without a comparison group.
+    nj = HERE / "card_krueger_nj"
+    first[first["state"] == "NJ"].drop(columns="state").to_csv(nj / "before.csv", index=False)
+    second[second["state"] == "NJ"].drop(columns="state").to_csv(nj / "after.csv", index=False)
 
 
 def second_formats() -> None:
@@ -57,9 +61,12 @@ def second_formats() -> None:
         "achievement_awards_arab": "sav",
         "beat_the_blues": "xlsx",
         "card_krueger": "sav",
+        "card_krueger_nj": "dta",
     }
     for folder, kind in plans.items():
         for csv in sorted((HERE / folder).glob("*.csv")):
+            if csv.with_suffix(f".{kind}").exists():
+                continue  # written once (they hold a time stamp): delete them to rewrite
             frame = pd.read_csv(csv)
             target = csv.with_suffix(f".{kind}")
             if kind == "dta":
