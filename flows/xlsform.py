@@ -361,28 +361,23 @@ def _skip_rules(questions: list[_Question]) -> tuple[list[SkipRule], list[str]]:
                 )
                 continue
             if operator in ("selected", "not_selected"):
-                if condition.scale != "select_multiple" or choice not in condition.choices:
-                    untranslated.append(
-                        f"{question.source_name}: relevant {question.relevant!r} is not checked "
-                        f"({source!r} has no choice {choice!r})"
-                    )
-                    continue
-                stored = f"{condition.name}__{choice}"
-                skipped = [0.0] if operator == "selected" else [1.0]
-            else:
-                if not condition.codes:
-                    untranslated.append(
-                        f"{question.source_name}: relevant {question.relevant!r} is not checked "
-                        f"({source!r} is not a select_one)"
-                    )
-                    continue
-                stored = condition.name
-                allowed = set(choice.split("|")) if operator == "in" else {choice}
-                if operator == "!=":
-                    allowed = set(condition.codes) - {choice}
-                skipped = sorted(
-                    code for name, code in condition.codes.items() if name not in allowed
+                # The check compares whole items; one choice of a select_multiple is not one.
+                untranslated.append(
+                    f"{question.source_name}: relevant {question.relevant!r} is not checked "
+                    "(a condition on one choice of a select_multiple)"
                 )
+                continue
+            if not condition.codes:
+                untranslated.append(
+                    f"{question.source_name}: relevant {question.relevant!r} is not checked "
+                    f"({source!r} is not a select_one)"
+                )
+                continue
+            stored = condition.name
+            allowed = set(choice.split("|")) if operator == "in" else {choice}
+            if operator == "!=":
+                allowed = set(condition.codes) - {choice}
+            skipped = sorted(code for name, code in condition.codes.items() if name not in allowed)
             for code in skipped:
                 name = _item_name(f"skip_{question.name}_{stored}_{code:g}")
                 rules[name] = SkipRule(

@@ -85,16 +85,29 @@ def test_a_constraint_range_becomes_the_items_bounds(tmp_path: Path) -> None:
     form = tmp_path / "ages.md"
     form.write_text(
         "| survey |\n"
-        "| | type | name | label | constraint | required |\n"
-        "| | integer | age | Age | . >= 15 and . <= 99 | yes |\n"
-        "| | decimal | spend | Spending | . >= 0 | |\n"
-        "| | integer | moved | Moves | . >= 0 or . = -1 | |\n",
+        "| | type | name | label | constraint | required | relevant |\n"
+        "| | integer | age | Age | . >= 15 and . <= 99 | yes | |\n"
+        "| | decimal | spend | Spending | . >= 0 | | |\n"
+        "| | integer | moved | Moves | . >= 0 or . = -1 | | |\n"
+        "| | select_multiple src | sources | Sources | | | |\n"
+        "| | select_one yn | radio_trust | Trust radio? | | | selected(${sources}, 'radio') |\n"
+        "| choices |\n"
+        "| | list_name | name | label |\n"
+        "| | src | radio | Radio |\n"
+        "| | src | tv | TV |\n"
+        "| | yn | yes | Yes |\n"
+        "| | yn | no | No |\n",
         encoding="utf-8",
     )
     conversion = convert_xlsform(form)
     assert "minimum = 15\nmaximum = 99" in conversion.instrument_toml
     assert "# required in the form" in conversion.instrument_toml
     assert any("moved" in line and "partly" in line for line in conversion.untranslated)
+    # A condition on one choice of a select_multiple is listed, not turned into a rule.
+    assert conversion.skip_rules == []
+    assert any(
+        "radio_trust" in line and "select_multiple" in line for line in conversion.untranslated
+    )
 
 
 @pytest.mark.parametrize("form", sorted(EXPECTED_ITEMS))
