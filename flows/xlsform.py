@@ -514,8 +514,8 @@ def convert_xlsform(path: Path) -> Conversion:
 def skip_rules_toml(rules: list[SkipRule]) -> str:
     """The `[[quality.contradictions]]` tables of the skip rules (empty list when none)."""
     head = (
-        '[quality]\n# minimum_age = 18 and age_item = "age" are the eligibility defaults; '
-        "set them for your study.\n"
+        "[quality]\n# For an eligibility check, name the age item and its limits, for "
+        'example age_item = "age" and minimum_age = 18.\n'
     )
     if not rules:
         return head + "contradictions = []\n"
