@@ -54,3 +54,17 @@ def test_every_student_is_analysed_without_releasing_anything(all_schools: Study
     # quarantine it as a near-duplicate of another student's.
     assert all_schools.outputs["validate"].count(" 0 interview(s) quarantined") == 2
     assert all_schools.row("bagrut_status", "did")["n_obs"] == 4039 + 3821
+
+
+@pytest.mark.parametrize(
+    ("study", "reference"),
+    [("all_schools", "achievement_awards"), ("arab_schools", "achievement_awards_arab")],
+)
+def test_cr2_errors_with_satterthwaite_df_reproduce_clubsandwich(
+    study: str, reference: str, request: pytest.FixtureRequest
+) -> None:
+    row = request.getfixturevalue(study).row("bagrut_status", "did")
+    expected = REFERENCE[reference]
+    assert row["std_error_cr2"] == pytest.approx(expected["std_error_cr2"], abs=TOLERANCE)
+    assert row["df_cr2"] == pytest.approx(expected["df_satterthwaite"], abs=TOLERANCE)
+    assert row["p_value_cr2"] == pytest.approx(expected["p_value_cr2"], abs=TOLERANCE)
