@@ -53,17 +53,21 @@ words.
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WaldTest:
-    """A cluster-robust Wald F test that several coefficients are all zero.
+    """A robust Wald F test that several coefficients are all zero.
 
-    ``statistic`` is :math:`F = b' V^{-1} b / q` with ``df_numerator`` = q and
-    ``df_denominator`` = the fit's residual degrees of freedom (G - 1 when clustered), as
-    Stata's ``test`` after ``regress, vce(cluster)``.
+    With CR1, HC1, HC2 or iid variance ``statistic`` is :math:`F = b' V^{-1} b / q` with
+    ``df_numerator`` = q and ``df_denominator`` = the fit's residual degrees of freedom
+    (G - 1 when clustered), as Stata's ``test`` after ``regress, vce(cluster)``. With CR2 it
+    is the HTZ test of Pustejovsky and Tipton (2018), as R clubSandwich's
+    ``Wald_test(test = "HTZ")``: :math:`F = \\delta\\, b' V^{-1} b / q` on (q, nu - q + 1)
+    degrees of freedom, with :math:`\\delta = (\\nu - q + 1)/\\nu` and nu from a Hotelling's
+    T-squared approximation (``df_denominator`` is then fractional).
     """
 
     terms: tuple[str, ...]
     statistic: float
     df_numerator: int
-    df_denominator: int
+    df_denominator: float
     p_value: float
     n_obs: int
     n_clusters: int
@@ -79,6 +83,9 @@ class WaldTest:
 def wald_test(fit: LinearFit, terms: Sequence[str]) -> WaldTest:
     """Test that the coefficients ``terms`` of a fitted linear model are jointly zero.
 
+    The one Wald test of :mod:`measurement`: joint orthogonality, differential attrition and
+    effects by group all call it.
+
     Parameters
     ----------
     fit : LinearFit
@@ -89,7 +96,9 @@ def wald_test(fit: LinearFit, terms: Sequence[str]) -> WaldTest:
     Returns
     -------
     WaldTest
-        F statistic with (q, ``fit.df_resid``) degrees of freedom and its p-value.
+        F statistic with (q, ``fit.df_resid``) degrees of freedom (HTZ degrees of freedom
+        with CR2; q and infinity, the chi-squared over q, with ``reference="normal"``) and
+        its p-value.
 
     Raises
     ------
@@ -104,7 +113,8 @@ def wald_test(fit: LinearFit, terms: Sequence[str]) -> WaldTest:
     Notes
     -----
     The cluster-robust variance has rank at most G - 1, so at most G - 1 restrictions can be
-    tested; Stata then drops constraints silently, here it is an error.
+    tested; Stata then drops constraints silently (and a pseudo-inverse would test fewer
+    restrictions than it reports), here it is an error.
 
     References
     ----------
@@ -112,6 +122,9 @@ def wald_test(fit: LinearFit, terms: Sequence[str]) -> WaldTest:
     MIT Press, section 7.3 (robust Wald tests).
     Cameron, A. C., & Miller, D. L. (2015). A practitioner's guide to cluster-robust
     inference. Journal of Human Resources, 50(2), 317-372.
+    Pustejovsky, J. E., & Tipton, E. (2018). Small-sample methods for cluster-robust variance
+    estimation and hypothesis testing in fixed effects models. Journal of Business &
+    Economic Statistics, 36(4), 672-683.
 
     Examples
     --------
@@ -124,7 +137,7 @@ def wald_test(fit: LinearFit, terms: Sequence[str]) -> WaldTest:
     >>> fit = fit_linear_model(frame, outcome="y", regressors=["x1", "x2"], cluster="cluster")
     >>> result = wald_test(fit, ["x1", "x2"])
     >>> result.df_numerator, result.df_denominator
-    (2, 29)
+    (2, 29.0)
     """
     if not isinstance(fit, LinearFit):
         raise TypeError(
@@ -147,16 +160,33 @@ def wald_test(fit: LinearFit, terms: Sequence[str]) -> WaldTest:
             f"{fit.n_clusters} clusters). Test fewer terms or collect more clusters."
         )
     q = len(names)
-    statistic = float(estimate @ np.linalg.solve(variance, estimate) / q)
+    quadratic = float(estimate @ np.linalg.solve(variance, estimate))
+    if fit.reference == "normal":
+        statistic, df_denominator = quadratic / q, float("inf")
+        p_value = float(stats.chi2.sf(quadratic, q))
+        method = f"Wald chi-squared test (reported as F = W/q), {fit.variance}"
+    elif fit.bias_reduced is not None:
+        positions = [list(fit.coefficients.index).index(name) for name in names]
+        contrasts = np.eye(len(fit.coefficients))[positions]
+        nu = fit.bias_reduced.htz(contrasts)
+        delta = max((nu - q + 1) / nu, 0.0)
+        statistic = delta * quadratic / q
+        df_denominator = nu - q + 1
+        p_value = float(stats.f.sf(statistic, q, df_denominator)) if df_denominator > 0 else np.nan
+        method = f"HTZ Wald test (Pustejovsky-Tipton), {fit.variance}"
+    else:
+        statistic, df_denominator = quadratic / q, float(fit.df_resid)
+        p_value = float(stats.f.sf(statistic, q, fit.df_resid))
+        method = f"Wald F test, {fit.variance}"
     return WaldTest(
         terms=tuple(names),
-        statistic=statistic,
+        statistic=float(statistic),
         df_numerator=q,
-        df_denominator=int(fit.df_resid),
-        p_value=float(stats.f.sf(statistic, q, fit.df_resid)),
+        df_denominator=float(df_denominator),
+        p_value=p_value,
         n_obs=fit.n_obs,
         n_clusters=fit.n_clusters,
-        method=f"Wald F test, {fit.variance}",
+        method=method,
     )
 
 
@@ -392,7 +422,7 @@ def joint_orthogonality(
     >>> result = joint_orthogonality(frame, covariates=["age", "relatives_abroad"],
     ...                              treated="treated", cluster="cluster")
     >>> result.df_numerator, result.df_denominator, result.n_obs
-    (2, 19, 300)
+    (2, 19.0, 300)
     """
     caller = "joint_orthogonality"
     check_responses(responses, caller=caller)

@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 
 from measurement.errors import DesignError, FewClustersWarning
-from measurement.linear_model import LinearFit, SmallSample, fit_linear_model
+from measurement.linear_model import LinearFit, Reference, SmallSample, VcovType, fit_linear_model
 
 __all__ = [
+    "DID_TERM",
     "FEW_CLUSTERS",
     "EffectEstimate",
     "EffectModel",
@@ -24,6 +25,11 @@ __all__ = [
 FEW_CLUSTERS = 30
 """Below this many clusters a :class:`FewClustersWarning` is issued."""
 
+DID_TERM = "{treated}:{post}"
+"""The name of the difference-in-differences interaction in every table and function."""
+
+MISSING_BASELINE_SUFFIX = "__baseline_missing"
+
 LPM_NOTE = "binary outcome: linear probability model; the estimate is a difference in proportions"
 
 
@@ -32,7 +38,9 @@ class EffectEstimate:
     """One estimated intention-to-treat effect with its uncertainty.
 
     ``statistic`` is the t statistic and ``p_value``/``conf_low``/``conf_high`` use the
-    t(G-1) reference with CR1 errors. ``notes`` and ``warnings`` are words for the report.
+    variance and reference in ``inference`` (by default t(G-1) with CR1 errors); ``df`` is
+    the reference's degrees of freedom (Satterthwaite with CR2, infinite for the normal).
+    ``notes`` and ``warnings`` are words for the report.
     """
 
     outcome: str
@@ -52,6 +60,7 @@ class EffectEstimate:
     comparison_mean: float
     comparison_sd_baseline: float
     standardized_effect: float
+    df: float = field(default=float("nan"))
     notes: tuple[str, ...] = field(default=())
     warnings: tuple[str, ...] = field(default=())
 
@@ -78,7 +87,7 @@ class EffectModel:
     treated: str
     regressors: list[str]
     term: str
-    cluster: str
+    cluster: str | None
     stratum: str | None
     fixed_effects: list[str]
     weight: str | None
@@ -118,10 +127,10 @@ def _indicator(responses: pd.DataFrame, name: str, caller: str) -> pd.Series:
 
 
 def _check_arms(
-    frame: pd.DataFrame, treated: str, cluster: str, cells: list[str], caller: str
+    frame: pd.DataFrame, treated: str, cluster: str | None, cells: list[str], caller: str
 ) -> None:
-    """Each arm (by wave when ``cells`` has the wave indicator) needs rows and two clusters."""
-    counts = frame.groupby([treated, *cells], observed=True)[cluster].agg(["size", "nunique"])
+    """Each arm (by wave when ``cells`` has the wave indicator) needs rows (and two clusters)."""
+    counts = frame.groupby([treated, *cells], observed=True)[treated].size().to_frame("size")
     expected = pd.MultiIndex.from_product(
         [[0.0, 1.0]] + [[0.0, 1.0] for _ in cells], names=[treated, *cells]
     )
@@ -137,6 +146,8 @@ def _check_arms(
             f"{counts['size'].fillna(0).astype(int).to_dict()!r}. Check the treatment and wave "
             "coding or the outcome's missing values."
         )
+    if cluster is None:
+        return
     per_arm = frame.groupby(treated)[cluster].nunique()
     single = per_arm[per_arm < 2]
     if len(single):
@@ -176,11 +187,17 @@ def _model_frame(
     return frame
 
 
-def _in_words(model: str, covariates: list[str], stratum: str | None, weight: str | None) -> str:
+def _in_words(
+    model: str, covariates: list[str], fixed_effects: list[str], weight: str | None
+) -> str:
     """The specification in words: the model, its covariates, fixed effects and weights."""
     words = model + "".join(f" + {name}" for name in covariates)
-    words += f" + {stratum} fixed effects" if stratum else ""
+    words += "".join(f" + {name} fixed effects" for name in fixed_effects)
     return words + (f", weighted by {weight}" if weight else "")
+
+
+def _constant_within(frame: pd.DataFrame, column: str, group: str) -> bool:
+    return bool((frame.groupby(group, observed=True)[column].nunique(dropna=True) <= 1).all())
 
 
 def specify_ancova(
@@ -189,30 +206,53 @@ def specify_ancova(
     outcome: str,
     treated: str,
     baseline: str,
-    cluster: str,
+    cluster: str | None = None,
     stratum: str | None = None,
     covariates: list[str] | tuple[str, ...] = (),
     weight: str | None = None,
 ) -> EffectModel:
-    """Build the ANCOVA model of :func:`estimate_ancova` (checks included)."""
+    """Build the ANCOVA model of :func:`estimate_ancova` (checks included).
+
+    A respondent whose baseline value is missing is kept (missing-indicator method): the
+    baseline is set to the mean of the observed baseline values and an indicator of the
+    missing baseline enters the regression, so that ANCOVA uses the same follow-up
+    respondents as difference-in-differences.
+    """
     caller = "estimate_ancova"
     covariates = list(covariates)
     frame = _model_frame(
         responses, [outcome, treated, baseline, cluster, *covariates, stratum, weight],
         treated=treated, caller=caller,
     )  # fmt: skip
+    if not (pd.api.types.is_numeric_dtype(frame[baseline]) or frame[baseline].isna().all()):
+        raise TypeError(
+            f"{caller}: column {baseline!r} must be numeric; found dtype "
+            f"{frame[baseline].dtype}. Pass the baseline outcome as numbers."
+        )
+    regressors = [treated, baseline]
+    baseline_values = frame[baseline].astype(float)
+    missing = frame[baseline].isna() & frame[outcome].notna()
+    model_words = f"ANCOVA: {outcome} ~ {treated} + baseline {baseline}"
+    if missing.any() and frame[baseline].notna().any():
+        indicator = f"{baseline}{MISSING_BASELINE_SUFFIX}"
+        observed_mean = float(frame[baseline].mean())
+        frame[indicator] = frame[baseline].isna().astype(float)
+        frame[baseline] = frame[baseline].fillna(observed_mean)
+        regressors.append(indicator)
+        model_words += (
+            f" (missing-indicator method: {int(missing.sum())} respondents without a baseline "
+            "value kept, their baseline set to the observed mean, with an indicator)"
+        )
     complete = frame.dropna()
     _check_arms(complete, treated, cluster, [], caller)
     comparison = (frame[treated] == 0).to_numpy() & frame.notna().all(axis=1).to_numpy()
     fixed = [stratum] if stratum is not None else []
-    words = _in_words(
-        f"ANCOVA: {outcome} ~ {treated} + baseline {baseline}", covariates, stratum, weight
-    )
+    words = _in_words(model_words, covariates, fixed, weight)
     return EffectModel(
         frame=frame,
         outcome=outcome,
         treated=treated,
-        regressors=[treated, baseline, *covariates],
+        regressors=[*regressors, *covariates],
         term=treated,
         cluster=cluster,
         stratum=stratum,
@@ -222,7 +262,7 @@ def specify_ancova(
         specification=words,
         permuted={treated: None},
         comparison=comparison,
-        comparison_baseline=frame.loc[frame[treated] == 0, baseline],
+        comparison_baseline=baseline_values[frame[treated] == 0],
     )
 
 
@@ -232,41 +272,64 @@ def specify_did(
     outcome: str,
     treated: str,
     post: str,
-    cluster: str,
+    cluster: str | None = None,
     stratum: str | None = None,
+    unit: str | None = None,
     covariates: list[str] | tuple[str, ...] = (),
     weight: str | None = None,
 ) -> EffectModel:
-    """Build the difference-in-differences model of :func:`estimate_did` (checks included)."""
+    """Build the difference-in-differences model of :func:`estimate_did` (checks included).
+
+    With ``unit`` (respondent or cluster) fixed effects the model is two-way fixed effects:
+    ``treated`` is constant within each unit and absorbed, ``post`` and the interaction are
+    identified. A ``stratum`` constant within each unit is absorbed by the unit effects too.
+    """
     caller = "estimate_did"
     covariates = list(covariates)
     frame = _model_frame(
-        responses, [outcome, treated, post, cluster, *covariates, stratum, weight],
+        responses, [outcome, treated, post, cluster, unit, *covariates, stratum, weight],
         treated=treated, caller=caller,
     )  # fmt: skip
     frame[post] = _indicator(frame, post, caller)
-    interaction = f"{treated}:{post}"
+    interaction = DID_TERM.format(treated=treated, post=post)
     frame[interaction] = frame[treated] * frame[post]
     complete = frame.dropna()
     _check_arms(complete, treated, cluster, [post], caller)
-    treated_in_cluster = complete.groupby(cluster)[treated].nunique()
-    if (treated_in_cluster > 1).any():
-        raise DesignError(
-            f"{caller}: {treated!r} varies within cluster "
-            f"{treated_in_cluster[treated_in_cluster > 1].index[0]!r}; the campaign is "
-            "assigned to whole clusters. Check the cluster and treatment columns."
-        )
+    if cluster is not None:
+        treated_in_cluster = complete.groupby(cluster)[treated].nunique()
+        if (treated_in_cluster > 1).any():
+            raise DesignError(
+                f"{caller}: {treated!r} varies within cluster "
+                f"{treated_in_cluster[treated_in_cluster > 1].index[0]!r}; the campaign is "
+                "assigned to whole clusters. Check the cluster and treatment columns."
+            )
+    fixed = []
+    if unit is not None:
+        if not _constant_within(complete, treated, unit):
+            raise DesignError(
+                f"{caller}: {treated!r} varies within units of {unit!r}; unit fixed effects "
+                "need each unit in one arm. Check the unit and treatment columns."
+            )
+        fixed.append(unit)
+    if stratum is not None and not (unit is not None and _constant_within(complete, stratum, unit)):
+        fixed.append(stratum)
+    absorbed = [name for name in fixed if _constant_within(complete, treated, name)]
+    regressors = [post, interaction, *covariates]
+    permuted: dict[str, str | None] = {interaction: post}
+    model_words = f"difference-in-differences: {outcome} ~ {treated} * {post}"
+    if absorbed:
+        model_words += f" ({treated} absorbed by the {absorbed[0]} fixed effects)"
+    else:
+        regressors.insert(0, treated)
+        permuted = {treated: None, interaction: post}
     complete_mask = frame.notna().all(axis=1).to_numpy()
     comparison = (frame[treated] == 0).to_numpy() & (frame[post] == 1).to_numpy() & complete_mask
-    fixed = [stratum] if stratum is not None else []
-    words = _in_words(
-        f"difference-in-differences: {outcome} ~ {treated} * {post}", covariates, stratum, weight
-    )
+    words = _in_words(model_words, covariates, fixed, weight)
     return EffectModel(
         frame=frame,
         outcome=outcome,
         treated=treated,
-        regressors=[treated, post, interaction, *covariates],
+        regressors=regressors,
         term=interaction,
         cluster=cluster,
         stratum=stratum,
@@ -274,14 +337,20 @@ def specify_did(
         weight=weight,
         estimator="did",
         specification=words,
-        permuted={treated: None, interaction: post},
+        permuted=permuted,
         comparison=comparison,
         comparison_baseline=frame.loc[(frame[treated] == 0) & (frame[post] == 0), outcome],
     )
 
 
-def fit_effect_model(model: EffectModel, *, small_sample: SmallSample = "stata") -> LinearFit:
-    """Fit the regression of an :class:`EffectModel` with CR1 errors on its cluster."""
+def fit_effect_model(
+    model: EffectModel,
+    *,
+    small_sample: SmallSample = "stata",
+    vcov: VcovType | None = None,
+    reference: Reference = "t",
+) -> LinearFit:
+    """Fit the regression of an :class:`EffectModel` (CR1 on its cluster, HC1 without)."""
     return fit_linear_model(
         model.frame,
         outcome=model.outcome,
@@ -290,6 +359,8 @@ def fit_effect_model(model: EffectModel, *, small_sample: SmallSample = "stata")
         fixed_effects=model.fixed_effects,
         weight=model.weight,
         small_sample=small_sample,
+        vcov=vcov,
+        reference=reference,
     )
 
 
@@ -308,11 +379,11 @@ def summarize_effect(
     if _is_binary(model.frame[model.outcome]):
         notes.append(LPM_NOTE)
     caveats: list[str] = []
-    if fit.n_clusters < FEW_CLUSTERS:
+    if model.cluster is not None and fit.vcov_type == "CR1" and fit.n_clusters < FEW_CLUSTERS:
         message = (
             f"{caller}: only {fit.n_clusters} clusters; CR1 with a t({fit.df_resid}) reference "
-            "may over-reject. Report the wild cluster bootstrap p-value "
-            "(measurement.wild_bootstrap.wild_cluster_bootstrap)."
+            "may over-reject. Pass vcov='CR2' (Satterthwaite degrees of freedom) or report the "
+            "wild cluster bootstrap p-value (measurement.wild_bootstrap.wild_cluster_bootstrap)."
         )
         caveats.append(f"few clusters ({fit.n_clusters})")
         warnings.warn(message, FewClustersWarning, stacklevel=3)
@@ -331,6 +402,7 @@ def summarize_effect(
         n_obs=fit.n_obs,
         n_clusters=fit.n_clusters,
         df_resid=fit.df_resid,
+        df=float(result["df"]),
         estimator=model.estimator,
         specification=model.specification,
         inference=fit.variance,
@@ -356,12 +428,14 @@ def estimate_ancova(
     outcome: str,
     treated: str,
     baseline: str,
-    cluster: str,
+    cluster: str | None = None,
     stratum: str | None = None,
     covariates: list[str] | tuple[str, ...] = (),
     weight: str | None = None,
     confidence: float = 0.95,
     small_sample: SmallSample = "stata",
+    vcov: VcovType | None = None,
+    reference: Reference = "t",
 ) -> EffectEstimate:
     """Estimate an intention-to-treat effect by ANCOVA on a follow-up wave.
 
@@ -380,9 +454,11 @@ def estimate_ancova(
     treated : str
         0/1 assignment of the respondent's cluster.
     baseline : str
-        The same outcome measured at baseline.
-    cluster : str
-        Unit of assignment (community).
+        The same outcome measured at baseline. A missing value keeps the respondent
+        (missing-indicator method, stated in ``specification``).
+    cluster : str or None, default None
+        Unit of assignment (community). None (individually randomised designs) gives
+        heteroskedasticity-robust errors.
     stratum : str or None, default None
         Randomization stratum, absorbed as fixed effects.
     covariates : list of str, default ()
@@ -393,6 +469,12 @@ def estimate_ancova(
         Level of the interval.
     small_sample : {"stata", "fixest"}, default "stata"
         CR1 small-sample convention, see :func:`measurement.linear_model.fit_linear_model`.
+    vcov : {"iid", "HC1", "HC2", "CR1", "CR2"} or None, default None
+        Variance estimator; None follows Stata (CR1 with a cluster, HC1 without); R
+        estimatr's defaults are "CR2" and "HC2". See
+        :func:`measurement.linear_model.fit_linear_model`.
+    reference : {"t", "normal"}, default "t"
+        Reference distribution of the p-value and interval.
 
     Returns
     -------
@@ -412,16 +494,23 @@ def estimate_ancova(
     Warns
     -----
     FewClustersWarning
-        Fewer than 30 clusters.
+        Fewer than 30 clusters with CR1.
 
     Notes
     -----
-    Rows with a missing follow-up or baseline value are dropped (``n_obs``); ANCOVA is more
-    precise than difference-in-differences when the outcome's autocorrelation is below one
-    (McKenzie 2012).
+    Rows with a missing follow-up value are dropped (``n_obs``). A missing baseline value is
+    set to the mean of the observed baseline values and an indicator of the missing baseline
+    is added (the missing-indicator method, J-PAL's practice for baseline controls), so that
+    ANCOVA and difference-in-differences use the same follow-up respondents; the effect
+    stays unbiased under randomisation. ANCOVA is more precise than
+    difference-in-differences when the outcome's autocorrelation is below one (McKenzie
+    2012).
 
     References
     ----------
+    Groenwold, R. H. H., White, I. R., Donders, A. R. T., Carpenter, J. R., Altman, D. G., &
+    Moons, K. G. M. (2012). Missing covariate data in clinical research: when and when not to
+    use the missing-indicator method for analysis. CMAJ, 184(11), 1265-1269.
     McKenzie, D. (2012). Beyond baseline and follow-up: The case for more T in experiments.
     Journal of Development Economics, 99(2), 210-221.
     Cameron, A. C., & Miller, D. L. (2015). A practitioner's guide to cluster-robust
@@ -451,7 +540,7 @@ def estimate_ancova(
         covariates=covariates,
         weight=weight,
     )
-    fit = fit_effect_model(model, small_sample=small_sample)
+    fit = fit_effect_model(model, small_sample=small_sample, vcov=vcov, reference=reference)
     return summarize_effect(model, fit, confidence=confidence, caller="estimate_ancova")
 
 
@@ -461,12 +550,15 @@ def estimate_did(
     outcome: str,
     treated: str,
     post: str,
-    cluster: str,
+    cluster: str | None = None,
     stratum: str | None = None,
+    unit: str | None = None,
     covariates: list[str] | tuple[str, ...] = (),
     weight: str | None = None,
     confidence: float = 0.95,
     small_sample: SmallSample = "stata",
+    vcov: VcovType | None = None,
+    reference: Reference = "t",
 ) -> EffectEstimate:
     """Estimate an intention-to-treat effect by difference-in-differences.
 
@@ -488,14 +580,20 @@ def estimate_did(
         0/1 assignment of the cluster (constant within cluster).
     post : str
         0/1: 1 for the follow-up wave.
-    cluster, stratum, covariates, weight, confidence, small_sample
-        As in :func:`estimate_ancova`.
+    unit : str or None, default None
+        Absorb unit fixed effects (the respondent of a panel, or the cluster): two-way fixed
+        effects with ``post``. ``treated`` is constant within units and absorbed; so is a
+        ``stratum`` constant within units.
+    cluster, stratum, covariates, weight, confidence, small_sample, vcov, reference
+        As in :func:`estimate_ancova`. A ``stratum`` within which ``treated`` is constant
+        (for example the cluster itself) absorbs ``treated`` the same way.
 
     Returns
     -------
     EffectEstimate
-        Term ``"<treated>:<post>"``; comparison mean at follow-up; effect standardized by
-        the comparison arm's baseline standard deviation.
+        Term ``"<treated>:<post>"`` (:data:`DID_TERM`, the same name in every table and
+        function); comparison mean at follow-up; effect standardized by the comparison
+        arm's baseline standard deviation.
 
     Raises
     ------
@@ -503,12 +601,12 @@ def estimate_did(
         Missing columns, ``treated`` or ``post`` not 0/1, ``confidence`` outside (0, 1).
     DesignError
         An empty arm-by-wave cell, a single cluster in an arm, ``treated`` varying within a
-        cluster, an outcome without variation.
+        cluster or a unit, an outcome without variation.
 
     Warns
     -----
     FewClustersWarning
-        Fewer than 30 clusters.
+        Fewer than 30 clusters with CR1.
 
     References
     ----------
@@ -539,8 +637,9 @@ def estimate_did(
         post=post,
         cluster=cluster,
         stratum=stratum,
+        unit=unit,
         covariates=covariates,
         weight=weight,
     )
-    fit = fit_effect_model(model, small_sample=small_sample)
+    fit = fit_effect_model(model, small_sample=small_sample, vcov=vcov, reference=reference)
     return summarize_effect(model, fit, confidence=confidence, caller="estimate_did")

@@ -1,8 +1,10 @@
-"""Least squares with absorbed fixed effects and cluster-robust (CR1) variance.
+"""Least squares with absorbed fixed effects and a choice of robust variance.
 
 The single linear-model core of :mod:`measurement`: every effect estimator, balance test and
 bootstrap builds on :func:`fit_linear_model` (or on :func:`prepare_design`, the same data
-preparation exposed for the cluster-level bootstrap and randomization inference).
+preparation exposed for the cluster-level bootstrap and randomization inference). Variances:
+``"iid"``, ``"HC1"``, ``"HC2"``, ``"CR1"`` and ``"CR2"`` (bias-reduced, with Satterthwaite
+degrees of freedom, :mod:`measurement.bias_reduced`).
 """
 
 from __future__ import annotations
@@ -14,11 +16,26 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from measurement.bias_reduced import BiasReduced, bias_reduced_variance, hc2_variance
 from measurement.errors import DesignError
 
-__all__ = ["Design", "LinearFit", "SmallSample", "fit_linear_model", "prepare_design"]
+__all__ = [
+    "VCOV_TYPES",
+    "Design",
+    "LinearFit",
+    "Reference",
+    "SmallSample",
+    "VcovType",
+    "fit_linear_model",
+    "prepare_design",
+]
 
 SmallSample = Literal["stata", "fixest"]
+VcovType = Literal["iid", "HC1", "HC2", "CR1", "CR2"]
+Reference = Literal["t", "normal"]
+VCOV_TYPES: tuple[str, ...] = ("iid", "HC1", "HC2", "CR1", "CR2")
+_COLLINEARITY_CONDITION = 1e12
+"""Largest condition number of X'WX, columns scaled to unit length, before it is collinear."""
 INTERCEPT = "Intercept"
 _DEMEAN_TOLERANCE = 1e-12
 _DEMEAN_MAX_ITERATIONS = 10_000
@@ -50,6 +67,21 @@ class LinearFit:
         The factor multiplying the sandwich.
     variance : str
         Words describing the variance estimator and the small-sample convention.
+    residual_sum_of_squares : float
+        (Weighted) sum of squared residuals.
+    vcov_type : {"iid", "HC1", "HC2", "CR1", "CR2"}
+        The variance estimator.
+    reference : {"t", "normal"}
+        Reference distribution of the tests and intervals.
+    degrees_of_freedom : pandas.Series
+        Degrees of freedom of each coefficient's t reference: ``df_resid`` for every term,
+        except with CR2, where each term has its Satterthwaite degrees of freedom (and
+        infinity with ``reference="normal"``).
+    r_squared, adjusted_r_squared : float
+        R² of the full model (fixed effects included) and its adjustment
+        1 - (1 - R²)(N - 1)/(N - K) with K every parameter (fixed-effect levels included).
+    residual_std_error : float
+        The regression's standard error, sqrt(RSS / (N - K)).
     """
 
     outcome: str
@@ -62,42 +94,83 @@ class LinearFit:
     small_sample_factor: float
     variance: str
     residual_sum_of_squares: float = field(default=float("nan"))
+    vcov_type: str = field(default="CR1")
+    reference: str = field(default="t")
+    degrees_of_freedom: pd.Series | None = field(default=None)
+    r_squared: float = field(default=float("nan"))
+    adjusted_r_squared: float = field(default=float("nan"))
+    residual_std_error: float = field(default=float("nan"))
+    bias_reduced: BiasReduced | None = field(default=None, repr=False)
+
+    def _contrast_vector(self, weights: dict[str, float], caller: str) -> np.ndarray:
+        unknown = [name for name in weights if name not in self.coefficients.index]
+        if unknown:
+            raise ValueError(
+                f"{caller}: no coefficient named {unknown[0]!r}; the model has "
+                f"{list(self.coefficients.index)!r}. Pass one of these names."
+            )
+        return np.array([float(weights.get(name, 0.0)) for name in self.coefficients.index])
+
+    def contrast_df(self, vector: np.ndarray) -> float:
+        """Degrees of freedom of the t reference for ``vector @ coefficients``.
+
+        Infinity with ``reference="normal"``; the Satterthwaite degrees of freedom with CR2
+        (Pustejovsky and Tipton 2018, as clubSandwich's ``coef_test``); ``df_resid`` otherwise.
+        """
+        if self.reference == "normal":
+            return float("inf")
+        if self.bias_reduced is not None:
+            return self.bias_reduced.contrast_df(vector)
+        return float(self.df_resid)
+
+    def combination(self, weights: dict[str, float], confidence: float = 0.95) -> dict[str, float]:
+        """Estimate, standard error, statistic, df, p-value and interval of sum(w * b)."""
+        if not 0 < confidence < 1:
+            raise ValueError(
+                f"LinearFit.term: confidence must lie strictly between 0 and 1; got "
+                f"{confidence!r}. Pass for example 0.95."
+            )
+        vector = self._contrast_vector(weights, "LinearFit.term")
+        estimate = float(vector @ self.coefficients.to_numpy())
+        std_error = float(np.sqrt(max(float(vector @ self.vcov.to_numpy() @ vector), 0.0)))
+        statistic = estimate / std_error if std_error > 0 else float("nan")
+        df = self.contrast_df(vector)
+        if np.isfinite(df):
+            p_value = float(2 * stats.t.sf(abs(statistic), df))
+            critical = float(stats.t.ppf(0.5 + confidence / 2, df))
+        else:
+            p_value = float(2 * stats.norm.sf(abs(statistic)))
+            critical = float(stats.norm.ppf(0.5 + confidence / 2))
+        return {
+            "estimate": estimate,
+            "std_error": std_error,
+            "statistic": float(statistic),
+            "df": df,
+            "p_value": p_value,
+            "conf_low": estimate - critical * std_error,
+            "conf_high": estimate + critical * std_error,
+        }
 
     def term(self, name: str, confidence: float = 0.95) -> dict[str, float]:
         """Estimate, standard error, t statistic, p-value and interval for one coefficient.
 
-        The reference distribution is t with ``df_resid`` degrees of freedom (t(G-1) when
-        clustered, as Stata's ``regress, vce(cluster)`` and R fixest).
+        The reference distribution is t with ``degrees_of_freedom[name]`` (t(G-1) with CR1,
+        as Stata's ``regress, vce(cluster)`` and R fixest; Satterthwaite with CR2; t(N-K)
+        with iid, HC1 and HC2) or the normal with ``reference="normal"``. The dictionary
+        also holds ``df``.
         """
         if name not in self.coefficients.index:
             raise ValueError(
                 f"LinearFit.term: no coefficient named {name!r}; the model has "
                 f"{list(self.coefficients.index)!r}. Pass one of these names."
             )
-        if not 0 < confidence < 1:
-            raise ValueError(
-                f"LinearFit.term: confidence must lie strictly between 0 and 1; got "
-                f"{confidence!r}. Pass for example 0.95."
-            )
-        estimate = float(self.coefficients[name])
-        position = list(self.coefficients.index).index(name)
-        std_error = float(np.sqrt(self.vcov.to_numpy()[position, position]))
-        statistic = estimate / std_error if std_error > 0 else float("nan")
-        p_value = float(2 * stats.t.sf(abs(statistic), self.df_resid))
-        critical = float(stats.t.ppf(0.5 + confidence / 2, self.df_resid))
-        return {
-            "estimate": estimate,
-            "std_error": std_error,
-            "statistic": float(statistic),
-            "p_value": p_value,
-            "conf_low": estimate - critical * std_error,
-            "conf_high": estimate + critical * std_error,
-        }
+        return self.combination({name: 1.0}, confidence)
 
     def tidy(self, confidence: float = 0.95) -> pd.DataFrame:
         """One row per coefficient in the broom vocabulary."""
         rows = [
-            {"outcome": self.outcome, "term": name, **self.term(name, confidence)}
+            {"outcome": self.outcome, "term": name}
+            | {key: value for key, value in self.term(name, confidence).items() if key != "df"}
             | {"n_obs": self.n_obs, "n_clusters": self.n_clusters}
             for name in self.coefficients.index
         ]
@@ -125,6 +198,8 @@ class Design:
     n_fixed_effect_levels: list[int]
     rows: np.ndarray
     """Boolean mask over the input rows that were used."""
+    total_sum_of_squares: float = float("nan")
+    """(Weighted) sum of squares of the outcome around its (weighted) mean, for R²."""
 
     @property
     def n_obs(self) -> int:
@@ -236,10 +311,11 @@ def prepare_design(
             f"{caller}: columns {missing!r} are not in responses; found "
             f"{list(responses.columns)[:20]!r}. Pass existing column names."
         )
-    if not regressors and not fixed_effects:
+    if not regressors and fixed_effects:
         raise ValueError(
-            f"{caller}: the model has no regressor and no fixed effect; got regressors=[]. "
-            "Pass at least one regressor."
+            f"{caller}: the model has no regressor besides the fixed effects {fixed_effects!r}; "
+            "got regressors=[]. Pass at least one regressor (without fixed effects, "
+            "regressors=[] fits the mean)."
         )
     numeric_columns = [outcome, *regressors] + ([weight] if weight is not None else [])
     numeric = {}
@@ -306,6 +382,9 @@ def prepare_design(
             f"{caller}: the outcome {outcome!r} does not vary; every one of the {y.shape[0]} "
             f"complete rows holds {y[0]!r}. Drop this outcome or check its coding."
         )
+    w_tss = np.ones_like(y) if weights is None else weights
+    y_centred = y - float(np.sum(w_tss * y) / np.sum(w_tss))
+    total_sum_of_squares = float(np.sum(w_tss * y_centred**2))
     y_within = demean(y, fe_codes, fe_levels, weights)
     x_within = demean(x, fe_codes, fe_levels, weights)
     for index, name in enumerate(names):
@@ -331,6 +410,7 @@ def prepare_design(
         fixed_effect_codes=fe_codes,
         n_fixed_effect_levels=fe_levels,
         rows=keep,
+        total_sum_of_squares=total_sum_of_squares,
     )
 
 
@@ -367,10 +447,69 @@ def count_parameters(design: Design, small_sample: SmallSample) -> int:
     return k + k_fe - sum(nested) + len(nested)
 
 
-def fit_design(design: Design, *, small_sample: SmallSample = "stata") -> LinearFit:
-    """Least squares and CR1 (or HC1) variance on a prepared :class:`Design`."""
+def _check_collinearity(x: np.ndarray, w: np.ndarray | None, names: list[str]) -> None:
+    """Refuse a design that is numerically rank deficient once its columns are equilibrated.
+
+    Columns are scaled to unit (weighted) length before the condition number is taken, so
+    that units do not matter: ages and their powers, incomes in cents or in millions are
+    well posed; only columns that are (nearly) linear combinations of others are refused.
+    """
+    if x.shape[1] == 0:
+        return
+    scaled = x if w is None else x * np.sqrt(w)[:, None]
+    norms = np.sqrt(np.einsum("ij,ij->j", scaled, scaled))
+    norms[norms == 0] = 1.0
+    scaled = scaled / norms
+    eigenvalues = np.linalg.eigvalsh(cross_product(scaled, scaled))
+    smallest, largest = float(eigenvalues.min()), float(eigenvalues.max())
+    condition = largest / smallest if smallest > 0 else float("inf")
+    if condition > _COLLINEARITY_CONDITION:
+        raise DesignError(
+            f"fit_linear_model: the regressors {names!r} are (nearly) collinear; the condition "
+            f"number of the column-scaled cross-product is {condition:.3g} (above "
+            f"{_COLLINEARITY_CONDITION:.0e}). Drop a redundant regressor."
+        )
+
+
+def _check_vcov(vcov: str, reference: str, clustered: bool, caller: str) -> None:
+    if vcov not in VCOV_TYPES:
+        raise ValueError(
+            f"{caller}: vcov must be one of {list(VCOV_TYPES)!r}; got {vcov!r}. Pass one of these."
+        )
+    if reference not in ("t", "normal"):
+        raise ValueError(
+            f"{caller}: reference must be 't' or 'normal'; got {reference!r}. Pass one of these."
+        )
+    if vcov in ("CR1", "CR2") and not clustered:
+        raise ValueError(
+            f"{caller}: vcov={vcov!r} is cluster-robust and needs cluster=...; got cluster=None. "
+            "Pass the cluster column or choose 'iid', 'HC1' or 'HC2'."
+        )
+    if vcov in ("iid", "HC1", "HC2") and clustered:
+        raise ValueError(
+            f"{caller}: vcov={vcov!r} ignores the clusters that were passed. Pass cluster=None "
+            "or choose 'CR1' or 'CR2'."
+        )
+
+
+def fit_design(
+    design: Design,
+    *,
+    small_sample: SmallSample = "stata",
+    vcov: VcovType | None = None,
+    reference: Reference = "t",
+) -> LinearFit:
+    """Least squares and the chosen variance on a prepared :class:`Design`.
+
+    ``vcov`` defaults to CR1 when the design has clusters and HC1 otherwise (Stata's
+    ``vce(cluster)`` and ``vce(robust)``).
+    """
+    clustered = design.cluster_codes is not None
+    kind: str = vcov if vcov is not None else ("CR1" if clustered else "HC1")
+    _check_vcov(kind, reference, clustered, "fit_linear_model")
     x, y, w = design.x, design.y, design.weights
     xw = x if w is None else x * w[:, None]
+    _check_collinearity(x, w, design.names)
     bread_inverse = cross_product(xw, x)
     try:
         bread = np.linalg.inv(bread_inverse)
@@ -379,55 +518,102 @@ def fit_design(design: Design, *, small_sample: SmallSample = "stata") -> Linear
             f"fit_linear_model: the regressors {design.names!r} are perfectly collinear; the "
             "cross-product matrix is singular. Drop a redundant regressor."
         ) from error
-    if np.linalg.cond(bread_inverse) > 1e12:
-        raise DesignError(
-            f"fit_linear_model: the regressors {design.names!r} are (nearly) collinear; the "
-            f"condition number is {np.linalg.cond(bread_inverse):.3g}. Drop a redundant "
-            "regressor."
-        )
     beta = bread @ cross_product(xw, y)
     residuals = y - combine_columns(x, beta)
     scores = xw * residuals[:, None]
     n = design.n_obs
     k = count_parameters(design, small_sample)
-    if n - k <= 0:
+    k_full = count_parameters(design, "stata")
+    if n - k <= 0 or n - k_full <= 0:
         raise DesignError(
-            f"fit_linear_model: {n} complete rows cannot identify {k} parameters. "
+            f"fit_linear_model: {n} complete rows cannot identify {max(k, k_full)} parameters. "
             "Collect more data or use fewer regressors and fixed effects."
         )
-    if design.cluster_codes is not None:
-        g = design.n_clusters
-        cluster_scores = np.column_stack(
-            [
-                np.bincount(design.cluster_codes, weights=scores[:, j], minlength=g)
-                for j in range(scores.shape[1])
-            ]
-        )
-        meat = cluster_scores.T @ cluster_scores
-        factor = g / (g - 1) * (n - 1) / (n - k)
-        df_resid = g - 1
-        convention = (
-            "Stata regress, vce(cluster): fixed effects counted as dummies in K"
-            if small_sample == "stata"
-            else "R fixest default ssc(): fixed effects nested in the cluster not counted in K"
-        )
-        variance = (
-            f"CR1 cluster-robust, c = G/(G-1) * (N-1)/(N-K) with G={g}, N={n}, K={k} "
-            f"({convention}); t({df_resid}) reference"
-        )
-    else:
-        g = n
-        meat = cross_product(scores, scores)
-        factor = n / (n - k)
-        df_resid = n - k
-        variance = f"HC1 heteroskedasticity-robust, c = N/(N-K) with N={n}, K={k}; t({df_resid})"
-    vcov = factor * bread @ meat @ bread
-    vcov = (vcov + vcov.T) / 2
     rss = float(cross_product(residuals, residuals if w is None else residuals * w))
+    bias_reduced: BiasReduced | None = None
+    df_terms: list[float] | None = None
+    g = design.n_clusters if clustered else n
+    if kind in ("CR1", "CR2") and design.cluster_codes is not None:
+        df_resid = g - 1
+        if kind == "CR1":
+            cluster_scores = np.column_stack(
+                [
+                    np.bincount(design.cluster_codes, weights=scores[:, j], minlength=g)
+                    for j in range(scores.shape[1])
+                ]
+            )
+            meat = cluster_scores.T @ cluster_scores
+            factor = g / (g - 1) * (n - 1) / (n - k)
+            matrix = factor * bread @ meat @ bread
+            convention = (
+                "Stata regress, vce(cluster): fixed effects counted as dummies in K"
+                if small_sample == "stata"
+                else "R fixest default ssc(): fixed effects nested in the cluster not counted in K"
+            )
+            variance = (
+                f"CR1 cluster-robust, c = G/(G-1) * (N-1)/(N-K) with G={g}, N={n}, K={k} "
+                f"({convention}); t({df_resid}) reference"
+            )
+        else:
+            factor = 1.0
+            bias_reduced = bias_reduced_variance(
+                x=x,
+                weights=w,
+                residuals=residuals,
+                bread=bread,
+                cluster_codes=design.cluster_codes,
+                n_clusters=g,
+                fixed_effect_codes=design.fixed_effect_codes,
+                n_fixed_effect_levels=design.n_fixed_effect_levels,
+            )
+            matrix = bias_reduced.vcov
+            df_terms = [
+                bias_reduced.contrast_df(np.eye(len(design.names))[j])
+                for j in range(len(design.names))
+            ]
+            variance = (
+                f"CR2 bias-reduced cluster-robust (Bell-McCaffrey, clubSandwich's adjustment "
+                f"on the full design, fixed effects as dummies) with G={g}, N={n}; "
+                "Satterthwaite degrees of freedom (Pustejovsky-Tipton)"
+            )
+    else:
+        df_resid = n - k_full
+        if kind == "iid":
+            factor = 1.0
+            matrix = rss / df_resid * bread
+            variance = f"iid (classical) variance, sigma^2 = RSS/(N-K) with N={n}, K={k_full}"
+        elif kind == "HC1":
+            factor = n / df_resid
+            matrix = factor * bread @ cross_product(scores, scores) @ bread
+            variance = f"HC1 heteroskedasticity-robust, c = N/(N-K) with N={n}, K={k_full}"
+        else:
+            factor = 1.0
+            matrix = hc2_variance(
+                x=x,
+                weights=w,
+                residuals=residuals,
+                bread=bread,
+                fixed_effect_codes=design.fixed_effect_codes,
+                n_fixed_effect_levels=design.n_fixed_effect_levels,
+            )
+            variance = (
+                f"HC2 heteroskedasticity-robust (R estimatr's lm_robust default), N={n}, K={k_full}"
+            )
+        variance += f"; t({df_resid}) reference"
+    if reference == "normal":
+        variance += "; normal reference (z) instead of t"
+        degrees = pd.Series(np.inf, index=design.names, dtype=float)
+    elif df_terms is not None:
+        degrees = pd.Series(df_terms, index=design.names, dtype=float)
+    else:
+        degrees = pd.Series(float(df_resid), index=design.names, dtype=float)
+    matrix = (matrix + matrix.T) / 2
+    tss = design.total_sum_of_squares
+    r_squared = 1 - rss / tss if tss > 0 else float("nan")
     return LinearFit(
         outcome=design.outcome,
         coefficients=pd.Series(beta, index=design.names, dtype=float),
-        vcov=pd.DataFrame(vcov, index=design.names, columns=design.names),
+        vcov=pd.DataFrame(matrix, index=design.names, columns=design.names),
         n_obs=n,
         n_clusters=g,
         df_resid=df_resid,
@@ -435,6 +621,13 @@ def fit_design(design: Design, *, small_sample: SmallSample = "stata") -> Linear
         small_sample_factor=float(factor),
         variance=variance,
         residual_sum_of_squares=rss,
+        vcov_type=kind,
+        reference=reference,
+        degrees_of_freedom=degrees,
+        r_squared=float(r_squared),
+        adjusted_r_squared=float(1 - (1 - r_squared) * (n - 1) / (n - k_full)),
+        residual_std_error=float(np.sqrt(rss / (n - k_full))),
+        bias_reduced=bias_reduced,
     )
 
 
@@ -443,12 +636,14 @@ def fit_linear_model(
     *,
     outcome: str,
     regressors: list[str],
-    cluster: str | None,
+    cluster: str | None = None,
     fixed_effects: list[str] | tuple[str, ...] = (),
     weight: str | None = None,
     small_sample: SmallSample = "stata",
+    vcov: VcovType | None = None,
+    reference: Reference = "t",
 ) -> LinearFit:
-    """Fit ``outcome ~ regressors | fixed_effects`` by (weighted) least squares with CR1 errors.
+    """Fit ``outcome ~ regressors | fixed_effects`` by (weighted) least squares, robust errors.
 
     The model is :math:`y_i = x_i'\\beta + \\sum_j \\alpha_{j, f_j(i)} + u_i`, estimated by OLS
     (WLS when ``weight`` is given) after partialling the fixed effects out of ``y`` and ``x``
@@ -464,8 +659,9 @@ def fit_linear_model(
         Numeric dependent variable.
     regressors : list of str
         Numeric regressors (interactions must be columns already).
-    cluster : str or None
-        Cluster column (unit of assignment). None gives HC1 errors with a t(N-K) reference.
+    cluster : str or None, default None
+        Cluster column (unit of assignment). None gives heteroskedasticity-robust errors with
+        a t(N-K) reference.
     fixed_effects : list of str, default ()
         Categorical columns absorbed as fixed effects (for example the stratum).
     weight : str or None, default None
@@ -479,7 +675,20 @@ def fit_linear_model(
         ``regress y x i.stratum, vce(cluster c)`` and statsmodels OLS with dummies and
         ``cov_type="cluster"``. ``"fixest"``: K excludes fixed effects nested in the cluster
         (one parameter kept per nested fixed effect), as R fixest's and pyfixest's defaults
-        (and Stata's ``areg``/``reghdfe`` with nested absorbed effects).
+        (and Stata's ``areg``/``reghdfe`` with nested absorbed effects). Used by CR1 only.
+    vcov : {"iid", "HC1", "HC2", "CR1", "CR2"} or None, default None
+        The variance estimator. None follows Stata: ``"CR1"`` with a cluster
+        (``vce(cluster)``), ``"HC1"`` without (``vce(robust)``). R estimatr's ``lm_robust``
+        defaults are ``"CR2"`` and ``"HC2"``; R ``lm`` and Stata's plain ``regress`` give
+        ``"iid"``. ``"CR2"`` is the bias-reduced variance of Bell and McCaffrey with
+        Satterthwaite degrees of freedom per coefficient, as R clubSandwich's
+        ``vcovCR(type = "CR2")`` and ``coef_test(test = "Satterthwaite")``; with absorbed
+        fixed effects it equals clubSandwich on the regression with the fixed effects as
+        dummies (the adjustment matrices use the full design).
+    reference : {"t", "normal"}, default "t"
+        Reference distribution: t (Stata and R's default for linear models; t(G-1) with CR1,
+        Satterthwaite with CR2, t(N-K) otherwise) or the normal (statsmodels' default for
+        cluster-robust errors).
 
     Returns
     -------
@@ -490,7 +699,9 @@ def fit_linear_model(
     Raises
     ------
     ValueError
-        A named column is missing; the model has no regressor; negative weights.
+        A named column is missing; the model has no regressor; negative weights; an unknown
+        ``vcov`` or ``reference``; a cluster-robust ``vcov`` without ``cluster`` (or a
+        heteroskedasticity-robust one with it).
     TypeError
         ``responses`` is not a DataFrame or a numeric column is not numeric.
     DesignError
@@ -501,7 +712,11 @@ def fit_linear_model(
     -----
     CR1 is :math:`c (X'WX)^{-1} (\\sum_g s_g s_g') (X'WX)^{-1}` with cluster scores
     :math:`s_g = \\sum_{i \\in g} w_i \\tilde x_i \\hat u_i`. With few clusters (below about
-    30-50) CR1 with a t(G-1) reference still over-rejects; use the wild cluster bootstrap.
+    30-50) CR1 with a t(G-1) reference over-rejects (13.7% at 5% with 10 clusters); CR2 with
+    Satterthwaite degrees of freedom or the wild cluster bootstrap hold their size. CR2 costs
+    one eigendecomposition per cluster (clusters of up to 5,000 rows). Collinearity is judged
+    on X'WX with the columns scaled to unit length (condition number above 1e12), so the
+    units of a regressor do not matter.
 
     References
     ----------
@@ -509,6 +724,11 @@ def fit_linear_model(
     inference. Journal of Human Resources, 50(2), 317-372.
     Gaure, S. (2013). OLS with multiple high dimensional category variables. Computational
     Statistics & Data Analysis, 66, 8-18.
+    Bell, R. M., & McCaffrey, D. F. (2002). Bias reduction in standard errors for linear
+    regression with multi-stage samples. Survey Methodology, 28(2), 169-181.
+    Pustejovsky, J. E., & Tipton, E. (2018). Small-sample methods for cluster-robust variance
+    estimation and hypothesis testing in fixed effects models. Journal of Business &
+    Economic Statistics, 36(4), 672-683.
     Bergé, L. (2018). Efficient estimation of maximum likelihood models with multiple
     fixed-effects: the R package FENmlm. CREA Discussion Papers 13 (fixest's small-sample
     conventions).
@@ -531,6 +751,12 @@ def fit_linear_model(
             f"fit_linear_model: small_sample must be 'stata' or 'fixest'; got {small_sample!r}. "
             "Pass one of these."
         )
+    _check_vcov(
+        vcov if vcov is not None else ("CR1" if cluster is not None else "HC1"),
+        reference,
+        cluster is not None,
+        "fit_linear_model",
+    )
     design = prepare_design(
         responses,
         outcome=outcome,
@@ -539,4 +765,4 @@ def fit_linear_model(
         fixed_effects=fixed_effects,
         weight=weight,
     )
-    return fit_design(design, small_sample=small_sample)
+    return fit_design(design, small_sample=small_sample, vcov=vcov, reference=reference)

@@ -385,6 +385,11 @@ def randomization_inference_effect(
     seed: int | np.random.Generator | None = None,
 ) -> RandomizationResult:
     """:func:`randomization_inference` for the effect term of an :class:`EffectModel`."""
+    if model.cluster is None:
+        raise ValueError(
+            "randomization_inference_effect: the model has no cluster (unit of assignment). "
+            "Pass a model whose cluster names the unit that was randomised."
+        )
     return randomization_inference(
         model.frame,
         outcome=model.outcome,

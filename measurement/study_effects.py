@@ -19,15 +19,26 @@ from measurement.effects import (
 )
 from measurement.errors import DesignError, FewClustersWarning
 from measurement.linear_model import SmallSample
-from measurement.multiple_testing import (
-    benjamini_hochberg,
-    sharpened_q_values,
-    stepdown_p_values,
-)
+from measurement.multiple_testing import adjust_within_families, stepdown_p_values
 from measurement.randomization_inference import randomization_inference_effect
 from measurement.wild_bootstrap import BootstrapWeights, wild_bootstrap_effect
 
-__all__ = ["EFFECT_COLUMNS", "estimate_study_effects"]
+__all__ = [
+    "EFFECT_COLUMNS",
+    "FEW_CLUSTERS_BELOW",
+    "PRIMARY_INFERENCES",
+    "FewClustersMethod",
+    "ManyClustersMethod",
+    "estimate_study_effects",
+    "primary_inference",
+]
+
+FewClustersMethod = Literal["wild_bootstrap", "cr2"]
+ManyClustersMethod = Literal["cr1", "cr2"]
+FEW_CLUSTERS_BELOW = 42
+"""Default threshold: with fewer clusters the primary inference is the few-clusters method."""
+PRIMARY_INFERENCES = ("wild_bootstrap", "cr2_satterthwaite", "cr1", "hc2")
+"""Values of the ``primary_inference`` column."""
 
 EFFECT_COLUMNS = [
     "outcome",
@@ -42,10 +53,20 @@ EFFECT_COLUMNS = [
     "conf_low",
     "conf_high",
     "p_value",
+    "df",
+    "std_error_cr2",
+    "df_cr2",
+    "p_value_cr2",
+    "conf_low_cr2",
+    "conf_high_cr2",
     "p_value_wild_bootstrap",
     "conf_low_wild_bootstrap",
     "conf_high_wild_bootstrap",
     "p_value_randomization",
+    "p_value_primary",
+    "conf_low_primary",
+    "conf_high_primary",
+    "primary_inference",
     "adjusted_p_value",
     "q_value",
     "p_value_romano_wolf",
@@ -61,18 +82,52 @@ EFFECT_COLUMNS = [
 ]
 """Columns of :func:`estimate_study_effects`.
 
-``estimate`` ... ``p_value`` are CR1 with a t(G-1) reference; ``*_wild_bootstrap`` the wild
-cluster restricted bootstrap (interval by test inversion); ``p_value_randomization`` the
-randomization-inference p-value (statistic: the coefficient); ``adjusted_p_value`` the
-Benjamini-Hochberg q-value and ``q_value`` Anderson's (2008) sharpened q-value, both within
-``family`` and computed from ``p_value`` (or the column named by ``adjust``);
-``p_value_romano_wolf`` and ``p_value_westfall_young`` the step-down family-wise adjusted
-p-values from one wild cluster bootstrap shared by the family's outcomes (with at least two
-estimated outcomes and ``bootstrap_draws`` > 0);
-``standardized_effect`` is ``estimate`` over the comparison arm's baseline standard
-deviation; ``warnings`` lists caveats (few clusters, high or differential attrition, those
-passed with the outcome such as low reliability, or why a row could not be estimated).
+``estimate`` ... ``p_value`` and ``df`` are CR1 with a t(G-1) reference (HC1 with t(N-K)
+without clusters); ``*_cr2`` the bias-reduced CR2 variance with Satterthwaite degrees of
+freedom (``df_cr2``); ``*_wild_bootstrap`` the wild cluster restricted bootstrap (interval by
+test inversion); ``p_value_randomization`` the randomization-inference p-value (statistic:
+the coefficient). ``p_value_primary``, ``conf_low_primary`` and ``conf_high_primary`` are the
+design's primary inference, named in ``primary_inference`` (one of
+:data:`PRIMARY_INFERENCES`): below ``few_clusters_below`` clusters the few-clusters method
+(``wild_bootstrap`` or ``cr2_satterthwaite``), from that many on the many-clusters method
+(``cr1`` or ``cr2_satterthwaite``), and ``hc2`` (t(N-K)) without clusters.
+``adjusted_p_value`` is the Benjamini-Hochberg q-value and ``q_value`` Anderson's (2008)
+sharpened q-value, both within ``family`` and computed from ``p_value_primary`` (or the
+column named by ``adjust``) by :func:`measurement.multiple_testing.adjust_within_families`;
+``p_value_romano_wolf`` and ``p_value_westfall_young`` are the step-down family-wise
+adjusted p-values from one wild cluster bootstrap shared by the family's outcomes (with at
+least two estimated outcomes, clusters and ``bootstrap_draws`` > 0): their null distribution
+is the bootstrap's, whatever the primary inference (their one-outcome analogue is
+``p_value_wild_bootstrap``). ``standardized_effect`` is ``estimate`` over the comparison arm's
+baseline standard deviation; ``warnings`` lists caveats (few clusters, high or differential
+attrition, those passed with the outcome such as low reliability, or why a row could not be
+estimated).
 """
+
+
+def primary_inference(
+    n_clusters: int | None,
+    *,
+    few_clusters_below: int = FEW_CLUSTERS_BELOW,
+    few_clusters_method: FewClustersMethod = "cr2",
+    many_clusters_method: ManyClustersMethod = "cr1",
+    bootstrap: bool = True,
+) -> str:
+    """The primary inference of a design with ``n_clusters`` clusters (None: no clusters).
+
+    Returns one of :data:`PRIMARY_INFERENCES`. Without clusters (individually randomised)
+    it is ``"hc2"``; with fewer than ``few_clusters_below`` clusters the few-clusters method
+    (``"wild_bootstrap"``, or ``"cr2_satterthwaite"`` when chosen or when the bootstrap is
+    skipped); otherwise the many-clusters method.
+    """
+    if n_clusters is None:
+        return "hc2"
+    if n_clusters < few_clusters_below:
+        if few_clusters_method == "wild_bootstrap" and bootstrap:
+            return "wild_bootstrap"
+        return "cr2_satterthwaite"
+    return "cr1" if many_clusters_method == "cr1" else "cr2_satterthwaite"
+
 
 HIGH_ATTRITION = 0.20
 DIFFERENTIAL_ATTRITION = 0.05
@@ -122,21 +177,6 @@ def _attrition_caveats(
     return caveats
 
 
-def _adjust(table: pd.DataFrame, column: str) -> pd.DataFrame:
-    for _family, rows in table.groupby("family", sort=False):
-        p = rows[column]
-        present = p.notna()
-        if not present.any():
-            continue
-        table.loc[p.index[present], "adjusted_p_value"] = np.asarray(
-            benjamini_hochberg(p[present].to_numpy()), dtype=float
-        )
-        table.loc[p.index[present], "q_value"] = np.asarray(
-            sharpened_q_values(p[present].to_numpy()), dtype=float
-        )
-    return table
-
-
 def _stepdown(
     table: pd.DataFrame,
     models: dict[str, EffectModel],
@@ -157,6 +197,8 @@ def _stepdown(
         if len(outcomes) < 2:
             continue
         first = models[outcomes[0]]
+        if first.cluster is None:
+            continue
         combined = first.frame.copy()
         for name in outcomes[1:]:
             frame = models[name].frame
@@ -190,7 +232,7 @@ def estimate_study_effects(
     *,
     outcomes: Sequence[Mapping[str, object] | str],
     treated: str,
-    cluster: str,
+    cluster: str | None,
     wave: str,
     waves: tuple[str, str],
     estimator: Literal["ancova", "did"] = "ancova",
@@ -201,19 +243,26 @@ def estimate_study_effects(
     bootstrap_draws: int = 9999,
     bootstrap_weights: BootstrapWeights = "auto",
     randomization_draws: int = 9999,
-    adjust: Literal["p_value", "p_value_wild_bootstrap"] = "p_value",
+    adjust: str = "p_value_primary",
     confidence: float = 0.95,
     seed: int | None = None,
     small_sample: SmallSample = "stata",
+    few_clusters_below: int = FEW_CLUSTERS_BELOW,
+    few_clusters_method: FewClustersMethod = "cr2",
+    many_clusters_method: ManyClustersMethod = "cr1",
 ) -> pd.DataFrame:
     """Estimate every outcome's intention-to-treat effect with all its inference.
 
     For each outcome: the ANCOVA (panels: follow-up outcome on treatment, the respondent's
     baseline outcome and stratum fixed effects) or the difference-in-differences
     (``treated x post`` on the two waves, panels or repeated cross-sections), with CR1
-    errors on ``cluster`` and a t(G-1) reference; the wild cluster restricted bootstrap
-    p-value and interval; the randomization-inference p-value; and multiple-testing
-    adjustments within each outcome family.
+    errors on ``cluster`` and a t(G-1) reference, and CR2 errors with Satterthwaite degrees
+    of freedom; the wild cluster restricted bootstrap p-value and interval; the
+    randomization-inference p-value; the design's primary inference (stated once, by the
+    number of clusters: see ``few_clusters_below``); and multiple-testing adjustments of the
+    primary p-value within each outcome family. Without ``cluster`` (individually
+    randomised designs) the errors are HC1 and HC2 (primary, t(N-K)); there is no cluster
+    bootstrap, randomization inference or step-down.
 
     Parameters
     ----------
@@ -225,8 +274,8 @@ def estimate_study_effects(
         for example low reliability, are copied into the row).
     treated : str
         0/1 assignment of the cluster.
-    cluster : str
-        Unit of assignment.
+    cluster : str or None
+        Unit of assignment; None for individually randomised designs.
     wave : str
         Wave column.
     waves : tuple of str
@@ -242,8 +291,19 @@ def estimate_study_effects(
     bootstrap_weights : {"auto", "rademacher", "webb"}, default "auto"
     randomization_draws : int, default 9999
         Randomization-inference draws (0 skips it).
-    adjust : {"p_value", "p_value_wild_bootstrap"}, default "p_value"
-        Which p-value the family-wise adjustments use.
+    adjust : str, default "p_value_primary"
+        Which p-value column the q-values use (one of ``p_value_primary``, ``p_value``,
+        ``p_value_cr2``, ``p_value_wild_bootstrap``, ``p_value_randomization``).
+    few_clusters_below : int, default 42
+        With fewer clusters than this the primary inference is ``few_clusters_method``.
+        CR1 with t(G-1) over-rejects below about 40-50 clusters (13.7% at 5% with 10).
+    few_clusters_method : {"wild_bootstrap", "cr2"}, default "cr2"
+        The primary inference with few clusters: the wild cluster restricted bootstrap or
+        CR2 with Satterthwaite degrees of freedom (the default: it held 4.6-5.6% size at
+        G = 10, 20 and 40 in ``bench/inference_size.py``). With ``bootstrap_draws=0`` the
+        bootstrap is skipped and CR2 is primary.
+    many_clusters_method : {"cr1", "cr2"}, default "cr1"
+        The primary inference with ``few_clusters_below`` clusters or more.
     seed : int or None
         Root seed; each outcome and method gets its own stream
         (``numpy.random.SeedSequence(seed).spawn``), so results do not depend on the
@@ -263,7 +323,8 @@ def estimate_study_effects(
     Warns
     -----
     FewClustersWarning
-        Once, when the design has fewer than 30 clusters.
+        Once, when the primary inference is CR1 and the design has fewer than 30 clusters
+        (only when ``few_clusters_below`` was lowered below 30).
 
     Notes
     -----
@@ -284,17 +345,40 @@ def estimate_study_effects(
         raise ValueError(
             f"{caller}: estimator must be 'ancova' or 'did'; got {estimator!r}. Pass one of these."
         )
-    if adjust not in ("p_value", "p_value_wild_bootstrap"):
+    adjustable = (
+        "p_value_primary",
+        "p_value",
+        "p_value_cr2",
+        "p_value_wild_bootstrap",
+        "p_value_randomization",
+    )
+    if adjust not in adjustable:
         raise ValueError(
-            f"{caller}: adjust must be 'p_value' or 'p_value_wild_bootstrap'; got {adjust!r}."
+            f"{caller}: adjust must be one of {list(adjustable)!r}; got {adjust!r}. "
+            "Pass one of these."
+        )
+    if few_clusters_method not in ("wild_bootstrap", "cr2"):
+        raise ValueError(
+            f"{caller}: few_clusters_method must be 'wild_bootstrap' or 'cr2'; got "
+            f"{few_clusters_method!r}. Pass one of these."
+        )
+    if many_clusters_method not in ("cr1", "cr2"):
+        raise ValueError(
+            f"{caller}: many_clusters_method must be 'cr1' or 'cr2'; got "
+            f"{many_clusters_method!r}. Pass one of these."
+        )
+    if isinstance(few_clusters_below, bool) or not isinstance(few_clusters_below, int):
+        raise TypeError(
+            f"{caller}: few_clusters_below must be an integer; got {few_clusters_below!r}. "
+            "Pass for example 42."
         )
     if len(waves) != 2:
         raise ValueError(
             f"{caller}: waves must name (baseline, follow-up); got {waves!r}. Pass two names."
         )
     specs = _outcome_specs(outcomes)
-    columns = [treated, cluster, wave, *covariates]
-    columns += [name for name in (respondent, stratum, weight) if name is not None]
+    columns = [treated, wave, *covariates]
+    columns += [name for name in (cluster, respondent, stratum, weight) if name is not None]
     columns += [str(spec["outcome"]) for spec in specs]
     missing = [name for name in dict.fromkeys(columns) if name not in responses.columns]
     if missing:
@@ -355,6 +439,7 @@ def estimate_study_effects(
                 weight=weight,
             )
             fit = fit_effect_model(model, small_sample=small_sample)
+            second = fit_effect_model(model, vcov="CR2" if cluster is not None else "HC2")
             models[outcome] = model
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", FewClustersWarning)
@@ -368,7 +453,18 @@ def estimate_study_effects(
         if effect.warnings:
             few_clusters.add(effect.n_clusters)
         row.update(_effect_columns(effect))
-        if bootstrap_draws:
+        robust = second.term(model.term, confidence)
+        if cluster is not None:
+            row.update(
+                {
+                    "std_error_cr2": robust["std_error"],
+                    "df_cr2": robust["df"],
+                    "p_value_cr2": robust["p_value"],
+                    "conf_low_cr2": robust["conf_low"],
+                    "conf_high_cr2": robust["conf_high"],
+                }
+            )
+        if bootstrap_draws and cluster is not None:
             boot = wild_bootstrap_effect(
                 model,
                 draws=bootstrap_draws,
@@ -380,7 +476,7 @@ def estimate_study_effects(
             row["conf_low_wild_bootstrap"] = boot.conf_low
             row["conf_high_wild_bootstrap"] = boot.conf_high
             row["inference"] = f"{row['inference']}; {boot.inference}"
-        if randomization_draws:
+        if randomization_draws and cluster is not None:
             permutation = randomization_inference_effect(
                 model,
                 draws=randomization_draws,
@@ -388,13 +484,47 @@ def estimate_study_effects(
             )
             row["p_value_randomization"] = permutation.p_value
             row["inference"] = f"{row['inference']}; {permutation.inference}"
+        primary = primary_inference(
+            effect.n_clusters if cluster is not None else None,
+            few_clusters_below=few_clusters_below,
+            few_clusters_method=few_clusters_method,
+            many_clusters_method=many_clusters_method,
+            bootstrap=bool(bootstrap_draws),
+        )
+        source = {
+            "wild_bootstrap": ("p_value_wild_bootstrap", "wild cluster restricted bootstrap"),
+            "cr2_satterthwaite": ("p_value_cr2", "CR2 with Satterthwaite degrees of freedom"),
+            "cr1": ("p_value", "CR1 with a t(G-1) reference"),
+        }
+        if primary == "hc2":
+            row["p_value_primary"] = robust["p_value"]
+            row["conf_low_primary"] = robust["conf_low"]
+            row["conf_high_primary"] = robust["conf_high"]
+            words = f"{second.variance}"
+            row["inference"] = f"{row['inference']}; {words}"
+        else:
+            column, words = source[primary]
+            suffix = column.removeprefix("p_value")
+            row["p_value_primary"] = row[column]
+            row["conf_low_primary"] = row[f"conf_low{suffix}"]
+            row["conf_high_primary"] = row[f"conf_high{suffix}"]
+        row["primary_inference"] = primary
+        row["inference"] = (
+            f"primary: {words} ({_primary_reason(primary, effect.n_clusters, few_clusters_below)})"
+            f"; {row['inference']}"
+        )
         row["warnings"] = "; ".join([*effect.warnings, *study_caveats, *given])
         rows.append(row)
     table = pd.DataFrame(rows).reindex(columns=EFFECT_COLUMNS)
     for name in ("adjusted_p_value", "q_value", "p_value_romano_wolf", "p_value_westfall_young"):
         table[name] = table[name].astype(float)
-    table = _adjust(table, adjust)
-    if bootstrap_draws:
+    for name in EFFECT_COLUMNS:
+        if name.startswith(("p_value", "conf_", "std_error", "df")):
+            table[name] = pd.to_numeric(table[name], errors="coerce").astype(float)
+    adjusted = adjust_within_families(table, family="family", p_value=adjust)
+    table["adjusted_p_value"] = adjusted["q_value_bh"].to_numpy()
+    table["q_value"] = adjusted["q_value_sharpened"].to_numpy()
+    if bootstrap_draws and cluster is not None:
         _stepdown(
             table,
             models,
@@ -403,14 +533,23 @@ def estimate_study_effects(
             seed=np.random.default_rng(streams[-1]),
             small_sample=small_sample,
         )
-    if few_clusters:
+    if few_clusters and min(few_clusters) >= few_clusters_below:
         warnings.warn(
-            f"{caller}: only {min(few_clusters)} clusters; CR1 with a t(G-1) reference may "
-            "over-reject. Read p_value_wild_bootstrap and p_value_randomization.",
+            f"{caller}: only {min(few_clusters)} clusters and the primary inference is CR1 "
+            f"(few_clusters_below={few_clusters_below}); CR1 with a t(G-1) reference may "
+            "over-reject. Read p_value_cr2 and p_value_wild_bootstrap.",
             FewClustersWarning,
             stacklevel=2,
         )
     return table
+
+
+def _primary_reason(primary: str, n_clusters: int, few_clusters_below: int) -> str:
+    if primary == "hc2":
+        return "individually randomised: no clusters"
+    if n_clusters < few_clusters_below:
+        return f"{n_clusters} clusters, fewer than {few_clusters_below}"
+    return f"{n_clusters} clusters, at least {few_clusters_below}"
 
 
 def _effect_columns(effect: EffectEstimate) -> dict[str, object]:
@@ -422,6 +561,7 @@ def _effect_columns(effect: EffectEstimate) -> dict[str, object]:
         "conf_low": effect.conf_low,
         "conf_high": effect.conf_high,
         "p_value": effect.p_value,
+        "df": effect.df,
         "n_obs": effect.n_obs,
         "n_clusters": effect.n_clusters,
         "comparison_mean": effect.comparison_mean,
@@ -439,7 +579,7 @@ def _specify(
     *,
     outcome: str,
     treated: str,
-    cluster: str,
+    cluster: str | None,
     wave: str,
     respondent: str | None,
     stratum: str | None,

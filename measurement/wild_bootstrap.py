@@ -422,6 +422,11 @@ def wild_bootstrap_effect(
     seed: int | np.random.Generator | None = None,
 ) -> WildBootstrapResult:
     """:func:`wild_cluster_bootstrap` for the effect term of an :class:`EffectModel`."""
+    if model.cluster is None:
+        raise ValueError(
+            "wild_bootstrap_effect: the model has no cluster; the wild cluster bootstrap "
+            "resamples clusters. Use HC2 inference for individually randomised designs."
+        )
     return wild_cluster_bootstrap(
         model.frame,
         outcome=model.outcome,

@@ -167,7 +167,7 @@ def section_tables(results: RunResults) -> dict[str, DisplayTable]:
             Column(name="terms", header="Characteristics tested jointly", kind="text"),
             Column(name="statistic", header="F"),
             Column(name="df_numerator", header="df", kind="integer"),
-            Column(name="df_denominator", header="df (G-1)", kind="integer"),
+            Column(name="df_denominator", header="df (denominator)"),
             Column(name="p_value", header="p", kind="p_value"),
             Column(name="n_obs", header="Respondents", kind="count"),
         ],

@@ -70,7 +70,7 @@ def test_estimate_ancova_recovers_a_planted_effect_with_its_comparison_mean() ->
     )
     sd = frame.loc[frame["treated"] == 0, "baseline"].std()
     assert effect.standardized_effect == pytest.approx(effect.estimate / sd)
-    assert effect.tidy().shape == (1, 19)
+    assert effect.tidy().shape == (1, 20)
 
 
 def test_estimate_did_equals_the_difference_of_the_four_means() -> None:
@@ -214,3 +214,92 @@ def test_ancova_and_did_intervals_cover_a_planted_effect_about_95_percent() -> N
         covered["did"] += did.conf_low <= 0.3 <= did.conf_high
     for rate in covered.values():
         assert 0.93 <= rate / studies <= 0.97, covered
+
+
+def _panel_with_ids(seed: int) -> pd.DataFrame:
+    frame = simulate_panel(seed, clusters=40, per_cluster=8)
+    return frame.assign(respondent=np.arange(len(frame)))
+
+
+def test_estimate_did_with_respondent_fixed_effects_equals_the_first_difference_regression() -> (
+    None
+):
+    # Two waves, respondent fixed effects: the interaction equals the difference in mean
+    # change between arms (the first-difference estimator on a balanced panel).
+    frame = _panel_with_ids(11)
+    long = stacked(frame)
+    effect = estimate_did(
+        long, outcome="value", treated="treated", post="post", cluster="cluster",
+        unit="respondent",
+    )  # fmt: skip
+    change = frame["outcome"] - frame["baseline"]
+    expected = change[frame["treated"] == 1].mean() - change[frame["treated"] == 0].mean()
+    assert effect.term == "treated:post"
+    assert effect.estimate == pytest.approx(expected)
+    assert "absorbed by the respondent fixed effects" in effect.specification
+
+
+def test_estimate_did_with_cluster_fixed_effects_as_the_stratum_absorbs_treated() -> None:
+    long = stacked(_panel_with_ids(12))
+    plain = estimate_did(long, outcome="value", treated="treated", post="post", cluster="cluster")
+    two_way = estimate_did(
+        long, outcome="value", treated="treated", post="post", cluster="cluster",
+        stratum="cluster",
+    )  # fmt: skip
+    # A balanced design: cluster effects do not change the interaction.
+    assert two_way.estimate == pytest.approx(plain.estimate)
+    assert "treated absorbed by the cluster fixed effects" in two_way.specification
+
+
+def test_estimate_did_rejects_a_unit_that_spans_both_arms() -> None:
+    long = stacked(_panel_with_ids(13)).assign(unit=lambda d: d["respondent"] % 7)
+    with pytest.raises(DesignError, match="varies within units of 'unit'"):
+        estimate_did(
+            long, outcome="value", treated="treated", post="post", cluster="cluster", unit="unit"
+        )
+
+
+def test_estimate_ancova_keeps_respondents_without_a_baseline_value() -> None:
+    frame = _panel_with_ids(14)
+    frame.loc[frame.index[::9], "baseline"] = np.nan
+    effect = estimate_ancova(
+        frame, outcome="outcome", treated="treated", baseline="baseline", cluster="cluster"
+    )
+    assert effect.n_obs == len(frame)
+    assert "missing-indicator method" in effect.specification
+    # By hand: the same regression with the baseline filled and the indicator added.
+    filled = frame.assign(
+        missing=frame["baseline"].isna().astype(float),
+        baseline=frame["baseline"].fillna(frame["baseline"].mean()),
+    )
+    from measurement.linear_model import fit_linear_model
+
+    fit = fit_linear_model(
+        filled, outcome="outcome", regressors=["treated", "baseline", "missing"],
+        cluster="cluster",
+    )  # fmt: skip
+    assert effect.estimate == pytest.approx(fit.term("treated")["estimate"])
+
+
+def test_estimate_ancova_without_cluster_uses_hc2_when_asked() -> None:
+    frame = _panel_with_ids(15)
+    effect = estimate_ancova(
+        frame, outcome="outcome", treated="treated", baseline="baseline", vcov="HC2"
+    )
+    assert effect.n_clusters == effect.n_obs
+    assert "HC2" in effect.inference
+    assert effect.df == effect.n_obs - 3
+
+
+def test_estimate_ancova_with_cr2_reports_satterthwaite_df_and_no_cr1_warning() -> None:
+    import warnings
+
+    frame = _panel_with_ids(16)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FewClustersWarning)
+        effect = estimate_ancova(
+            frame, outcome="outcome", treated="treated", baseline="baseline",
+            cluster="cluster", vcov="CR2",
+        )  # fmt: skip
+    assert 0 < effect.df < 39
+    assert "Satterthwaite" in effect.inference

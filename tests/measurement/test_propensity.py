@@ -289,7 +289,7 @@ def test_estimate_exposure_effect_says_it_is_not_a_randomised_comparison() -> No
     assert "ATT" in effect.specification
     assert any("treated as fixed" in note and "Reifeis" in note for note in effect.notes)
     assert effect.warnings == ()
-    assert effect.tidy().shape == (1, 19)
+    assert effect.tidy().shape == (1, 20)
 
 
 def test_estimate_exposure_effect_note_calls_fixed_weights_conservative_for_the_ate() -> None:

@@ -97,7 +97,7 @@ def test_estimate_study_effects_matches_estimate_ancova_and_is_reproducible() ->
     assert first.loc[0, "std_error"] == pytest.approx(direct.std_error)
 
 
-def test_estimate_study_effects_warns_once_with_few_clusters() -> None:
+def test_estimate_study_effects_warns_once_when_cr1_is_primary_with_few_clusters() -> None:
     with pytest.warns(FewClustersWarning, match="only 12 clusters"):
         table = estimate_study_effects(
             survey(clusters=12),
@@ -109,9 +109,85 @@ def test_estimate_study_effects_warns_once_with_few_clusters() -> None:
             estimator="did",
             bootstrap_draws=99,
             randomization_draws=0,
+            few_clusters_below=10,
         )
     assert table["warnings"].str.contains("few clusters").all()
     assert table["p_value_randomization"].isna().all()
+    assert (table["primary_inference"] == "cr1").all()
+    assert table["p_value_primary"].tolist() == table["p_value"].tolist()
+
+
+COMMON = dict(
+    outcomes=["trust", "intends"],
+    treated="treated",
+    wave="wave",
+    waves=("baseline", "endline"),
+    estimator="did",
+    randomization_draws=0,
+)
+
+
+def test_with_few_clusters_the_primary_inference_is_cr2_and_q_values_read_it() -> None:
+    table = estimate_study_effects(
+        survey(clusters=12), cluster="cluster", bootstrap_draws=99, **COMMON
+    )
+    assert (table["primary_inference"] == "cr2_satterthwaite").all()
+    assert table["p_value_primary"].tolist() == table["p_value_cr2"].tolist()
+    assert table["conf_low_primary"].tolist() == table["conf_low_cr2"].tolist()
+    assert (table["df_cr2"] < 11).all() and (table["df"] == 11).all()
+    assert table["inference"].str.startswith("primary: CR2").all()
+    # One outcome per family: the q-value of each equals its primary p-value.
+    by_family = table.assign(family=table["outcome"])
+    assert by_family["adjusted_p_value"].tolist() == pytest.approx(
+        table["p_value_primary"].tolist()
+    )
+    # Both outcomes in one family: BH on the primary p-values.
+    shared = estimate_study_effects(
+        survey(clusters=12),
+        cluster="cluster",
+        bootstrap_draws=0,
+        **(COMMON | {"outcomes": [{"outcome": "trust", "family": "f"},
+                                  {"outcome": "intends", "family": "f"}]}),
+    )  # fmt: skip
+    # BH with two hypotheses: the larger p stays, the smaller becomes min(2 p, larger p).
+    low, high = sorted(shared["p_value_primary"].tolist())
+    expected = [min(2 * low, high) if value == low else high for value in shared["p_value_primary"]]
+    assert shared["adjusted_p_value"].to_numpy() == pytest.approx(expected)
+
+
+def test_the_study_can_choose_the_wild_bootstrap_as_the_few_clusters_method() -> None:
+    table = estimate_study_effects(
+        survey(clusters=12),
+        cluster="cluster",
+        bootstrap_draws=99,
+        seed=3,
+        few_clusters_method="wild_bootstrap",
+        **COMMON,
+    )
+    assert (table["primary_inference"] == "wild_bootstrap").all()
+    assert table["p_value_primary"].tolist() == table["p_value_wild_bootstrap"].tolist()
+    assert table["conf_high_primary"].tolist() == table["conf_high_wild_bootstrap"].tolist()
+
+
+def test_with_many_clusters_cr1_is_primary_unless_the_study_says_cr2() -> None:
+    frame = survey(clusters=44)
+    cr1 = estimate_study_effects(frame, cluster="cluster", bootstrap_draws=0, **COMMON)
+    assert (cr1["primary_inference"] == "cr1").all()
+    cr2 = estimate_study_effects(
+        frame, cluster="cluster", bootstrap_draws=0, many_clusters_method="cr2", **COMMON
+    )
+    assert (cr2["primary_inference"] == "cr2_satterthwaite").all()
+    assert cr2["p_value_primary"].tolist() == cr2["p_value_cr2"].tolist()
+
+
+def test_an_individually_randomised_design_reads_hc2_and_skips_the_cluster_bootstrap() -> None:
+    table = estimate_study_effects(survey(), cluster=None, bootstrap_draws=99, **COMMON)
+    assert (table["primary_inference"] == "hc2").all()
+    assert table["p_value_wild_bootstrap"].isna().all()
+    assert table["p_value_romano_wolf"].isna().all()
+    assert table["std_error_cr2"].isna().all()
+    assert table["inference"].str.contains("HC2").all()
+    assert (table["p_value_primary"] != table["p_value"]).all()
 
 
 def test_estimate_study_effects_rejects_bad_arguments() -> None:

@@ -1,0 +1,305 @@
+"""Bias-reduced linearization (CR2, HC2) with Satterthwaite and HTZ small-sample tests.
+
+The CR2 variance of Bell and McCaffrey (2002) with the degrees of freedom of Pustejovsky and
+Tipton (2018), computed as R clubSandwich does for an ``lm`` fit with the fixed effects
+entered as dummies (``vcovCR(type = "CR2")``, ``coef_test(test = "Satterthwaite")``,
+``Wald_test(test = "HTZ")``); and HC2 as R estimatr's ``lm_robust`` default. Fixed effects
+are absorbed for the point estimates, but the adjustment matrices use the full design (the
+hat matrix includes the fixed-effect dummies), so the numbers equal those of the dummy
+regression.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from measurement.errors import DesignError
+
+__all__ = ["BiasReduced", "bias_reduced_variance", "hc2_variance"]
+
+_EIGEN_TOLERANCE = 1e-12
+"""Eigenvalues at or below this count as zero in the inverse square root (clubSandwich's)."""
+_MAX_FIXED_EFFECT_LEVELS = 3000
+_MAX_CLUSTER_ROWS = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class _FixedEffectSpace:
+    """The fixed-effect dummies D as level codes, with the level-space matrices CR2 needs."""
+
+    columns: np.ndarray
+    """(N, J) stacked level index of each row in each fixed effect."""
+    n_levels: int
+    inverse: np.ndarray
+    """(D'WD)^+ : a vector (one fixed effect, diagonal) or an L x L matrix."""
+    omega_dd: np.ndarray
+    """(D'WD)^+ D'W^2D (D'WD)^+ : vector or matrix, as ``inverse``."""
+    omega_dx: np.ndarray
+    """(D'WD)^+ D'W^2 X M, L x k."""
+
+    @property
+    def diagonal(self) -> bool:
+        return self.inverse.ndim == 1
+
+    def sums(self, values: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        """D'[rows] values for (n, m) values: an (L, m) array."""
+        columns = self.columns if rows is None else self.columns[rows]
+        out = np.zeros((self.n_levels, values.shape[1]))
+        for j in range(columns.shape[1]):
+            np.add.at(out, columns[:, j], values)
+        return out
+
+    def block(self, matrix: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """D_g matrix D_g' for the rows of one cluster."""
+        columns = self.columns[rows]
+        if self.diagonal:
+            # One fixed effect: D_g M D_g' is M[level] where two rows share a level.
+            level = columns[:, 0]
+            return np.where(level[:, None] == level[None, :], matrix[level][:, None], 0.0)
+        total = np.zeros((rows.size, rows.size))
+        for j in range(columns.shape[1]):
+            for k in range(columns.shape[1]):
+                total += matrix[np.ix_(columns[:, j], columns[:, k])]
+        return total
+
+    def rows_of(self, matrix: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """D_g matrix for an (L, m) matrix: the (n_g, m) rows summed over fixed effects."""
+        columns = self.columns[rows]
+        return sum(matrix[columns[:, j]] for j in range(columns.shape[1]))
+
+    def apply(self, matrix: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """``matrix @ values`` for a diagonal (vector) or dense level-space matrix."""
+        return matrix[:, None] * values if matrix.ndim == 1 else matrix @ values
+
+
+def _fixed_effect_space(
+    codes: list[np.ndarray],
+    n_levels: list[int],
+    weights: np.ndarray,
+    x_bread_w2: np.ndarray,
+) -> _FixedEffectSpace | None:
+    if not codes:
+        return None
+    offsets = np.concatenate([[0], np.cumsum(n_levels)[:-1]])
+    columns = np.column_stack([c + o for c, o in zip(codes, offsets, strict=True)])
+    total = int(sum(n_levels))
+    w2 = weights**2
+    if len(codes) == 1:
+        sums_w = np.bincount(columns[:, 0], weights=weights, minlength=total)
+        sums_w2 = np.bincount(columns[:, 0], weights=w2, minlength=total)
+        inverse = np.divide(1.0, sums_w, out=np.zeros(total), where=sums_w > 0)
+        omega_dd = sums_w2 * inverse**2
+    else:
+        if total > _MAX_FIXED_EFFECT_LEVELS:
+            raise DesignError(
+                f"fit_linear_model: CR2/HC2 with several fixed effects needs the dummy "
+                f"cross-product, and the fixed effects have {total} levels (at most "
+                f"{_MAX_FIXED_EFFECT_LEVELS}). Use CR1 or the wild cluster bootstrap."
+            )
+        gram = np.zeros((total, total))
+        gram_w2 = np.zeros((total, total))
+        for j in range(columns.shape[1]):
+            for k in range(columns.shape[1]):
+                np.add.at(gram, (columns[:, j], columns[:, k]), weights)
+                np.add.at(gram_w2, (columns[:, j], columns[:, k]), w2)
+        inverse = np.linalg.pinv(gram, hermitian=True)
+        omega_dd = inverse @ gram_w2 @ inverse
+    space = _FixedEffectSpace(
+        columns=columns,
+        n_levels=total,
+        inverse=inverse,
+        omega_dd=omega_dd,
+        omega_dx=np.zeros((total, x_bread_w2.shape[1])),
+    )
+    # (D'WD)^+ D'W^2 X~ M: the cross block of Omega = M_U (U'W^2U) M_U.
+    cross = space.apply(inverse, space.sums(x_bread_w2))
+    return _FixedEffectSpace(
+        columns=columns, n_levels=total, inverse=inverse, omega_dd=omega_dd, omega_dx=cross
+    )
+
+
+def _inverse_square_root(matrix: np.ndarray) -> np.ndarray:
+    values, vectors = np.linalg.eigh((matrix + matrix.T) / 2)
+    powered = np.zeros_like(values)
+    positive = values > _EIGEN_TOLERANCE
+    powered[positive] = values[positive] ** -0.5
+    return (vectors * powered) @ vectors.T
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BiasReduced:
+    """A CR2 variance with what its Satterthwaite and HTZ tests need.
+
+    ``vcov`` is the CR2 variance of the (non-fixed-effect) coefficients. ``contrast_df``
+    and ``htz`` give the small-sample degrees of freedom for linear combinations.
+    """
+
+    vcov: np.ndarray
+    x: np.ndarray
+    weights: np.ndarray
+    bread: np.ndarray
+    omega_xx: np.ndarray
+    clusters: list[np.ndarray]
+    adjusted: list[np.ndarray]
+    """E_g = X_g' W_g A_g, one (k, n_g) array per cluster."""
+    space: _FixedEffectSpace | None
+
+    def _p_array(self, contrasts: np.ndarray) -> np.ndarray:
+        """clubSandwich's P array for the rows of ``contrasts``: shape (q, q, G, G)."""
+        q = contrasts.shape[0]
+        g = len(self.clusters)
+        k = self.x.shape[1]
+        rows_cm = contrasts @ self.bread
+        a = [rows_cm @ e for e in self.adjusted]  # each (q, n_g)
+        tx = np.zeros((q, g, k))
+        vx = np.zeros((q, g, k))
+        gdot = np.zeros((q, q, g))
+        levels = self.space.n_levels if self.space is not None else 0
+        td = np.zeros((q, g, levels))
+        vd = np.zeros((q, g, levels))
+        for index, (rows, values) in enumerate(zip(self.clusters, a, strict=True)):
+            xg = self.x[rows]
+            wg = self.weights[rows]
+            tx[:, index] = values @ xg
+            vx[:, index] = (values * wg) @ xg
+            gdot[:, :, index] = values @ values.T
+            if self.space is not None:
+                td[:, index] = self.space.sums(values.T, rows).T
+                vd[:, index] = self.space.sums((values * wg).T, rows).T
+        p = np.zeros((q, q, g, g))
+        for s in range(q):
+            for t in range(q):
+                omega = tx[s] @ self.omega_xx @ tx[t].T
+                cross = tx[s] @ self.bread @ vx[t].T + vx[s] @ self.bread @ tx[t].T
+                if self.space is not None:
+                    dx = self.space.omega_dx
+                    omega += tx[s] @ dx.T @ td[t].T + td[s] @ dx @ tx[t].T
+                    omega += td[s] @ self.space.apply(self.space.omega_dd, td[t].T)
+                    cross += td[s] @ self.space.apply(self.space.inverse, vd[t].T)
+                    cross += vd[s] @ self.space.apply(self.space.inverse, td[t].T)
+                p[s, t] = omega - cross + np.diag(gdot[s, t])
+        return p
+
+    def contrast_df(self, contrast: np.ndarray) -> float:
+        """Satterthwaite degrees of freedom of ``contrast @ beta`` (a length-k vector)."""
+        p = self._p_array(np.atleast_2d(contrast))[0, 0]
+        total = float(np.sum(p**2))
+        return float(np.trace(p) ** 2 / total) if total > 0 else float("nan")
+
+    def htz(self, contrasts: np.ndarray) -> float:
+        """The HTZ degrees of freedom nu of Pustejovsky and Tipton (2018) for q contrasts."""
+        q = contrasts.shape[0]
+        p = self._p_array(contrasts)
+        omega = np.einsum("stgg->st", p)
+        root = _inverse_square_root(omega)
+        b = np.einsum("ai,ijgh,jb->abgh", root, p, root)
+        variance = np.zeros((q, q))
+        for s in range(q):
+            for t in range(q):
+                variance[s, t] = np.sum(b[s, t] * b[t, s]) + np.sum(b[s, s] * b[t, t])
+        return float(q * (q + 1) / np.sum(variance))
+
+
+def bias_reduced_variance(
+    *,
+    x: np.ndarray,
+    weights: np.ndarray | None,
+    residuals: np.ndarray,
+    bread: np.ndarray,
+    cluster_codes: np.ndarray,
+    n_clusters: int,
+    fixed_effect_codes: list[np.ndarray],
+    n_fixed_effect_levels: list[int],
+) -> BiasReduced:
+    """CR2 variance of the coefficients of a within-transformed (weighted) least-squares fit.
+
+    ``x`` holds the regressors with the fixed effects partialled out, ``bread`` is
+    ``(x' W x)^{-1}``; the fixed effects are given by their codes so that the adjustment
+    matrices :math:`A_g = (I - H_{gg} - H_{gg}' + (Q W^2 Q)_{gg})^{-1/2}` use the hat matrix of
+    the full design (clubSandwich's working model: target variance the identity, weights W;
+    without weights :math:`A_g = (I - H_{gg})^{-1/2}`).
+    """
+    n = x.shape[0]
+    w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
+    clusters = [np.flatnonzero(cluster_codes == code) for code in range(n_clusters)]
+    largest = max(rows.size for rows in clusters)
+    if largest > _MAX_CLUSTER_ROWS:
+        raise DesignError(
+            f"fit_linear_model: CR2 needs a matrix square root per cluster, and the largest "
+            f"cluster has {largest} rows (at most {_MAX_CLUSTER_ROWS}). Use CR1 with the wild "
+            "cluster bootstrap."
+        )
+    x_w2 = x * (w**2)[:, None]
+    omega_xx = bread @ (x.T @ x_w2) @ bread
+    space = _fixed_effect_space(fixed_effect_codes, n_fixed_effect_levels, w, x_w2 @ bread)
+    adjusted = []
+    meat = np.zeros((x.shape[1], x.shape[1]))
+    for rows in clusters:
+        xg = x[rows]
+        wg = w[rows]
+        q_gg = xg @ bread @ xg.T
+        qwq = xg @ omega_xx @ xg.T
+        if space is not None:
+            q_gg += space.block(space.inverse, rows)
+            cross = xg @ space.rows_of(space.omega_dx, rows).T
+            qwq += cross + cross.T + space.block(space.omega_dd, rows)
+        hat = q_gg * wg[None, :]
+        g = np.eye(rows.size) - hat - hat.T + qwq
+        adjustment = _inverse_square_root(g)
+        e = (xg * wg[:, None]).T @ adjustment
+        adjusted.append(e)
+        score = e @ residuals[rows]
+        meat += np.outer(score, score)
+    vcov = bread @ meat @ bread
+    return BiasReduced(
+        vcov=(vcov + vcov.T) / 2,
+        x=x,
+        weights=w,
+        bread=bread,
+        omega_xx=omega_xx,
+        clusters=clusters,
+        adjusted=adjusted,
+        space=space,
+    )
+
+
+def hc2_variance(
+    *,
+    x: np.ndarray,
+    weights: np.ndarray | None,
+    residuals: np.ndarray,
+    bread: np.ndarray,
+    fixed_effect_codes: list[np.ndarray],
+    n_fixed_effect_levels: list[int],
+) -> np.ndarray:
+    """HC2 variance as R estimatr's ``lm_robust``: each squared residual over 1 - h_ii.
+
+    With weights the leverage is that of the weighted fit, :math:`h_{ii} = w_i x_i'(X'WX)^{-1}
+    x_i` on the full design (fixed effects included), and the meat is
+    :math:`\\sum_i w_i^2 x_i x_i' e_i^2 / (1 - h_{ii})` (estimatr's transformed-data form).
+    """
+    n = x.shape[0]
+    w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
+    leverage = np.einsum("ij,jk,ik->i", x, bread, x)
+    if fixed_effect_codes:
+        space = _fixed_effect_space(
+            fixed_effect_codes, n_fixed_effect_levels, w, np.zeros((n, x.shape[1]))
+        )
+        if space is not None and space.diagonal:
+            leverage = leverage + space.inverse[space.columns[:, 0]]
+        elif space is not None:
+            for j in range(space.columns.shape[1]):
+                for k in range(space.columns.shape[1]):
+                    leverage = leverage + space.inverse[space.columns[:, j], space.columns[:, k]]
+    leverage = leverage * w
+    if np.any(leverage > 1 - 1e-10):
+        raise DesignError(
+            f"fit_linear_model: HC2 is undefined when an observation has leverage 1; found "
+            f"{int(np.sum(leverage > 1 - 1e-10))} such rows (a fixed-effect level or regressor "
+            "value held by one row). Use HC1 or drop the singleton levels."
+        )
+    scores = x * (w * residuals / np.sqrt(1 - leverage))[:, None]
+    vcov = bread @ (scores.T @ scores) @ bread
+    return (vcov + vcov.T) / 2
