@@ -53,9 +53,24 @@ blues$treated <- as.integer(blues$treatment == "BtheB")
 
 ck_before <- read("card_krueger", "before"); ck_after <- read("card_krueger", "after")
 ck <- merge(ck_after, ck_before[, c("store_id", "fte", "wage_st")], by = "store_id",
-            suffixes = c("", "_baseline"))
+            suffixes = c("", "_baseline"), all.x = TRUE)
 ck$treated <- as.integer(ck$state == "NJ")
 ck_after$treated <- as.integer(ck_after$state == "NJ")
+
+missing_indicator <- function(frame, baseline) {
+  # trustshift's ANCOVA keeps follow-up respondents without a baseline value: the baseline
+  # is set to the mean of the observed baseline values (among the follow-up rows) and an
+  # indicator of the missing baseline enters the regression.
+  frame[[paste0(baseline, "_missing")]] <- as.numeric(is.na(frame[[baseline]]))
+  frame[[baseline]][is.na(frame[[baseline]])] <- mean(frame[[baseline]], na.rm = TRUE)
+  frame
+}
+
+did_means <- function(before, after, outcome) {
+  # Difference of the four means on all available stores (Card & Krueger's Table 3, row 3).
+  m <- function(frame, state) mean(frame[[outcome]][frame$state == state], na.rm = TRUE)
+  (m(after, "NJ") - m(before, "NJ")) - (m(after, "PA") - m(before, "PA"))
+}
 
 paired <- function(frame) {
   # Within-state change on the stores with FTE in both interviews: a paired t test.
@@ -75,11 +90,14 @@ reference <- list(
   achievement_awards_arab = did("achievement_awards_arab", strata = FALSE),
   beat_the_blues = hc2(bdi ~ treated + bdi_baseline, blues[!is.na(blues$bdi) & !is.na(blues$bdi_baseline), ],
                        "treated", "lm_robust(bdi ~ treated + bdi_baseline, se_type = 'HC2')"),
-  card_krueger_fte = hc2(fte ~ treated + fte_baseline, ck[!is.na(ck$fte) & !is.na(ck$fte_baseline), ],
-                         "treated", "lm_robust(fte ~ treated + fte_baseline, se_type = 'HC2')"),
-  card_krueger_wage = hc2(wage_st ~ treated + wage_st_baseline,
-                          ck[!is.na(ck$wage_st) & !is.na(ck$wage_st_baseline), ], "treated",
-                          "lm_robust(wage_st ~ treated + wage_st_baseline, se_type = 'HC2')"),
+  card_krueger_fte = hc2(fte ~ treated + fte_baseline + fte_baseline_missing,
+                         missing_indicator(ck, "fte_baseline")[!is.na(ck$fte), ], "treated",
+                         "lm_robust(fte ~ treated + fte_baseline + missing indicator, se_type = 'HC2')"),
+  card_krueger_wage = hc2(wage_st ~ treated + wage_st_baseline + wage_st_baseline_missing,
+                          missing_indicator(ck, "wage_st_baseline")[!is.na(ck$wage_st), ], "treated",
+                          "lm_robust(wage_st ~ treated + wage_st_baseline + missing indicator, se_type = 'HC2')"),
+  card_krueger_did_fte = list(estimate = did_means(ck_before, ck_after, "fte"),
+                              model = "difference of the four state-by-interview means of fte"),
   card_krueger_change_nj = paired(ck[ck$state == "NJ", ]),
   card_krueger_change_pa = paired(ck[ck$state == "PA", ]),
   card_krueger_special = hc2(special_program ~ treated, ck_after[!is.na(ck_after$special_program), ],

@@ -63,3 +63,13 @@ def test_the_change_within_each_state_is_the_published_one(stores: StudyRun) -> 
         reference = REFERENCE[f"card_krueger_change_{name}"]
         assert row.estimate == pytest.approx(reference["estimate"], abs=TOLERANCE)
         assert row.std_error == pytest.approx(reference["std_error"], abs=TOLERANCE)
+
+
+def test_the_difference_in_differences_is_the_published_one(stores: StudyRun) -> None:
+    # Table 3, row 3: the difference of the four means, 2.76 (from the rounded means; the
+    # unrounded difference of the means of all stores with data is 2.754).
+    row = stores.row("fte", "did")
+    assert row["estimate"] == pytest.approx(
+        REFERENCE["card_krueger_did_fte"]["estimate"], abs=TOLERANCE
+    )
+    assert row["estimate"] == pytest.approx(2.76, abs=0.01)
