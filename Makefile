@@ -4,14 +4,74 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Every install comes from the lock file (exact versions and hashes for every platform and
+# Python >= 3.11), resolved from PyPI alone; `make lock` regenerates it after pyproject.toml
+# changes, keeping the versions already locked unless the new requirements exclude them.
+LOCK := requirements.lock
+UV_VERSION := 0.13.9
+UV := $(BIN)/uv
+PYPI := https://pypi.org/simple
+LOCK_OPTIONS := pyproject.toml --extra dev --universal --python-version 3.11 --generate-hashes \
+	--no-config --index-url $(PYPI) --custom-compile-command 'make lock' --quiet
+FLOORS := .venv-floors
 
-.PHONY: demo test setup browser lint typecheck layers pytest bench clean
+.PHONY: demo test setup browser lint typecheck layers pytest bench clean lock lock-upgrade \
+	lock-check floors wheel-check
 
-$(STAMP): pyproject.toml
+$(UV):
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet 'uv==$(UV_VERSION)'
+
+$(STAMP): pyproject.toml $(LOCK) | $(UV)
+	$(UV) pip install --quiet --compile-bytecode --python $(BIN)/python --require-hashes -r $(LOCK)
+	$(UV) pip install --quiet --compile-bytecode --python $(BIN)/python --no-deps -e .
 	touch $(STAMP)
+
+lock: | $(UV)
+	$(UV) pip compile $(LOCK_OPTIONS) -o $(LOCK)
+
+# Moves every locked version to the newest that pyproject.toml allows.
+lock-upgrade: | $(UV)
+	$(UV) pip compile $(LOCK_OPTIONS) --upgrade -o $(LOCK)
+
+# Fails when pyproject.toml asks for something the lock file does not hold.
+lock-check: | $(UV)
+	@cp $(LOCK) $(VENV)/lock-check.txt
+	@$(UV) pip compile $(LOCK_OPTIONS) -o $(VENV)/lock-check.txt
+	@cmp -s $(LOCK) $(VENV)/lock-check.txt || { \
+		echo "lock-check: $(LOCK) is out of date with pyproject.toml. Run 'make lock' and commit $(LOCK)."; \
+		diff $(LOCK) $(VENV)/lock-check.txt | head -20; exit 1; }
+	@echo "lock-check: $(LOCK) matches pyproject.toml"
+
+# The lowest versions pyproject.toml allows for its direct dependencies must pass the
+# measurement tests: a floor that does not is raised in pyproject.toml.
+floors: | $(UV)
+	rm -rf $(FLOORS)
+	$(UV) venv --quiet --python $(PYTHON) $(FLOORS)
+	$(UV) pip compile pyproject.toml --extra dev --resolution lowest-direct --no-config \
+		--index-url $(PYPI) --python $(FLOORS)/bin/python --quiet -o $(FLOORS)/floors.txt
+	$(UV) pip install --quiet --compile-bytecode --python $(FLOORS)/bin/python -r $(FLOORS)/floors.txt
+	$(UV) pip install --quiet --compile-bytecode --python $(FLOORS)/bin/python --no-deps -e .
+	$(FLOORS)/bin/python -m pytest tests/measurement -q -p no:cacheprovider
+
+# A normal (non-editable) install must run: build the sdist and the wheel from it, install
+# the wheel with the locked dependencies into a fresh environment, and run the demo and
+# `init` from a folder without the source tree.
+WHEEL_CHECK := build/wheel-check
+wheel-check: | $(UV)
+	rm -rf $(WHEEL_CHECK) && mkdir -p $(WHEEL_CHECK)
+	$(UV) build --quiet --no-config --index-url $(PYPI) --out-dir $(WHEEL_CHECK)/dist
+	$(UV) venv --quiet --python $(PYTHON) $(WHEEL_CHECK)/venv
+	$(UV) pip install --quiet --python $(WHEEL_CHECK)/venv/bin/python --require-hashes \
+		-r $(LOCK)
+	$(UV) pip install --quiet --python $(WHEEL_CHECK)/venv/bin/python --no-deps \
+		$(WHEEL_CHECK)/dist/*.whl
+	cd $(WHEEL_CHECK) && venv/bin/python -c "import flows.bundled as b, sys; \
+		sys.exit(0 if '/site-packages/' in str(b.BUNDLED_DATA) else 'bundled data not from the wheel')"
+	cd $(WHEEL_CHECK) && venv/bin/trustshift init new-study --id wheel_check >/dev/null
+	cd $(WHEEL_CHECK) && PREFECT_HOME=$$PWD/.prefect venv/bin/trustshift demo --workdir demo \
+		--bootstrap-draws 99
+	@echo "wheel-check: the wheel installs and runs the demo"
 
 setup: $(STAMP)
 
@@ -46,6 +106,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/inference_size.py
 	$(BIN)/python bench/validation_bench.py
 	$(BIN)/python bench/run_bench.py
+	$(BIN)/python bench/synthesis_coverage.py
+	$(BIN)/python bench/reliability.py
 
 clean:
-	rm -rf $(VENV) work .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(FLOORS) work .pytest_cache .mypy_cache .ruff_cache

@@ -6,7 +6,7 @@ import functools
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Literal, ParamSpec, TypeVar, cast
+from typing import Annotated, Any, Literal, ParamSpec, TypeVar, cast
 
 import click
 import typer
@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from flows.bundled import EXAMPLE_STUDY_DIR, TEMPLATES_DIR
 from flows.errors import TrustshiftError
 
 app = typer.Typer(
@@ -28,9 +29,7 @@ errors = Console(stderr=True, soft_wrap=True)
 P = ParamSpec("P")
 R = TypeVar("R")
 
-REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE_STUDY = REPOSITORY_ROOT / "data" / "studies" / "example"
-INBOX_IGNORED_SUFFIXES = (".partial", ".tmp", ".md", ".txt", ".json")
+EXAMPLE_STUDY = EXAMPLE_STUDY_DIR
 
 
 class _State:
@@ -67,10 +66,11 @@ def reported(command: Callable[P, R]) -> Callable[P, R]:
         except Exception as error:
             if _State.debug:
                 raise
+            # The library's message is not shown: it may quote a cell of a survey file.
             errors.print(
-                f"[bold red]unexpected error[/] ({type(error).__name__}): {escape(str(error))}. "
-                "Re-run with `trustshift --debug ...` to see where, and report it with that "
-                "output (it holds no survey data).",
+                f"[bold red]unexpected error[/] ({type(error).__name__}). Re-run with "
+                "`trustshift --debug ...` to see the message and where it was raised; check "
+                "that output for survey data before you share it.",
                 markup=True,
                 highlight=False,
             )
@@ -82,19 +82,23 @@ def reported(command: Callable[P, R]) -> Callable[P, R]:
 StudyArgument = Annotated[
     Path, typer.Argument(help="The study file (study.toml) or the folder holding it.")
 ]
+WaitOption = Annotated[
+    bool,
+    typer.Option(
+        "--wait", help="Queue behind another command holding this study instead of failing."
+    ),
+]
+DrawsOption = Annotated[
+    int, typer.Option(min=0, help="Wild cluster bootstrap and randomization draws (0 skips).")
+]
 
 
-def inbox_files(inbox: Path) -> list[Path]:
-    """Wave files waiting in an inbox: regular, visible files, in name order."""
-    if not inbox.is_dir():
-        return []
-    return sorted(
-        path
-        for path in inbox.iterdir()
-        if path.is_file()
-        and not path.name.startswith(".")
-        and not path.name.endswith(INBOX_IGNORED_SUFFIXES)
-    )
+def _holding(study_file: Path, purpose: str, wait: bool) -> Any:
+    """The study's lock, taken (or waited for) before a command writes the study."""
+    from flows.locking import study_lock
+    from flows.study import load_study
+
+    return study_lock(load_study(study_file), purpose=purpose, wait=wait)
 
 
 @app.command()
@@ -124,10 +128,14 @@ def init(
     if target.exists():
         errors.print(f"{target} already exists; choose another folder or edit that file.")
         raise typer.Exit(2)
+<<<<<<< HEAD
     if xlsform is not None:
         _init_from_xlsform(folder, target, xlsform, study_id=study_id, title=title)
         return
     template = (REPOSITORY_ROOT / "data" / "templates" / "study.toml").read_text(encoding="utf-8")
+=======
+    template = (TEMPLATES_DIR / "study.toml").read_text(encoding="utf-8")
+>>>>>>> main
     text = (
         template.replace("{id}", study_id)
         .replace("{title}", title.replace('"', "'"))
@@ -197,9 +205,11 @@ def ingest(
     replace: Annotated[
         bool, typer.Option("--replace", help="Replace a stored wave with a different file.")
     ] = False,
+    wait: WaitOption = False,
 ) -> None:
     """Read survey waves, strip identifying columns and store them in the warehouse."""
     from flows.ingest import ingest_wave
+    from flows.orchestration.inbox import inbox_files
     from flows.study import load_study
     from flows.warehouse import warehouse_path
 
@@ -208,9 +218,10 @@ def ingest(
     if not paths:
         errors.print(f"No wave files in {study.inbox}. Drop survey exports there or name them.")
         raise typer.Exit(2)
-    for path in paths:
-        outcome = ingest_wave(study, path, wave=wave, replace=replace)
-        console.print(outcome.message, highlight=False)
+    with _holding(study_file, "ingest", wait):
+        for path in paths:
+            outcome = ingest_wave(study, path, wave=wave, replace=replace)
+            console.print(outcome.message, highlight=False)
     console.print(f"Warehouse: {warehouse_path(study)}", highlight=False)
 
 
@@ -302,6 +313,28 @@ def simulate(
     console.print(f"Simulated study written to {out}", highlight=False)
 
 
+DEMO_MARKER = ".trustshift-demo"
+
+
+def _prepare_demo_folder(workdir: Path) -> None:
+    """Empty the demo folder, deleting only a folder an earlier demo made (it holds the marker)."""
+    if workdir.is_dir() and (workdir / DEMO_MARKER).is_file():
+        shutil.rmtree(workdir)
+    elif workdir.exists() and not (workdir.is_dir() and not any(workdir.iterdir())):
+        errors.print(
+            f"demo: --workdir {workdir} exists and was not made by `trustshift demo` "
+            f"(it has no {DEMO_MARKER} file), so it is left untouched. Choose a new or empty "
+            "folder, for example `--workdir work/demo`.",
+            highlight=False,
+        )
+        raise typer.Exit(2)
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / DEMO_MARKER).write_text(
+        "Made by `trustshift demo`; the next demo with this --workdir deletes this folder.\n",
+        encoding="utf-8",
+    )
+
+
 @app.command()
 @reported
 def demo(
@@ -309,7 +342,8 @@ def demo(
         "work/demo"
     ),
     bootstrap_draws: Annotated[
-        int | None, typer.Option(help="Bootstrap and randomization draws (default 9,999).")
+        int | None,
+        typer.Option(min=0, help="Bootstrap and randomization draws (default 9,999)."),
     ] = None,
 ) -> None:
     """Run the pipeline end to end on the bundled example study, from scratch."""
@@ -317,9 +351,7 @@ def demo(
 
     from flows.simulation.example import make_example_study
 
-    if workdir.exists():
-        shutil.rmtree(workdir)
-    workdir.mkdir(parents=True)
+    _prepare_demo_folder(workdir)
     # Prefect's state outlives the demo folder: a new PREFECT_HOME costs seconds to migrate.
     os.environ.setdefault("PREFECT_HOME", str((workdir.parent / ".prefect").resolve()))
     shutil.copy2(EXAMPLE_STUDY / "study.toml", workdir / "study.toml")
@@ -339,6 +371,7 @@ def validate(
     wave: Annotated[
         str | None, typer.Option(help="Validate this stored wave only (default: every one).")
     ] = None,
+    wait: WaitOption = False,
 ) -> None:
     """Validate stored waves: suites, field-quality checks, quarantine and Data Docs.
 
@@ -363,9 +396,10 @@ def validate(
         raise typer.Exit(2)
     run_id = "validate-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     failed = False
-    for name in waves:
-        validation = validate_and_store(study, name, run_id=run_id)
-        failed |= _print_validation(study.root, name, validation)
+    with _holding(study_file, "validate", wait):
+        for name in waves:
+            validation = validate_and_store(study, name, run_id=run_id)
+            failed |= _print_validation(study.root, name, validation)
     raise typer.Exit(1 if failed else 0)
 
 
@@ -400,7 +434,9 @@ def _print_validation(root: Path, wave: str, validation: object) -> bool:
     if not validation.recheck.empty:
         target = root / "recheck" / f"{wave}.csv"
         target.parent.mkdir(parents=True, exist_ok=True)
-        validation.recheck.to_csv(target, index=False)
+        from flows.exports import write_csv
+
+        write_csv(validation.recheck, target)
         console.print(f"  re-check list for the field team: {target}", highlight=False)
     if validation.data_docs_path is not None:
         console.print(f"  Data Docs: {validation.data_docs_path}", highlight=False)
@@ -445,15 +481,15 @@ def _print_enumerators(enumerators: object, *, threshold: float) -> None:
 def estimate(
     study_file: StudyArgument,
     run_id: Annotated[str | None, typer.Option(help="Name of this run (default: new).")] = None,
-    bootstrap_draws: Annotated[
-        int, typer.Option(help="Wild cluster bootstrap and randomization draws.")
-    ] = 9999,
+    bootstrap_draws: DrawsOption = 9999,
     seed: Annotated[int, typer.Option(help="Seed of every random draw.")] = 20261130,
+    wait: WaitOption = False,
 ) -> None:
     """Estimate every pre-specified effect of a study and store the run's result tables."""
     from flows.estimation import estimate_command
 
-    estimate_command(study_file, run_id=run_id, bootstrap_draws=bootstrap_draws, seed=seed)
+    with _holding(study_file, "estimate", wait):
+        estimate_command(study_file, run_id=run_id, bootstrap_draws=bootstrap_draws, seed=seed)
 
 
 @app.command()
@@ -463,11 +499,13 @@ def report(
     run_id: Annotated[
         str | None, typer.Option(help="The estimation run to report (default: the latest).")
     ] = None,
+    wait: WaitOption = False,
 ) -> None:
     """Write the self-contained HTML report of an estimation run."""
     from flows.report import report_command
 
-    report_command(study_file, run_id=run_id)
+    with _holding(study_file, "report", wait):
+        report_command(study_file, run_id=run_id)
 
 
 @app.command()
@@ -478,12 +516,14 @@ def run(
         bool, typer.Option("--replace", help="Replace stored waves with changed inbox files.")
     ] = False,
     bootstrap_draws: Annotated[
-        int | None, typer.Option(help="Bootstrap and randomization draws (default 9,999).")
+        int | None,
+        typer.Option(min=0, help="Bootstrap and randomization draws (default 9,999)."),
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of every random draw.")] = None,
     force: Annotated[
         bool, typer.Option("--force", help="Run the flow even when nothing changed.")
     ] = False,
+    wait: WaitOption = False,
 ) -> None:
     """Run the whole study in process: ingest new waves, validate, estimate, report.
 
@@ -498,6 +538,7 @@ def run(
         bootstrap_draws=bootstrap_draws,
         seed=seed,
         force=force,
+        wait=wait,
         console=console,
     )
     if code:
@@ -549,3 +590,24 @@ def version() -> None:
     from importlib.metadata import version as distribution_version
 
     console.print(distribution_version("trustshift"))
+
+
+# Synthesis across studies (issue 15): the commands live in flows/synthesis/commands.py.
+def _register_synthesis_commands() -> None:
+    from flows.synthesis.commands import simulate_synthesis, synthesize
+
+    app.command(name="synthesize")(reported(synthesize))
+    app.command(name="simulate-synthesis")(reported(simulate_synthesis))
+
+
+_register_synthesis_commands()
+
+
+def _register_design_stage() -> None:
+    """`trustshift design`, `assign` and `plan` live in flows.planning_cli."""
+    from flows.planning_cli import register
+
+    register(app, reported)
+
+
+_register_design_stage()

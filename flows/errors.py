@@ -31,6 +31,18 @@ class DataQualityError(TrustshiftError):
     exit_code = 1
 
 
+class WarehouseError(TrustshiftError):
+    """The warehouse path does not hold a DuckDB warehouse; nothing was written."""
+
+    exit_code = 2
+
+
+class WarehouseBusyError(TrustshiftError):
+    """Another process holds the warehouse or the study (a transient condition)."""
+
+    exit_code = 1
+
+
 def format_validation_error(path: Path | str, error: Exception) -> str:
     """One message per problem: the key path in the file, what is wrong, how to fix it."""
     if not isinstance(error, ValidationError):

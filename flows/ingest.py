@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,6 +15,9 @@ import numpy as np
 import pandas as pd
 
 from flows.errors import IngestError
+from flows.faults import fault_point
+from flows.linkage import check_key, check_panel_link, record_key
+from flows.locking import study_lock
 from flows.privacy import pseudonym_key, pseudonymise
 from flows.reading import code_wave, read_raw
 from flows.study import Study
@@ -23,6 +27,7 @@ from flows.warehouse import (
     OUT_OF_RANGE,
     connect,
     current_wave,
+    insert_frame,
     warehouse_path,
 )
 
@@ -61,9 +66,14 @@ def ingest_wave(
 
     An identical file already stored is a no-op. A different file for a stored wave is refused
     unless ``replace``; the replaced version stays in the raw archive and the waves table.
-    Nothing is written to the warehouse when the file cannot be read or coded.
+    Nothing is written to the warehouse when the file cannot be read or coded. Holds the
+    study's lock (another command writing the study makes this fail at once).
     """
-    path = Path(path)
+    with study_lock(study, purpose=f"ingest {Path(path).name}"):
+        return _ingest_wave(study, Path(path), wave=wave, replace=replace)
+
+
+def _ingest_wave(study: Study, path: Path, *, wave: str | None, replace: bool) -> IngestOutcome:
     if not path.is_file():
         raise IngestError(
             f"ingest_wave: no file at {str(path)!r}. Give the path to a survey export "
@@ -107,9 +117,22 @@ def ingest_wave(
         )
 
     key = pseudonym_key(study.id, study.archive)
+    with connect(database, read_only=True) as connection:
+        check_key(connection, study, key)
+        if "respondent" in coded.frame.columns:
+            check_panel_link(
+                connection,
+                study,
+                wave=coded.wave,
+                file_name=path.name,
+                raw_ids=coded.frame["respondent"],
+                key=key,
+            )
     interviews = normalized_interviews(coded.frame, key)
     answers = normalized_answers(coded.frame, study)
+    make_private_folder(study.archive)
     archive_path = archive_file(path, study.archive / coded.wave, checksum)
+    fault_point("ingest-after-archive")
     version = 1 if current is None else int(str(current["version"])) + 1
     now = datetime.now()
 
@@ -117,6 +140,7 @@ def ingest_wave(
         connection.execute("BEGIN TRANSACTION")
         try:
             register_study(connection, study, now)
+            record_key(connection, study, key, now)
             if current is not None:
                 _retire_version(connection, study.id, coded.wave, int(str(current["version"])), now)
             connection.execute(
@@ -138,6 +162,7 @@ def ingest_wave(
                     _describe_dropped(coded.dropped_columns, coded.missing_items),
                 ],
             )
+            fault_point("ingest-mid-transaction")
             _insert_frame(connection, "interviews", interviews, study.id, coded.wave, version)
             _insert_frame(connection, "answers", answers, study.id, coded.wave, version)
             connection.execute("COMMIT")
@@ -162,14 +187,41 @@ def ingest_wave(
     )
 
 
+# File names longer than this many bytes are cut in the archive (most file systems allow 255,
+# and the archive adds a checksum prefix and a ".partial" suffix while copying).
+ARCHIVE_NAME_BYTES = 200
+
+
+def archive_name(checksum: str, file_name: str) -> str:
+    """``<checksum prefix>-<file name>``, the name cut (extension kept) to fit any file system."""
+    name = f"{checksum[:16]}-{file_name}"
+    if len(name.encode("utf-8")) <= ARCHIVE_NAME_BYTES:
+        return name
+    suffix = Path(file_name).suffix[:16]
+    stem = file_name[: len(file_name) - len(suffix)] if suffix else file_name
+    room = ARCHIVE_NAME_BYTES - len(f"{checksum[:16]}-~{suffix}".encode())
+    cut = stem.encode("utf-8")[:room].decode("utf-8", errors="ignore")
+    return f"{checksum[:16]}-{cut}~{suffix}"
+
+
 def archive_file(path: Path, directory: Path, checksum: str) -> Path:
-    """Copy the raw file, untouched, into the archive under its checksum (atomic rename)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    target = directory / f"{checksum[:16]}-{path.name}"
+    """Copy the raw file, untouched, into the archive under its checksum (atomic rename).
+
+    The raw zone holds identifying data: its folders are created owner-only (0700) and each
+    archived file is readable by its owner only (0600).
+    """
+    make_private_folder(directory)
+    target = directory / archive_name(checksum, path.name)
     if target.exists() and file_checksum(target) == checksum:
+        target.chmod(0o600)
         return target
     partial = target.with_name(target.name + ".partial")
-    shutil.copy2(path, partial)
+    partial.unlink(missing_ok=True)
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as handle, path.open("rb") as source:
+        shutil.copyfileobj(source, handle, 1 << 20)
+    shutil.copystat(path, partial)
+    partial.chmod(0o600)
     if file_checksum(partial) != checksum:
         partial.unlink()
         raise IngestError(
@@ -178,6 +230,18 @@ def archive_file(path: Path, directory: Path, checksum: str) -> Path:
         )
     partial.replace(target)
     return target
+
+
+def make_private_folder(directory: Path) -> None:
+    """Create ``directory`` (and missing parents) readable by the owner only (0700)."""
+    missing = []
+    for folder in (directory, *directory.parents):
+        if folder.exists():
+            break
+        missing.append(folder)
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for folder in [*missing, directory]:
+        folder.chmod(0o700)
 
 
 def normalized_interviews(coded: pd.DataFrame, key: bytes) -> pd.DataFrame:
@@ -210,7 +274,7 @@ def normalized_answers(coded: pd.DataFrame, study: Study) -> pd.DataFrame:
         reasons[codes == code] = reason
     lower, upper, allowed = _bounds_by_column(study, columns)
     answered = ~np.isnan(codes) & (reasons == None)  # noqa: E711 (elementwise on object array)
-    outside = answered & ((codes < lower) | (codes > upper))
+    outside = answered & ((codes < lower) | (codes > upper) | np.isinf(codes))
     for j, valid in enumerate(allowed):
         if valid is not None:
             outside[:, j] |= answered[:, j] & ~np.isin(codes[:, j], list(valid))
@@ -324,12 +388,7 @@ def _insert_frame(
     staged.insert(0, "version", version)
     staged.insert(0, "wave", wave)
     staged.insert(0, "study_id", study_id)
-    connection.register("staged_frame", staged)
-    try:
-        columns = ", ".join(f'"{c}"' for c in staged.columns)
-        connection.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM staged_frame")
-    finally:
-        connection.unregister("staged_frame")
+    insert_frame(connection, table, staged)
 
 
 def _describe_dropped(

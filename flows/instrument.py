@@ -8,9 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from flows.bundled import INSTRUMENTS_DIR
 from flows.errors import StudyFileError, format_validation_error
-
-INSTRUMENTS_DIR = Path(__file__).resolve().parent.parent / "data" / "instruments"
 
 ScaleKind = Literal[
     "likert",  # ordered codes minimum..maximum with a direction

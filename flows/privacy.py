@@ -74,12 +74,22 @@ def pseudonym_key(study_id: str, archive: Path) -> bytes:
     key_file = archive / KEY_FILE_NAME
     if key_file.is_file():
         return key_file.read_text(encoding="utf-8").strip().encode("utf-8")
-    archive.mkdir(parents=True, exist_ok=True)
+    archive.mkdir(mode=0o700, parents=True, exist_ok=True)
+    archive.chmod(0o700)
     token = secrets.token_hex(32)
     descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
         handle.write(token + "\n")
     return token.encode("utf-8")
+
+
+# A fixed message whose HMAC identifies a key without revealing it.
+_FINGERPRINT_MESSAGE = b"trustshift pseudonym key fingerprint v1"
+
+
+def key_fingerprint(key: bytes) -> str:
+    """HMAC-SHA256 of a fixed message under the key (hex): recorded to tell a changed key."""
+    return hmac.new(key, _FINGERPRINT_MESSAGE, hashlib.sha256).hexdigest()
 
 
 def pseudonymise(values: pd.Series, key: bytes) -> pd.Series:

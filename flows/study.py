@@ -11,8 +11,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
+from flows.assumptions import AssumptionDeclaration
 from flows.errors import StudyFileError, format_validation_error
 from flows.instrument import Construct, Instrument, Item, load_instrument
+from flows.locations import check_locations
 
 
 class _Strict(BaseModel):
@@ -106,6 +108,24 @@ class Outcomes(_Strict):
             "'not applicable' code counts as 0 (no plan, no preparations) in the analysis"
         ),
     )
+    sesoi: dict[str, float] = Field(
+        default_factory=dict,
+        description=(
+            "smallest effect size of interest per outcome, in standard deviations of the "
+            "comparison arm at baseline: estimates within ±SESOI can be shown equivalent to "
+            "no effect (two one-sided tests)"
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _check_sesoi(self) -> Outcomes:
+        for name, value in self.sesoi.items():
+            if not value > 0:
+                raise ValueError(
+                    f"outcomes.sesoi.{name}: {value!r} is not a positive number of standard "
+                    "deviations; declare for example 0.2"
+                )
+        return self
 
 
 class Reading(_Strict):
@@ -191,6 +211,42 @@ class Quality(_Strict):
     maximum_follow_up_gap: float = Field(
         default=0.05, ge=0, le=1, description="largest accepted gap in follow-up rates of arms"
     )
+    minimum_panel_link_share: float = Field(
+        default=0.2,
+        ge=0,
+        le=1,
+        description="share of a later panel wave's ids that must match the baseline's, else "
+        "ingestion stops (a changed key or ids that lost their leading zeros)",
+    )
+
+
+class Inference(_Strict):
+    """Which inference the study's p-values and intervals come from: a design decision.
+
+    Below ``few_clusters_below`` clusters the primary p-value and interval of every estimate
+    (the ones q-values, step-downs and verdicts read) come from ``few_clusters_method``; from
+    that many on, from ``many_clusters_method``. Designs without clusters read HC2.
+    """
+
+    few_clusters_below: int = Field(
+        default=42, ge=2, description="below this many clusters use few_clusters_method"
+    )
+    few_clusters_method: Literal["cr2", "wild_bootstrap"] = Field(
+        default="cr2",
+        description="CR2 with Satterthwaite df, or the wild cluster restricted bootstrap",
+    )
+    many_clusters_method: Literal["cr1", "cr2"] = Field(
+        default="cr1", description="CR1 with t(G-1), or CR2 with Satterthwaite df"
+    )
+
+    def vcov_for(self, n_clusters: int) -> Literal["CR1", "CR2"]:
+        """The variance of Wald tests and group effects for a design with G clusters.
+
+        The bootstrap does not give joint tests, so with few clusters they use CR2 (HTZ).
+        """
+        if n_clusters < self.few_clusters_below or self.many_clusters_method == "cr2":
+            return "CR2"
+        return "CR1"
 
 
 class Locations(_Strict):
@@ -199,6 +255,17 @@ class Locations(_Strict):
     inbox: str = "inbox"
     archive: str = "raw"
     warehouse: str = "warehouse/trustshift.duckdb"
+    allow_outside: bool = Field(
+        default=False,
+        description="accept absolute locations outside the study folder ('..' never is)",
+    )
+    inbox_settle_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        le=3600,
+        description="an inbox file modified this recently must keep its size and time that "
+        "long before a run takes it (a file still being copied is left for the next run)",
+    )
 
 
 class Study(_Strict):
@@ -218,7 +285,15 @@ class Study(_Strict):
     )
     reading: Reading = Field(default_factory=Reading)
     quality: Quality = Field(default_factory=Quality)
+    inference: Inference = Field(default_factory=Inference)
     locations: Locations = Field(default_factory=Locations)
+    assumptions: list[AssumptionDeclaration] | None = Field(
+        default=None,
+        description=(
+            "which outcomes bear on each assumption of the scorecard; the instrument's "
+            "defaults (data/assumptions/) when not given, none with an empty list"
+        ),
+    )
 
     _path: Path | None = PrivateAttr(default=None)
     _instrument: Instrument | None = PrivateAttr(default=None)
@@ -359,5 +434,10 @@ def load_study(path: str | Path) -> Study:
     except Exception as error:
         raise StudyFileError(format_validation_error(path, error)) from None
     study._path = path
+    check_locations(
+        path.parent,
+        study.locations.model_dump(include={"inbox", "archive", "warehouse"}),
+        allow_outside=study.locations.allow_outside,
+    )
     study.resolved_instrument()
     return study

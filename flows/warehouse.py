@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from flows.errors import WarehouseBusyError, WarehouseError
 from flows.study import Study
 
 WAREHOUSE_ENVIRONMENT_VARIABLE = "TRUSTSHIFT_WAREHOUSE"
@@ -105,6 +106,11 @@ CREATE TABLE IF NOT EXISTS items (
     correct_answer DOUBLE,
     question VARCHAR NOT NULL
 );
+CREATE TABLE IF NOT EXISTS pseudonym_keys (
+    study_id VARCHAR PRIMARY KEY,
+    fingerprint VARCHAR NOT NULL,
+    recorded_at TIMESTAMP NOT NULL
+);
 CREATE TABLE IF NOT EXISTS runs (
     run_id VARCHAR PRIMARY KEY,
     study_id VARCHAR NOT NULL,
@@ -117,6 +123,8 @@ CREATE TABLE IF NOT EXISTS runs (
     inputs VARCHAR NOT NULL,
     message VARCHAR
 );
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS pid INTEGER;
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS host VARCHAR;
 """
 
 # Reasons a value is missing that are not special codes of the instrument.
@@ -132,16 +140,64 @@ def warehouse_path(study: Study) -> Path:
     return study.root / study.locations.warehouse
 
 
+# Bytes 8-11 of every DuckDB database file.
+DUCKDB_MAGIC = b"DUCK"
+
+
+def check_warehouse_file(path: Path) -> None:
+    """Refuse a warehouse path that is a folder or a file DuckDB did not write."""
+    if path.is_dir():
+        raise WarehouseError(
+            f"connect: the warehouse path {str(path)!r} is a folder; it must name a DuckDB "
+            "file. Set locations.warehouse in the study file (or TRUSTSHIFT_WAREHOUSE) to a "
+            "file inside that folder, e.g. 'warehouse/trustshift.duckdb'."
+        )
+    if not path.is_file() or path.stat().st_size == 0:
+        return
+    with path.open("rb") as handle:
+        header = handle.read(16)
+    if header[8:12] != DUCKDB_MAGIC:
+        found = (
+            "an SQLite database"
+            if header.startswith(b"SQLite format 3")
+            else ("a file that is not a DuckDB database")
+        )
+        raise WarehouseError(
+            f"connect: the warehouse path {str(path)!r} holds {found}. Point "
+            "locations.warehouse (or TRUSTSHIFT_WAREHOUSE) at a new or existing DuckDB file, "
+            "or move that file away."
+        )
+
+
 @contextmanager
 def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection to the warehouse; a writable one creates the file and its tables."""
+    check_warehouse_file(path)
     if read_only and not path.exists():
         # A read-only look at a warehouse that does not exist yet: an empty in-memory one.
         connection = duckdb.connect(":memory:")
     else:
         if not read_only:
             path.parent.mkdir(parents=True, exist_ok=True)
-        connection = duckdb.connect(str(path), read_only=read_only)
+        try:
+            # No extension downloads: a warehouse never needs one, and a foreign file must not
+            # make DuckDB reach for the network.
+            connection = duckdb.connect(
+                str(path),
+                read_only=read_only,
+                config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
+            )
+        except duckdb.IOException as error:
+            if "lock" not in str(error).lower():
+                raise WarehouseError(
+                    f"connect: the warehouse {str(path)!r} cannot be opened ({error}). Check the "
+                    "path in locations.warehouse and the file's permissions."
+                ) from None
+            raise WarehouseBusyError(
+                f"connect: the warehouse {str(path)!r} is in use by another process (DuckDB "
+                "takes one writer at a time). Wait for the other trustshift command to end and "
+                "run again, or use `trustshift run --wait`."
+            ) from error
     try:
         if not read_only or not path.exists():
             connection.execute(SCHEMA)
@@ -188,3 +244,22 @@ def query(path: Path, sql: str, parameters: list[object] | None = None) -> pd.Da
     """Run a read-only query on a warehouse file and return a DataFrame."""
     with connect(path, read_only=True) as connection:
         return connection.execute(sql, parameters or []).fetch_df()
+
+
+def insert_frame(connection: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> int:
+    """Append a DataFrame's rows to a warehouse table, matching columns by name.
+
+    The one way rows go from a DataFrame into the warehouse: column names are quoted (a
+    column may be called ``order`` or hold capitals), an empty frame writes nothing. Returns
+    the number of rows written.
+    """
+    if frame.empty:
+        return 0
+    staged = "_trustshift_staged_frame"
+    connection.register(staged, frame)
+    try:
+        columns = ", ".join('"' + str(column).replace('"', '""') + '"' for column in frame.columns)
+        connection.execute(f'INSERT INTO "{table}" ({columns}) SELECT {columns} FROM {staged}')
+    finally:
+        connection.unregister(staged)
+    return len(frame)

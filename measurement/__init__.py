@@ -16,6 +16,7 @@ from measurement.balance import (
     joint_orthogonality,
     wald_test,
 )
+from measurement.binary import BinaryFit, estimate_binary_effect, fit_binary_model
 from measurement.change import CHANGE_COLUMNS, CHANGE_LABEL, within_arm_change
 from measurement.constructs import ItemSpec, recode_items, score_constructs
 from measurement.descriptives import (
@@ -44,7 +45,7 @@ from measurement.multiple_testing import (
     stepdown_p_values,
     westfall_young_p_values,
 )
-from measurement.ordinal import estimate_ordered_logit
+from measurement.ordinal import OrderedLogitFit, estimate_ordered_logit, fit_ordered_logit
 from measurement.propensity import (
     OVERLAP_COLUMNS,
     WEIGHTED_BALANCE_COLUMNS,
@@ -60,6 +61,7 @@ from measurement.randomization_inference import (
     randomization_inference_effect,
 )
 from measurement.reliability import RELIABILITY_COLUMNS, construct_reliability, feldt_interval
+from measurement.rerandomization import BalanceRule, standardized_differences
 from measurement.study_effects import EFFECT_COLUMNS, estimate_study_effects
 from measurement.wild_bootstrap import (
     WildBootstrapResult,
@@ -82,6 +84,8 @@ __all__ = [
     "RELIABILITY_COLUMNS",
     "STEPDOWN_COLUMNS",
     "WEIGHTED_BALANCE_COLUMNS",
+    "BalanceRule",
+    "BinaryFit",
     "DesignError",
     "DifferentialAttrition",
     "EffectEstimate",
@@ -90,6 +94,7 @@ __all__ = [
     "LeeBounds",
     "LinearFit",
     "LowReliabilityWarning",
+    "OrderedLogitFit",
     "PoorOverlapWarning",
     "PropensityModel",
     "RandomizationResult",
@@ -105,6 +110,7 @@ __all__ = [
     "describe_responses",
     "differential_attrition",
     "estimate_ancova",
+    "estimate_binary_effect",
     "estimate_did",
     "estimate_effect_by_group",
     "estimate_exposure_effect",
@@ -112,7 +118,9 @@ __all__ = [
     "estimate_propensity",
     "estimate_study_effects",
     "feldt_interval",
+    "fit_binary_model",
     "fit_linear_model",
+    "fit_ordered_logit",
     "follow_up_status",
     "joint_orthogonality",
     "lee_bounds",
@@ -123,6 +131,7 @@ __all__ = [
     "romano_wolf_p_values",
     "score_constructs",
     "sharpened_q_values",
+    "standardized_differences",
     "stepdown_p_values",
     "summary_index",
     "wald_test",

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from measurement.balance import wald_test
 from measurement.errors import DesignError
 from measurement.linear_model import fit_linear_model
 
@@ -200,7 +201,7 @@ class DifferentialAttrition:
     terms: pd.DataFrame
     statistic: float
     df_numerator: int
-    df_denominator: int
+    df_denominator: float
     p_value: float
     n_obs: int
     n_clusters: int
@@ -247,7 +248,9 @@ def differential_attrition(
     ValueError
         Missing columns or no characteristic.
     DesignError
-        As :func:`measurement.linear_model.fit_linear_model`.
+        As :func:`measurement.linear_model.fit_linear_model`; and when the variance of the
+        interactions is singular (more characteristics than the clusters can test), from
+        :func:`measurement.balance.wald_test`, the one Wald test of the package.
 
     References
     ----------
@@ -276,20 +279,15 @@ def differential_attrition(
         cluster=cluster,
         fixed_effects=[stratum] if stratum else [],
     )
-    b = fit.coefficients[interactions].to_numpy()
-    v = fit.vcov.loc[interactions, interactions].to_numpy()
-    q = len(interactions)
-    wald = float(b @ np.linalg.pinv(v) @ b)
-    statistic = wald / q
-    p_value = float(stats.f.sf(statistic, q, fit.df_resid))
+    joint = wald_test(fit, interactions)
     terms = fit.tidy(confidence)
     terms = terms.loc[terms["term"].isin(interactions)].reset_index(drop=True)
     return DifferentialAttrition(
         terms=terms,
-        statistic=statistic,
-        df_numerator=q,
-        df_denominator=fit.df_resid,
-        p_value=p_value,
+        statistic=joint.statistic,
+        df_numerator=joint.df_numerator,
+        df_denominator=joint.df_denominator,
+        p_value=joint.p_value,
         n_obs=fit.n_obs,
         n_clusters=fit.n_clusters,
     )
@@ -320,32 +318,92 @@ class LeeBounds:
         return pd.DataFrame([asdict(self)])
 
 
-def _trimmed_mean(values: np.ndarray, keep: float, *, from_top: bool) -> float:
-    """Mean of the lowest (or highest) share ``keep`` of ``values``, splitting the boundary."""
-    ordered = np.sort(values)
-    if from_top:
-        ordered = ordered[::-1]
-    count = keep * ordered.size
-    weights = np.clip(count - np.arange(ordered.size), 0.0, 1.0)
-    return float(weights @ ordered / weights.sum())
+def _trimmed_mean(
+    values: np.ndarray, keep: float, *, from_top: bool, weights: np.ndarray | None = None
+) -> float:
+    """Weighted mean of the lowest (or highest) share ``keep`` of the weight of ``values``.
+
+    The boundary observation contributes the fraction of its weight needed to reach the
+    share; with unit weights this is the trimmed mean that splits the boundary row.
+    """
+    w = np.ones(values.size) if weights is None else weights
+    order = np.argsort(-values if from_top else values, kind="stable")
+    ordered, mass = values[order], w[order]
+    before = np.cumsum(mass) - mass
+    taken = np.clip(keep * mass.sum() - before, 0.0, mass)
+    return float(taken @ ordered / taken.sum())
 
 
-def _bounds(y: np.ndarray, treated: np.ndarray, observed: np.ndarray) -> tuple[float, ...]:
-    rate_t = observed[treated == 1].mean()
-    rate_c = observed[treated == 0].mean()
-    y_t = y[(treated == 1) & observed]
-    y_c = y[(treated == 0) & observed]
-    if y_t.size == 0 or y_c.size == 0:
+def _cell_bounds(
+    y: np.ndarray, treated: np.ndarray, observed: np.ndarray, w: np.ndarray
+) -> tuple[float, float, float, float, float]:
+    """Lee bounds in one cell: (lower, upper, trimming share, rate treated, rate comparison)."""
+    arm_t, arm_c = treated == 1, treated == 0
+    rate_t = float(w[arm_t & observed].sum() / w[arm_t].sum()) if arm_t.any() else np.nan
+    rate_c = float(w[arm_c & observed].sum() / w[arm_c].sum()) if arm_c.any() else np.nan
+    seen_t, seen_c = arm_t & observed, arm_c & observed
+    if not seen_t.any() or not seen_c.any():
         return (np.nan, np.nan, np.nan, rate_t, rate_c)
+    y_t, w_t, y_c, w_c = y[seen_t], w[seen_t], y[seen_c], w[seen_c]
+    mean_t = float(w_t @ y_t / w_t.sum())
+    mean_c = float(w_c @ y_c / w_c.sum())
     if rate_t >= rate_c:
         share = (rate_t - rate_c) / rate_t
-        lower = _trimmed_mean(y_t, 1 - share, from_top=False) - y_c.mean()
-        upper = _trimmed_mean(y_t, 1 - share, from_top=True) - y_c.mean()
+        lower = _trimmed_mean(y_t, 1 - share, from_top=False, weights=w_t) - mean_c
+        upper = _trimmed_mean(y_t, 1 - share, from_top=True, weights=w_t) - mean_c
     else:
         share = (rate_c - rate_t) / rate_c
-        lower = y_t.mean() - _trimmed_mean(y_c, 1 - share, from_top=True)
-        upper = y_t.mean() - _trimmed_mean(y_c, 1 - share, from_top=False)
+        lower = mean_t - _trimmed_mean(y_c, 1 - share, from_top=True, weights=w_c)
+        upper = mean_t - _trimmed_mean(y_c, 1 - share, from_top=False, weights=w_c)
     return (lower, upper, share, rate_t, rate_c)
+
+
+def _bounds(
+    y: np.ndarray,
+    treated: np.ndarray,
+    observed: np.ndarray,
+    w: np.ndarray | None = None,
+    strata: np.ndarray | None = None,
+) -> tuple[float, ...]:
+    """Lee bounds, trimmed within strata and averaged over the always-observed.
+
+    Returns (lower, upper, trimming share, rate treated, rate comparison, cells trimmed in
+    the treatment arm, cells trimmed in the comparison arm). Each stratum's bounds are
+    weighted by its estimated number of always-observed respondents: its (weighted) size
+    times the follow-up rate of its arm with the lower rate (Lee 2009, section 4).
+    """
+    weights = np.ones(y.size) if w is None else w
+    rate_t = float(weights[(treated == 1) & observed].sum() / weights[treated == 1].sum())
+    rate_c = float(weights[(treated == 0) & observed].sum() / weights[treated == 0].sum())
+    if strata is None:
+        cell = _cell_bounds(y, treated, observed, weights)
+        side = (1, 0) if cell[3] >= cell[4] else (0, 1)
+        return (cell[0], cell[1], cell[2], rate_t, rate_c, *side)
+    lowers, uppers, shares, masses, sizes = [], [], [], [], []
+    trimmed_t = trimmed_c = 0
+    for level in np.unique(strata):
+        members = strata == level
+        cell = _cell_bounds(y[members], treated[members], observed[members], weights[members])
+        if not np.isfinite(cell[0]):
+            return (np.nan, np.nan, np.nan, rate_t, rate_c, 0, 0)
+        size = float(weights[members].sum())
+        lowers.append(cell[0])
+        uppers.append(cell[1])
+        shares.append(cell[2])
+        masses.append(size * min(cell[3], cell[4]))
+        sizes.append(size)
+        trimmed_t += int(cell[3] >= cell[4])
+        trimmed_c += int(cell[3] < cell[4])
+    mass = np.array(masses)
+    return (
+        float(np.array(lowers) @ mass / mass.sum()),
+        float(np.array(uppers) @ mass / mass.sum()),
+        float(np.array(shares) @ np.array(sizes) / np.sum(sizes)),
+        rate_t,
+        rate_c,
+        trimmed_t,
+        trimmed_c,
+    )
 
 
 def lee_bounds(
@@ -354,17 +412,25 @@ def lee_bounds(
     outcome: str,
     treated: str,
     cluster: str | None = None,
+    stratum: str | None = None,
+    weight: str | None = None,
     draws: int = 500,
     confidence: float = 0.95,
     seed: int | np.random.Generator | None = None,
 ) -> LeeBounds:
-    """Lee (2009) bounds on a treatment effect under differential attrition.
+    """Lee (2009) bounds on the effect for the always-observed, under differential attrition.
 
-    Assumes random assignment and monotonicity (the campaign moves follow-up response in one
-    direction only). In the arm with the higher follow-up rate, the share
+    The bounds are for the always-observed: the respondents who would be followed up
+    whichever arm they were assigned to, not for everyone at baseline. Assumes random
+    assignment (within strata) and monotonicity (the campaign moves follow-up response in
+    one direction only). In the arm with the higher follow-up rate, the share
     ``p = (q_high - q_low) / q_high`` of its observed outcomes is trimmed from the top (lower
     bound) or from the bottom (upper bound); the bounds are differences in means between the
-    trimmed arm and the other arm, for the respondents observed whatever their assignment.
+    trimmed arm and the other arm. With ``stratum``, trimming is done within each stratum
+    and the stratum bounds are averaged with weights equal to each stratum's estimated
+    number of always-observed respondents (Lee 2009, section 4; Tauchmann's Stata
+    ``leebounds, tight()``), which gives bounds at least as narrow when strata predict the
+    outcome. With ``weight``, follow-up rates, trimming and means use the survey weights.
 
     Parameters
     ----------
@@ -376,7 +442,12 @@ def lee_bounds(
         0/1 assignment.
     cluster : str or None
         Resampling unit of the bootstrap standard errors (clusters are drawn with
-        replacement); None resamples respondents.
+        replacement, within strata when ``stratum`` is given); None resamples respondents.
+    stratum : str or None, default None
+        Randomization strata: trimming within strata (see above); rows without a stratum
+        are left out.
+    weight : str or None, default None
+        Survey weights (non-negative; rows with a missing weight are left out).
     draws : int, default 500
         Bootstrap draws for the standard errors.
     confidence : float, default 0.95
@@ -399,9 +470,9 @@ def lee_bounds(
 
     Notes
     -----
-    Without covariates or strata (the basic estimator of Lee 2009, section 3). Standard
-    errors come from a (cluster) bootstrap rather than Lee's analytic formula, so that the
-    clustering of the design is respected; bounds are unweighted.
+    Standard errors come from a (cluster, stratified) bootstrap rather than Lee's analytic
+    formula, so that the clustering of the design is respected. Within strata the direction
+    of trimming is chosen per stratum (``trimmed_arm`` is "mixed" when it differs).
 
     References
     ----------
@@ -409,6 +480,8 @@ def lee_bounds(
     treatment effects. Review of Economic Studies, 76(3), 1071-1102.
     Imbens, G. W., & Manski, C. F. (2004). Confidence intervals for partially identified
     parameters. Econometrica, 72(6), 1845-1857.
+    Tauchmann, H. (2014). Lee (2009) treatment-effect bounds for nonrandom sample selection.
+    Stata Journal, 14(4), 884-894.
 
     Examples
     --------
@@ -422,12 +495,16 @@ def lee_bounds(
     True
     """
     caller = "lee_bounds"
-    _require(responses, [outcome, treated] + ([cluster] if cluster else []), caller)
+    optional = [name for name in (cluster, stratum, weight) if name is not None]
+    _require(responses, [outcome, treated, *optional], caller)
     if isinstance(draws, bool) or not isinstance(draws, int | np.integer) or draws < 2:
         raise ValueError(
             f"{caller}: draws must be an integer of at least 2; got {draws!r}. Pass e.g. 500."
         )
-    frame = responses.loc[responses[treated].notna()]
+    present = responses[treated].notna()
+    for name in optional:
+        present &= responses[name].notna()
+    frame = responses.loc[present]
     treatment = frame[treated].to_numpy(dtype=float)
     if not np.isin(treatment, [0.0, 1.0]).all():
         raise ValueError(
@@ -436,6 +513,15 @@ def lee_bounds(
         )
     y = frame[outcome].to_numpy(dtype=float)
     observed = np.isfinite(y)
+    w = None
+    if weight is not None:
+        w = frame[weight].to_numpy(dtype=float)
+        if np.any(w < 0):
+            raise ValueError(
+                f"{caller}: weight column {weight!r} holds negative values in "
+                f"{int(np.sum(w < 0))} rows. Pass non-negative survey weights."
+            )
+    strata = pd.factorize(frame[stratum], sort=True)[0] if stratum is not None else None
     for value, group in ((0.0, "comparison"), (1.0, "treatment")):
         if not observed[treatment == value].any():
             raise DesignError(
@@ -443,7 +529,21 @@ def lee_bounds(
                 f"{int((treatment == value).sum())} baseline respondents and none followed up. "
                 "Lee bounds need outcomes in both arms."
             )
-    lower, upper, share, rate_t, rate_c = _bounds(y, treatment, observed)
+        if strata is not None:
+            empty = [
+                level
+                for level in np.unique(strata)
+                if not (observed & (treatment == value) & (strata == level)).any()
+            ]
+            if empty:
+                raise DesignError(
+                    f"{caller}: {len(empty)} strata of {stratum!r} have no observed {outcome!r} "
+                    f"in the {group} arm; trimming within strata needs both arms in each. "
+                    "Merge small strata or pass stratum=None."
+                )
+    lower, upper, share, rate_t, rate_c, trimmed_t, trimmed_c = _bounds(
+        y, treatment, observed, w, strata
+    )
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     if cluster is not None:
         codes, uniques = pd.factorize(frame[cluster])
@@ -452,13 +552,29 @@ def lee_bounds(
     else:
         members = [np.array([index]) for index in range(len(frame))]
         n_clusters = len(frame)
+    unit_strata = (
+        np.array([strata[rows[0]] for rows in members])
+        if strata is not None
+        else np.zeros(len(members), dtype=np.int64)
+    )
+    pools = [np.flatnonzero(unit_strata == level) for level in np.unique(unit_strata)]
     replicates = np.full((draws, 2), np.nan)
     for draw in range(draws):
-        chosen = rng.integers(0, len(members), size=len(members))
+        chosen = (
+            rng.integers(0, len(members), size=len(members))
+            if strata is None
+            else np.concatenate([rng.choice(pool, size=pool.size) for pool in pools])
+        )
         rows = np.concatenate([members[index] for index in chosen])
         if len(np.unique(treatment[rows])) < 2:
             continue
-        replicates[draw] = _bounds(y[rows], treatment[rows], observed[rows])[:2]
+        replicates[draw] = _bounds(
+            y[rows],
+            treatment[rows],
+            observed[rows],
+            None if w is None else w[rows],
+            None if strata is None else strata[rows],
+        )[:2]
     se_lower, se_upper = np.nanstd(replicates, axis=0, ddof=1)
     width = max(upper - lower, 0.0)
     sigma = max(se_lower, se_upper, 1e-300)
@@ -477,14 +593,21 @@ def lee_bounds(
         conf_low=float(lower - critical * se_lower),
         conf_high=float(upper + critical * se_upper),
         trimming_share=float(share),
-        trimmed_arm="treatment" if rate_t >= rate_c else "comparison",
+        trimmed_arm=(
+            "mixed" if trimmed_t and trimmed_c else "treatment" if trimmed_t else "comparison"
+        ),
         follow_up_rate_treatment=float(rate_t),
         follow_up_rate_comparison=float(rate_c),
         n_obs=len(frame),
         n_clusters=int(n_clusters),
         draws=draws,
         inference=(
-            f"Lee (2009) bounds; standard errors from {draws} bootstrap draws of {unit}; "
-            "Imbens-Manski (2004) interval"
+            "Lee (2009) bounds on the effect for the always-observed (respondents followed up "
+            "whichever arm they were in)"
+            + (f", trimmed within strata of {stratum!r}" if stratum is not None else "")
+            + (f", weighted by {weight!r}" if weight is not None else "")
+            + f"; standard errors from {draws} bootstrap draws of {unit}"
+            + (" within strata" if stratum is not None else "")
+            + "; Imbens-Manski (2004) interval"
         ),
     )

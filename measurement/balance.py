@@ -11,7 +11,7 @@ from scipy import stats
 
 from measurement.arguments import check_columns, check_names, check_responses
 from measurement.errors import DesignError
-from measurement.linear_model import LinearFit, SmallSample, fit_linear_model
+from measurement.linear_model import LinearFit, SmallSample, VcovType, fit_linear_model
 
 __all__ = [
     "BALANCE_COLUMNS",
@@ -212,7 +212,7 @@ def baseline_balance(
     *,
     covariates: Sequence[str],
     treated: str,
-    cluster: str,
+    cluster: str | None = None,
     stratum: str | None = None,
     small_sample: SmallSample = "stata",
 ) -> pd.DataFrame:
@@ -231,8 +231,9 @@ def baseline_balance(
         Numeric baseline characteristics.
     treated : str
         0/1 assignment column.
-    cluster : str
-        Cluster column (unit of assignment).
+    cluster : str or None, default None
+        Cluster column (unit of assignment); None for individually randomised designs
+        (HC1 errors with a t(N-K) reference).
     stratum : str or None, default None
         Randomization strata, entered as fixed effects in the regression (iebaltab's
         ``fixedeffect()``).
@@ -300,7 +301,11 @@ def baseline_balance(
     specification = (
         f"{{covariate}} ~ {treated}"
         + (f" | {stratum} fixed effects" if stratum is not None else "")
-        + f"; CR1 errors clustered on {cluster}, t(G-1) p-value"
+        + (
+            f"; CR1 errors clustered on {cluster}, t(G-1) p-value"
+            if cluster is not None
+            else "; HC1 errors, t(N-K) p-value"
+        )
     )
     rows = []
     for name in names:
@@ -355,9 +360,10 @@ def joint_orthogonality(
     *,
     covariates: Sequence[str],
     treated: str,
-    cluster: str,
+    cluster: str | None = None,
     stratum: str | None = None,
     small_sample: SmallSample = "stata",
+    vcov: VcovType | None = None,
 ) -> WaldTest:
     """Joint test that baseline characteristics do not predict assignment (iebaltab ``ftest``).
 
@@ -373,12 +379,15 @@ def joint_orthogonality(
         Numeric baseline characteristics (fewer than the number of clusters).
     treated : str
         0/1 assignment column.
-    cluster : str
-        Cluster column.
+    cluster : str or None, default None
+        Cluster column; None for individually randomised designs.
     stratum : str or None, default None
         Randomization strata as fixed effects.
     small_sample : {"stata", "fixest"}, default "stata"
         CR1 convention.
+    vcov : {"iid", "HC1", "HC2", "CR1", "CR2"} or None, default None (CR1, HC1 without cluster)
+        ``"CR2"`` gives the HTZ Wald test (Pustejovsky and Tipton 2018), which holds its size
+        with few clusters.
 
     Returns
     -------
@@ -438,6 +447,7 @@ def joint_orthogonality(
         cluster=cluster,
         fixed_effects=[stratum] if stratum is not None else [],
         small_sample=small_sample,
+        vcov=vcov,
     )
     if len(names) >= fit.n_clusters:
         raise DesignError(

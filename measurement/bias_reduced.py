@@ -128,6 +128,79 @@ def _inverse_square_root(matrix: np.ndarray) -> np.ndarray:
     return (vectors * powered) @ vectors.T
 
 
+def _cluster_blocks(
+    xg: np.ndarray,
+    rows: np.ndarray,
+    bread: np.ndarray,
+    omega_xx: np.ndarray,
+    space: _FixedEffectSpace | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """U_g, the blocks of (U'WU)^-1 and of Omega = M_U U'W^2U M_U for one cluster's rows.
+
+    U_g holds the cluster's within-transformed regressors and the dummies of the fixed-effect
+    levels present in the cluster, so that Q_gg = U_g middle U_g' and
+    (Q W^2 Q)_gg = U_g omega U_g'.
+    """
+    if space is None:
+        return xg, bread, omega_xx
+    columns = space.columns[rows]
+    levels = np.unique(columns)
+    position = np.searchsorted(levels, columns)
+    dummies = np.zeros((rows.size, levels.size))
+    for j in range(columns.shape[1]):
+        dummies[np.arange(rows.size), position[:, j]] += 1.0
+    k = xg.shape[1]
+    size = k + levels.size
+    middle = np.zeros((size, size))
+    omega = np.zeros((size, size))
+    middle[:k, :k] = bread
+    omega[:k, :k] = omega_xx
+    if space.diagonal:
+        middle[k:, k:] = np.diag(space.inverse[levels])
+        omega[k:, k:] = np.diag(space.omega_dd[levels])
+    else:
+        middle[k:, k:] = space.inverse[np.ix_(levels, levels)]
+        omega[k:, k:] = space.omega_dd[np.ix_(levels, levels)]
+    cross = space.omega_dx[levels]
+    omega[k:, :k] = cross
+    omega[:k, k:] = cross.T
+    return np.column_stack([xg, dummies]), middle, omega
+
+
+def _adjusted_estimating_matrix(
+    basis: np.ndarray, middle: np.ndarray, omega: np.ndarray, xw: np.ndarray, wg: np.ndarray
+) -> np.ndarray:
+    """E_g = X_g' W_g A_g with A_g = (I - S)^{-1/2}, S = Q W + W Q - Q W^2 Q on the cluster.
+
+    S has its range in span([U_g, W_g U_g]) (rank at most twice the columns of U_g), so the
+    inverse square root is the identity off that span and is computed on it from a small
+    eigendecomposition; eigenvalues at or below 1e-12 are set to zero (clubSandwich).
+    """
+    n = basis.shape[0]
+    span = np.column_stack([basis, basis * wg[:, None]])
+    if span.shape[1] >= n:
+        if n > _MAX_CLUSTER_ROWS:
+            raise DesignError(
+                f"fit_linear_model: CR2 needs a matrix square root of a cluster with {n} rows "
+                f"and as many fixed-effect levels and regressors (at most {_MAX_CLUSTER_ROWS} "
+                "rows). Use CR1 with the wild cluster bootstrap."
+            )
+        q_gg = basis @ middle @ basis.T
+        hat = q_gg * wg[None, :]
+        full = np.eye(n) - hat - hat.T + basis @ omega @ basis.T
+        return xw.T @ _inverse_square_root(full)
+    left, singular, _ = np.linalg.svd(span, full_matrices=False)
+    keep = singular > singular.max(initial=0.0) * 1e-12
+    q = left[:, keep]
+    p = q.T @ basis
+    pw = q.T @ (basis * wg[:, None])
+    reduced = p @ middle @ pw.T
+    s = reduced + reduced.T - p @ omega @ p.T
+    root = _inverse_square_root(np.eye(q.shape[1]) - s)
+    projected = xw.T @ q
+    return xw.T + projected @ (root - np.eye(q.shape[1])) @ q.T
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BiasReduced:
     """A CR2 variance with what its Satterthwaite and HTZ tests need.
@@ -215,22 +288,61 @@ def bias_reduced_variance(
 ) -> BiasReduced:
     """CR2 variance of the coefficients of a within-transformed (weighted) least-squares fit.
 
-    ``x`` holds the regressors with the fixed effects partialled out, ``bread`` is
-    ``(x' W x)^{-1}``; the fixed effects are given by their codes so that the adjustment
-    matrices :math:`A_g = (I - H_{gg} - H_{gg}' + (Q W^2 Q)_{gg})^{-1/2}` use the hat matrix of
-    the full design (clubSandwich's working model: target variance the identity, weights W;
-    without weights :math:`A_g = (I - H_{gg})^{-1/2}`).
+    The variance is :math:`M (\\sum_g X_g' W_g A_g e_g e_g' A_g W_g X_g) M` with
+    :math:`M = (X'WX)^{-1}` and the adjustment matrices
+    :math:`A_g = (I - H_{gg} - H_{gg}' + (Q W^2 Q)_{gg})^{-1/2}`, :math:`Q = U (U'WU)^{-1} U'`
+    and :math:`H_{gg} = Q_{gg} W_g` for the full design U (regressors and fixed-effect
+    dummies): clubSandwich's working model with identity target variance and weights W.
+    Without weights :math:`A_g = (I - H_{gg})^{-1/2}`. The inverse square root is the
+    symmetric one, eigenvalues at or below 1e-12 set to zero (clubSandwich's generalized
+    inverse for clusters that absorb a fixed effect).
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        (N, k) regressors with the fixed effects partialled out (Frisch-Waugh-Lovell).
+    weights : numpy.ndarray or None
+        Analytic or survey weights (None: unweighted).
+    residuals : numpy.ndarray
+        Residuals of the full model.
+    bread : numpy.ndarray
+        :math:`(x'Wx)^{-1}`.
+    cluster_codes : numpy.ndarray
+        Cluster of each row, 0..G-1.
+    n_clusters : int
+        G.
+    fixed_effect_codes, n_fixed_effect_levels : list
+        Codes (0..L_j-1) and level counts of each absorbed fixed effect.
+
+    Returns
+    -------
+    BiasReduced
+        The variance and what the Satterthwaite and HTZ degrees of freedom need.
+
+    Raises
+    ------
+    DesignError
+        A cluster of more than 5,000 rows whose regressors and fixed-effect levels span half
+        its rows or more (a dense square root would be needed), or several fixed effects
+        with more than 3,000 levels in all.
+
+    Notes
+    -----
+    :math:`I - A_g^{-2}` has its range in the span of the cluster's design columns and their
+    weighted copies, so each :math:`A_g` comes from an eigendecomposition of a matrix of at
+    most twice that many columns: the cost is linear in the cluster sizes.
+
+    References
+    ----------
+    Bell, R. M., & McCaffrey, D. F. (2002). Bias reduction in standard errors for linear
+    regression with multi-stage samples. Survey Methodology, 28(2), 169-181.
+    Pustejovsky, J. E., & Tipton, E. (2018). Small-sample methods for cluster-robust variance
+    estimation and hypothesis testing in fixed effects models. Journal of Business &
+    Economic Statistics, 36(4), 672-683.
     """
     n = x.shape[0]
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
     clusters = [np.flatnonzero(cluster_codes == code) for code in range(n_clusters)]
-    largest = max(rows.size for rows in clusters)
-    if largest > _MAX_CLUSTER_ROWS:
-        raise DesignError(
-            f"fit_linear_model: CR2 needs a matrix square root per cluster, and the largest "
-            f"cluster has {largest} rows (at most {_MAX_CLUSTER_ROWS}). Use CR1 with the wild "
-            "cluster bootstrap."
-        )
     x_w2 = x * (w**2)[:, None]
     omega_xx = bread @ (x.T @ x_w2) @ bread
     space = _fixed_effect_space(fixed_effect_codes, n_fixed_effect_levels, w, x_w2 @ bread)
@@ -239,16 +351,8 @@ def bias_reduced_variance(
     for rows in clusters:
         xg = x[rows]
         wg = w[rows]
-        q_gg = xg @ bread @ xg.T
-        qwq = xg @ omega_xx @ xg.T
-        if space is not None:
-            q_gg += space.block(space.inverse, rows)
-            cross = xg @ space.rows_of(space.omega_dx, rows).T
-            qwq += cross + cross.T + space.block(space.omega_dd, rows)
-        hat = q_gg * wg[None, :]
-        g = np.eye(rows.size) - hat - hat.T + qwq
-        adjustment = _inverse_square_root(g)
-        e = (xg * wg[:, None]).T @ adjustment
+        basis, middle, omega = _cluster_blocks(xg, rows, bread, omega_xx, space)
+        e = _adjusted_estimating_matrix(basis, middle, omega, xg * wg[:, None], wg)
         adjusted.append(e)
         score = e @ residuals[rows]
         meat += np.outer(score, score)
@@ -279,6 +383,27 @@ def hc2_variance(
     With weights the leverage is that of the weighted fit, :math:`h_{ii} = w_i x_i'(X'WX)^{-1}
     x_i` on the full design (fixed effects included), and the meat is
     :math:`\\sum_i w_i^2 x_i x_i' e_i^2 / (1 - h_{ii})` (estimatr's transformed-data form).
+
+    Parameters
+    ----------
+    x, weights, residuals, bread, fixed_effect_codes, n_fixed_effect_levels
+        As in :func:`bias_reduced_variance`.
+
+    Returns
+    -------
+    numpy.ndarray
+        The (k, k) HC2 variance.
+
+    Raises
+    ------
+    DesignError
+        An observation with leverage 1 (HC2 is undefined).
+
+    References
+    ----------
+    MacKinnon, J. G., & White, H. (1985). Some heteroskedasticity-consistent covariance
+    matrix estimators with improved finite sample properties. Journal of Econometrics,
+    29(3), 305-325.
     """
     n = x.shape[0]
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)

@@ -12,6 +12,7 @@ from scipy import stats
 
 from measurement.arguments import check_columns, check_confidence, check_names, check_responses
 from measurement.errors import DesignError
+from measurement.linear_model import fit_linear_model
 
 __all__ = ["CHANGE_COLUMNS", "CHANGE_LABEL", "ChangeDesign", "within_arm_change"]
 
@@ -45,15 +46,20 @@ CHANGE_COLUMNS: list[str] = [
 ]
 """Columns of :func:`within_arm_change`: one row per outcome, arm and test.
 
-``test`` is ``paired_t`` or ``wilcoxon`` (panel) or ``welch_t`` (repeated cross-sections).
+``test`` is ``paired_t`` or ``wilcoxon`` (panel) or ``welch_t`` (repeated cross-sections);
+with ``cluster`` it is ``paired_cr2`` (panel) or ``two_wave_cr2`` (cross-sections), the
+mean change with CR2 cluster-robust errors and Satterthwaite degrees of freedom (``df``).
 ``estimate`` is the mean change ``mean_after - mean_before`` (for ``wilcoxon``, the median of
 the paired differences, with no standard error or interval); ``statistic`` is t or the
 Wilcoxon W; ``df`` the t test's degrees of freedom (Welch-Satterthwaite for ``welch_t``);
 ``conf_low``/``conf_high`` the interval of the mean change; ``hedges_g`` and its interval the
 standardized change (pingouin: for panels the difference over the average of the two waves'
 standard deviations, d_av, times the small-sample correction); ``n_pairs`` is the number of
-respondents seen in both waves (None for cross-sections); ``label`` is :data:`CHANGE_LABEL`.
+respondents seen in both waves (None for cross-sections); ``label`` is :data:`CHANGE_LABEL`
+(with ``cluster``, followed by the words of the cluster-robust inference).
 """
+
+CLUSTER_ROBUST_LABEL = "cluster-robust: CR2 errors clustered on {cluster}, Satterthwaite df"
 
 
 def _paired_rows(
@@ -160,6 +166,48 @@ def _welch_row(
     }
 
 
+def _no_g_interval(test: str) -> dict[str, Any]:
+    return {"test": test, "hedges_g_conf_low": np.nan, "hedges_g_conf_high": np.nan}
+
+
+def _clustered_row(
+    values: np.ndarray,
+    clusters: np.ndarray,
+    after: np.ndarray | None,
+    confidence: float,
+    where: str,
+) -> dict[str, Any]:
+    """Mean (panel: of the paired differences) or difference of wave means, CR2-Satterthwaite.
+
+    ``after`` is None for paired differences (intercept-only model) or the 0/1 indicator of
+    the later wave (the coefficient is the difference of the two waves' means).
+    """
+    frame = pd.DataFrame({"value": values, "cluster": clusters})
+    regressors: list[str] = []
+    if after is not None:
+        frame["after"] = after
+        regressors = ["after"]
+    if frame["cluster"].nunique() < 2:
+        raise DesignError(
+            f"within_arm_change: {where} has respondents in {frame['cluster'].nunique()} "
+            "cluster; cluster-robust change needs at least two. Pass cluster=None to describe "
+            "the change without clustering."
+        )
+    fit = fit_linear_model(
+        frame, outcome="value", regressors=regressors, cluster="cluster", vcov="CR2"
+    )
+    result = fit.term("after" if after is not None else "Intercept", confidence)
+    return {
+        "estimate": result["estimate"],
+        "std_error": result["std_error"],
+        "statistic": result["statistic"],
+        "df": result["df"],
+        "p_value": result["p_value"],
+        "conf_low": result["conf_low"],
+        "conf_high": result["conf_high"],
+    }
+
+
 def within_arm_change(
     responses: pd.DataFrame,
     *,
@@ -170,6 +218,7 @@ def within_arm_change(
     design: ChangeDesign,
     respondent: str | None = None,
     arm: str | None = None,
+    cluster: str | None = None,
     confidence: float = 0.95,
 ) -> pd.DataFrame:
     """Describe how each outcome changed between two waves within each arm.
@@ -183,7 +232,10 @@ def within_arm_change(
     For panels, the respondents answering in both waves are paired: paired t test on the
     differences and Wilcoxon's signed-rank test. For repeated cross-sections the two waves
     are independent samples: Welch's unequal-variance t test. Every row carries Hedges' g
-    and its interval.
+    and its interval. With ``cluster`` (respondents sampled in communities) the inference is
+    cluster-robust instead: the mean change (panel: of the paired differences; cross-sections:
+    the difference of the wave means) with CR2 errors clustered on the community and
+    Satterthwaite degrees of freedom, one row per outcome and arm, labelled as such.
 
     Parameters
     ----------
@@ -201,6 +253,11 @@ def within_arm_change(
         Respondent id column; required for panels (one row per respondent and wave).
     arm : str or None, default None
         Column naming the arm; one set of rows per arm (None: the whole sample).
+    cluster : str or None, default None
+        Community column. Outcomes move together within communities (a local event, a
+        shared enumerator), so tests that treat respondents as independent over-reject: with
+        modest community shocks the paired t test rejected a true null of no change in 18%
+        of simulated studies at 5%. Pass the cluster whenever the sample is clustered.
     confidence : float, default 0.95
         Level of the intervals.
 
@@ -222,9 +279,11 @@ def within_arm_change(
 
     Notes
     -----
-    The tests (pingouin) treat respondents as independent: they ignore clustering by
-    community, so their p-values are too small when outcomes move together within
-    communities. Respondents missing the outcome in either wave are dropped from the pairs
+    Without ``cluster`` the tests (pingouin) treat respondents as independent: they ignore
+    clustering by community, so their p-values are too small when outcomes move together
+    within communities. With ``cluster`` there is no Wilcoxon row (it has no cluster-robust
+    form here) and Hedges' g is given without an interval (pingouin's interval ignores the
+    clustering). Respondents missing the outcome in either wave are dropped from the pairs
     (panel attrition can change the sample: compare ``n_pairs`` with each wave's size).
     For Wilcoxon, zero differences are dropped (Wilcoxon's convention, scipy's default), the
     normal approximation carries a continuity correction (pingouin's choice) and the reported
@@ -274,7 +333,7 @@ def within_arm_change(
             f"{caller}: before and after are both {before!r}. Pass two different waves."
         )
     names = check_names(outcomes, what="outcomes", caller=caller)
-    check_columns(responses, [*names, wave, respondent, arm], caller=caller, numeric=names)
+    check_columns(responses, [*names, wave, respondent, arm, cluster], caller=caller, numeric=names)
     used = responses[responses[wave].isin([before, after])]
     if design == "panel" and respondent is not None:
         repeated = used.duplicated([respondent, wave], keep=False)
@@ -300,6 +359,7 @@ def within_arm_change(
                 )
         for name in names:
             where = f"outcome {name!r}{where_arm}"
+            label = CHANGE_LABEL
             if design == "panel":
                 wide = part.pivot(index=respondent, columns=wave, values=name).dropna()
                 found = _paired_rows(
@@ -308,12 +368,33 @@ def within_arm_change(
                     confidence,
                     where,
                 )
+                if cluster is not None:
+                    membership = part.drop_duplicates(respondent).set_index(respondent)[cluster]
+                    clusters = membership.reindex(wide.index).to_numpy()
+                    keep = pd.notna(clusters)
+                    differences = (wide[after] - wide[before]).to_numpy(dtype=float)
+                    robust = _clustered_row(
+                        differences[keep], clusters[keep], None, confidence, where
+                    )
+                    found = [found[0] | robust | _no_g_interval("paired_cr2")]
             else:
                 values = {
                     value: part.loc[part[wave] == value, name].dropna().to_numpy(dtype=float)
                     for value in (before, after)
                 }
                 found = [_welch_row(values[before], values[after], confidence, where)]
+                if cluster is not None:
+                    rows_used = part[part[name].notna() & part[cluster].notna()]
+                    robust = _clustered_row(
+                        rows_used[name].to_numpy(dtype=float),
+                        rows_used[cluster].to_numpy(),
+                        (rows_used[wave] == after).to_numpy(dtype=float),
+                        confidence,
+                        where,
+                    )
+                    found = [found[0] | robust | _no_g_interval("two_wave_cr2")]
+            if cluster is not None:
+                label = f"{CHANGE_LABEL}; {CLUSTER_ROBUST_LABEL.format(cluster=cluster)}"
             for row in found:
                 rows.append(
                     row
@@ -322,7 +403,7 @@ def within_arm_change(
                         "arm": arm_value,
                         "wave_before": before,
                         "wave_after": after,
-                        "label": CHANGE_LABEL,
+                        "label": label,
                     }
                 )
     return pd.DataFrame(rows, columns=CHANGE_COLUMNS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 __all__ = [
     "DesignError",
     "FewClustersWarning",
+    "FewStudiesWarning",
     "LowReliabilityWarning",
     "StatisticalCaveatWarning",
 ]
@@ -24,6 +25,11 @@ class StatisticalCaveatWarning(UserWarning):
 
 class FewClustersWarning(StatisticalCaveatWarning):
     """Cluster-robust inference rests on few clusters; prefer the wild bootstrap p-value."""
+
+
+class FewStudiesWarning(StatisticalCaveatWarning):
+    """A pooled estimate or a small-study test rests on few studies: tau^2, the prediction
+    interval and Egger's test are poorly determined; read the pooled estimate as provisional."""
 
 
 class LowReliabilityWarning(StatisticalCaveatWarning):

@@ -6,12 +6,11 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from measurement.arguments import check_columns, check_confidence, check_names, check_responses
 from measurement.balance import wald_test
 from measurement.errors import DesignError
-from measurement.linear_model import LinearFit, SmallSample, fit_linear_model
+from measurement.linear_model import LinearFit, SmallSample, VcovType, fit_linear_model
 
 __all__ = ["HETEROGENEITY_COLUMNS", "estimate_effect_by_group"]
 
@@ -48,20 +47,14 @@ def _cell_counts(clusters: pd.Series) -> dict[tuple[str, int], int]:
 
 
 def _combination(fit: LinearFit, weights: dict[str, float], confidence: float) -> dict[str, float]:
-    """Estimate, standard error, t(df_resid) statistic, p-value and interval of sum(w * b)."""
-    vector = np.array([weights.get(name, 0.0) for name in fit.coefficients.index])
-    estimate = float(vector @ fit.coefficients.to_numpy())
-    std_error = float(np.sqrt(vector @ fit.vcov.to_numpy() @ vector))
-    statistic = estimate / std_error if std_error > 0 else float("nan")
-    critical = float(stats.t.ppf(0.5 + confidence / 2, fit.df_resid))
-    return {
-        "estimate": estimate,
-        "std_error": std_error,
-        "statistic": float(statistic),
-        "p_value": float(2 * stats.t.sf(abs(statistic), fit.df_resid)),
-        "conf_low": estimate - critical * std_error,
-        "conf_high": estimate + critical * std_error,
-    }
+    """Estimate, standard error, statistic, p-value and interval of sum(w * b).
+
+    The reference is the fit's: t(G-1) with CR1, Satterthwaite degrees of freedom of the
+    combination with CR2.
+    """
+    result = fit.combination(weights, confidence)
+    result.pop("df")
+    return result
 
 
 def estimate_effect_by_group(
@@ -70,13 +63,14 @@ def estimate_effect_by_group(
     outcome: str,
     treated: str,
     group: str,
-    cluster: str,
+    cluster: str | None = None,
     baseline: str | None = None,
     stratum: str | None = None,
     covariates: Sequence[str] = (),
     weight: str | None = None,
     confidence: float = 0.95,
     small_sample: SmallSample = "stata",
+    vcov: VcovType | None = None,
 ) -> pd.DataFrame:
     """Estimate the effect of the campaign within each group and the difference between groups.
 
@@ -102,8 +96,8 @@ def estimate_effect_by_group(
     group : str
         The grouping column: 0/1 or categorical (at least two levels among complete rows).
         Rows with a missing group are dropped.
-    cluster : str
-        Unit of assignment.
+    cluster : str or None, default None
+        Unit of assignment; None for individually randomised designs (HC1, or ``vcov``).
     baseline : str or None, default None
         The outcome's baseline value (ANCOVA); its slope is common to all groups.
     stratum : str or None, default None
@@ -116,6 +110,9 @@ def estimate_effect_by_group(
         Level of the intervals.
     small_sample : {"stata", "fixest"}, default "stata"
         Small-sample convention of the CR1 factor (see ``fit_linear_model``).
+    vcov : {"iid", "HC1", "HC2", "CR1", "CR2"} or None, default None (CR1, HC1 without cluster)
+        With ``"CR2"`` every effect and difference has Satterthwaite degrees of freedom and
+        the joint test of the differences is the HTZ Wald test (clubSandwich).
 
     Returns
     -------
@@ -192,7 +189,11 @@ def estimate_effect_by_group(
             f"{len(frame)} complete rows ({[_label(level) for level in levels]!r}); effects by "
             "group need at least two. Check the grouping column or its missing values."
         )
-    clusters = frame.groupby([group, treated])[cluster].nunique()
+    clusters = (
+        frame.groupby([group, treated])[cluster].nunique()
+        if cluster is not None
+        else frame.groupby([group, treated]).size()
+    )
     for level in levels:
         for arm, words in ((1.0, "treated"), (0.0, "comparison")):
             if int(clusters.get((level, arm), 0)) == 0:
@@ -220,6 +221,7 @@ def estimate_effect_by_group(
         fixed_effects=[stratum] if stratum is not None else [],
         weight=weight,
         small_sample=small_sample,
+        vcov=vcov,
     )
     counts: dict[str, object] = {"n_obs": fit.n_obs, "n_clusters": fit.n_clusters}
     rows: list[dict[str, object]] = [
@@ -240,7 +242,7 @@ def estimate_effect_by_group(
                 group=f"{_label(level)} - {_label(reference)}",
                 term="difference",
             )
-            | fit.term(name, confidence)
+            | _combination(fit, {name: 1.0}, confidence)
             | counts
         )
     if len(interactions) > 1:

@@ -714,7 +714,8 @@ def fit_linear_model(
     :math:`s_g = \\sum_{i \\in g} w_i \\tilde x_i \\hat u_i`. With few clusters (below about
     30-50) CR1 with a t(G-1) reference over-rejects (13.7% at 5% with 10 clusters); CR2 with
     Satterthwaite degrees of freedom or the wild cluster bootstrap hold their size. CR2 costs
-    one eigendecomposition per cluster (clusters of up to 5,000 rows). Collinearity is judged
+    one small eigendecomposition per cluster (of the span of the cluster's regressors and
+    fixed-effect levels), linear in the cluster sizes. Collinearity is judged
     on X'WX with the columns scaled to unit length (condition number above 1e12), so the
     units of a regressor do not matter.
 

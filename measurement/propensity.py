@@ -251,9 +251,13 @@ def _separating_covariates(matrix: np.ndarray, exposed: np.ndarray, names: list[
 
 
 def _fit_logistic(
-    matrix: np.ndarray, exposed: np.ndarray, names: list[str], caller: str
+    matrix: np.ndarray,
+    exposed: np.ndarray,
+    names: list[str],
+    caller: str,
+    design: np.ndarray | None = None,
 ) -> tuple[np.ndarray, pd.Series]:
-    """Unpenalized logistic regression; returns fitted scores and coefficients."""
+    """Unpenalized (design-weighted) logistic regression; returns fitted scores, coefficients."""
     center = matrix.mean(axis=0)
     scale = matrix.std(axis=0)
     constant = [name for name, spread in zip(names, scale, strict=True) if spread == 0]
@@ -275,9 +279,18 @@ def _fit_logistic(
     # (it agrees with statsmodels' IRLS); C=inf is scikit-learn's spelling of "no penalty"
     # since penalty=None was deprecated in 1.8.
     model = LogisticRegression(C=np.inf, solver="newton-cholesky", tol=1e-10, max_iter=200)
+    # Only scikit-learn's ConvergenceWarning is caught (it becomes a DesignError below);
+    # every other warning is passed on to the caller unchanged.
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        model.fit(standardized, exposed.astype(float))
+        warnings.simplefilter("always", ConvergenceWarning)
+        model.fit(
+            standardized,
+            exposed.astype(float),
+            sample_weight=None if design is None else design / design.mean(),
+        )
+    for item in caught:
+        if not issubclass(item.category, ConvergenceWarning):
+            warnings.warn_explicit(item.message, item.category, item.filename, item.lineno)
     scores = model.predict_proba(standardized)[:, 1]
     linear = model.decision_function(standardized)
     classified = (linear > 0) == exposed
@@ -306,9 +319,23 @@ def _fit_logistic(
 
 
 def _weights(
-    scores: np.ndarray, exposed: np.ndarray, estimand: Estimand, stabilize: bool
+    scores: np.ndarray,
+    exposed: np.ndarray,
+    estimand: Estimand,
+    stabilize: bool,
+    design: np.ndarray | None = None,
 ) -> np.ndarray:
-    share = float(exposed.mean())
+    if design is not None:
+        # Design weights multiply the propensity weights (DuGoff, Schuler and Stuart 2014);
+        # the shares that stabilize them are the design-weighted shares of each group.
+        share = float(design[exposed].sum() / design.sum())
+        return design * _propensity_weights(scores, exposed, estimand, stabilize, share)
+    return _propensity_weights(scores, exposed, estimand, stabilize, float(exposed.mean()))
+
+
+def _propensity_weights(
+    scores: np.ndarray, exposed: np.ndarray, estimand: Estimand, stabilize: bool, share: float
+) -> np.ndarray:
     if estimand == "ate":
         weights = np.where(exposed, 1 / scores, 1 / (1 - scores))
         if stabilize:
@@ -370,9 +397,11 @@ def _propensity(
     stabilize: bool,
     estimand: Estimand,
     caller: str,
+    weight: str | None = None,
 ) -> PropensityModel:
     names = check_names(covariates, what="covariates", caller=caller)
-    check_columns(responses, [exposure, *names, cluster], caller=caller, numeric=[exposure, *names])
+    numeric = [exposure, *names, *([weight] if weight is not None else [])]
+    check_columns(responses, [exposure, *names, cluster, weight], caller=caller, numeric=numeric)
     status = _exposure_values(responses, exposure, caller)
     matrix = np.column_stack(
         [responses[name].to_numpy(dtype=float, na_value=np.nan) for name in names]
@@ -380,6 +409,15 @@ def _propensity(
     keep = ~np.isnan(status) & np.isfinite(matrix).all(axis=1)
     if cluster is not None:
         keep &= responses[cluster].notna().to_numpy()
+    design_all = None
+    if weight is not None:
+        design_all = responses[weight].to_numpy(dtype=float, na_value=np.nan)
+        if np.any(design_all[keep & np.isfinite(design_all)] < 0):
+            raise ValueError(
+                f"{caller}: weight column {weight!r} holds negative values. Pass non-negative "
+                "survey (design) weights."
+            )
+        keep &= np.isfinite(design_all) & (design_all > 0)
     if not keep.any():
         raise DesignError(
             f"{caller}: no row has the exposure and all covariates {names!r} present; found 0 "
@@ -387,11 +425,12 @@ def _propensity(
         )
     exposed = status[keep] == 1
     _check_both_groups(status[keep], exposure, caller)
-    raw, coefficients = _fit_logistic(matrix[keep], exposed, names, caller)
+    design = None if design_all is None else design_all[keep]
+    raw, coefficients = _fit_logistic(matrix[keep], exposed, names, caller, design)
     clipped = raw if trim is None else np.clip(raw, trim[0], trim[1])
     n_low = 0 if trim is None else int((raw < trim[0]).sum())
     n_high = 0 if trim is None else int((raw > trim[1]).sum())
-    weights = _weights(clipped, exposed, estimand, stabilize)
+    weights = _weights(clipped, exposed, estimand, stabilize, design)
     support_low = max(float(raw[exposed].min()), float(raw[~exposed].min()))
     support_high = min(float(raw[exposed].max()), float(raw[~exposed].max()))
     outside = (raw < support_low) | (raw > support_high)
@@ -425,6 +464,11 @@ def _propensity(
             f", scores clipped to [{trim[0]:g}, {trim[1]:g}]"
             if trim is not None
             else ", scores not clipped"
+        )
+        + (
+            f"; design-weighted by {weight} in the score model and multiplied into the weights"
+            if weight is not None
+            else ""
         )
     )
     model = PropensityModel(
@@ -462,6 +506,7 @@ def estimate_propensity(
     trim: tuple[float, float] | None = DEFAULT_TRIM,
     stabilize: bool = True,
     estimand: Estimand = "ate",
+    weight: str | None = None,
 ) -> PropensityModel:
     """Estimate each respondent's probability of exposure and the inverse-probability weights.
 
@@ -495,6 +540,12 @@ def estimate_propensity(
         Stabilize the weights (see above).
     estimand : {"ate", "att"}, default "ate"
         The average effect on everyone or on the exposed.
+    weight : str or None, default None
+        Survey (design) weights. The score model is fitted by design-weighted maximum
+        likelihood, the stabilizing shares are design-weighted, and the returned weights are
+        design weight x propensity weight, so that the weighted comparison targets the
+        population the sample represents (DuGoff, Schuler and Stuart 2014). Rows with a
+        missing or zero weight are left out.
 
     Returns
     -------
@@ -543,6 +594,9 @@ def estimate_propensity(
     Medicine, 23(19), 2937-2960.
     Lee, B. K., Lessler, J., & Stuart, E. A. (2011). Weight trimming and propensity score
     weighting. PLoS ONE, 6(3), e18174.
+    DuGoff, E. H., Schuler, M., & Stuart, E. A. (2014). Generalizing observational study
+    results: applying propensity score methods to complex surveys. Health Services
+    Research, 49(1), 284-303.
     Kish, L. (1965). Survey Sampling. New York: Wiley.
 
     Examples
@@ -572,6 +626,7 @@ def estimate_propensity(
         stabilize=bool(stabilize),
         estimand=_check_estimand(estimand, caller),
         caller=caller,
+        weight=weight,
     )
     if model.warnings:
         warnings.warn(_overlap_message(model.warnings), PoorOverlapWarning, stacklevel=2)
@@ -733,6 +788,7 @@ def estimate_exposure_effect(
     trim: tuple[float, float] | None = DEFAULT_TRIM,
     stabilize: bool = True,
     small_sample: SmallSample = "stata",
+    weight: str | None = None,
 ) -> EffectEstimate:
     """Estimate the effect of self-reported exposure by an inverse-probability weighted regression.
 
@@ -775,6 +831,9 @@ def estimate_exposure_effect(
         Stabilized weights.
     small_sample : {"stata", "fixest"}, default "stata"
         CR1 convention of :func:`measurement.linear_model.fit_linear_model`.
+    weight : str or None, default None
+        Survey (design) weights, combined with the propensity weights as in
+        :func:`estimate_propensity`: the regression is weighted by their product.
 
     Returns
     -------
@@ -861,7 +920,9 @@ def estimate_exposure_effect(
         model_covariates = names
     columns = [outcome, exposure, *model_covariates, cluster]
     columns += [stratum] if stratum is not None else []
-    check_columns(responses, columns, caller=caller, numeric=[outcome, exposure, *model_covariates])
+    columns += [weight] if weight is not None else []
+    numeric = [outcome, exposure, *model_covariates, *([weight] if weight is not None else [])]
+    check_columns(responses, columns, caller=caller, numeric=numeric)
     frame = responses[list(dict.fromkeys(columns))]
     frame = frame[frame.notna().all(axis=1)].copy()
     if frame.empty:
@@ -878,11 +939,13 @@ def estimate_exposure_effect(
         stabilize=bool(stabilize),
         estimand=target,
         caller=caller,
+        weight=weight,
     )
     if propensity.warnings:
         warnings.warn(_overlap_message(propensity.warnings), PoorOverlapWarning, stacklevel=2)
-    weight = _free_name(frame, "propensity_weight")
-    frame[weight] = propensity.weights
+    frame = frame.loc[propensity.weights.notna()].copy()
+    combined = _free_name(frame, "propensity_weight")
+    frame[combined] = propensity.weights
     frame[exposure] = frame[exposure].astype(float)
     unexposed = (frame[exposure] == 0).to_numpy()
     words = (
@@ -902,7 +965,7 @@ def estimate_exposure_effect(
         cluster=cluster,
         stratum=stratum,
         fixed_effects=[stratum] if stratum is not None else [],
-        weight=weight,
+        weight=combined,
         estimator="ipw",
         specification=words,
         permuted={exposure: None},

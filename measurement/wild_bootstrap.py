@@ -2,7 +2,8 @@
 
 Implements the WCR-11 bootstrap of Cameron, Gelbach and Miller (2008) with the cluster-level
 algebra of Roodman, MacKinnon, Nielsen and Webb (2019): after one O(N k) pass over the data,
-every bootstrap draw costs O(G^2) (the CR1 denominator) and O(G) (the numerator), and the
+every bootstrap draw costs O(G k) (the CR1 denominator, its correction kept in low-rank form)
+and O(G) (the numerator), and the
 bootstrap t statistics are rational functions of the null value, so the confidence interval by
 test inversion costs O(B) per evaluated null value.
 """
@@ -23,10 +24,12 @@ from measurement.linear_model import (
     combine_columns,
     count_parameters,
     cross_product,
+    demean,
     prepare_design,
 )
 
 __all__ = [
+    "TIE_TOLERANCE",
     "BootstrapWeights",
     "WildBootstrapResult",
     "bootstrap_weights",
@@ -38,6 +41,13 @@ BootstrapWeights = Literal["auto", "rademacher", "webb"]
 WEBB_BELOW = 12
 """With ``weights="auto"``, Webb's six-point weights are used below this many clusters."""
 
+TIE_TOLERANCE = 1e-9
+"""A bootstrap |t*| within this relative distance of |t| is a tie, counted as an exceedance.
+
+Under full enumeration the all-(+1) and all-(-1) sign vectors reproduce |t| exactly, so a
+strict comparison would decide on rounding (rescaling the outcome moved an "exact" p-value
+by 2/2^G). Counting ties as exceedances is the conservative rule."""
+
 _WEBB_VALUES = np.array(
     [-np.sqrt(1.5), -1.0, -np.sqrt(0.5), np.sqrt(0.5), 1.0, np.sqrt(1.5)], dtype=float
 )
@@ -47,8 +57,11 @@ _WEBB_VALUES = np.array(
 class WildBootstrapResult:
     """Wild cluster restricted bootstrap test of one coefficient.
 
-    ``p_value`` is the symmetric bootstrap p-value of H0: coefficient == ``null`` (the share
-    of bootstrap |t*| strictly above |t|, as pyfixest and the wildboottest package);
+    ``p_value`` is the symmetric bootstrap p-value of H0: coefficient == ``null``: the share
+    of bootstrap |t*| at or above |t|, ties (within :data:`TIE_TOLERANCE` relative) counted as
+    exceedances (conservative; pyfixest and the wildboottest package count |t*| strictly
+    above |t|, which differs only by ties, at least the two sign vectors +-1 under full
+    enumeration);
     ``conf_low``/``conf_high`` invert that test at ``1 - confidence``.
     """
 
@@ -118,15 +131,47 @@ def bootstrap_weights(
 
 @dataclass(frozen=True, slots=True)
 class _Precomputed:
-    """Cluster-level quantities; each pair (y, x) gives the value at null b0 as y - b0 * x."""
+    """Cluster-level quantities; each pair (y, x) gives the value at null b0 as y - b0 * x.
+
+    The (G x G) matrices K_y and K_x of the draw's score correction are kept as sums of
+    low-rank products ``left @ right.T`` (rank k for the regressors, L for one non-nested
+    fixed effect) plus an optional dense part (several non-nested fixed effects), so that a
+    draw costs O(G (k + L)) rather than O(G^2) when there are many clusters.
+    """
 
     estimate: float
     std_error: float
     factor: float
     c_y: np.ndarray
     c_x: np.ndarray
-    k_y: np.ndarray
-    k_x: np.ndarray
+    k_y: tuple[tuple[np.ndarray, np.ndarray], ...]
+    k_x: tuple[tuple[np.ndarray, np.ndarray], ...]
+    dense_y: np.ndarray | None = None
+    dense_x: np.ndarray | None = None
+
+
+_DENSE_BELOW = 256
+"""Below this many clusters K is formed densely: one small product per block of draws is
+cheaper than the two thin ones of the low-rank form."""
+
+
+def _apply(
+    v: np.ndarray, factors: tuple[tuple[np.ndarray, np.ndarray], ...], dense: np.ndarray | None
+) -> np.ndarray:
+    """``v @ K.T`` for K = sum(left @ right.T) + dense."""
+    if v.shape[1] < _DENSE_BELOW:
+        full = np.zeros((v.shape[1], v.shape[1])) if dense is None else dense.copy()
+        for left, right in factors:
+            full += left @ right.T
+        return v @ full.T
+    # Thin products as einsum loops, not BLAS: on a busy machine threaded BLAS makes these
+    # (B x G) by (G x k) products tens of times slower (see linear_model.cross_product).
+    out = np.zeros((v.shape[0], v.shape[1]))
+    for left, right in factors:
+        out += np.einsum("bk,gk->bg", np.einsum("bg,gk->bk", v, right), left)
+    if dense is not None:
+        out += v @ dense.T
+    return out
 
 
 def _cluster_sums(codes: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
@@ -171,15 +216,16 @@ def _precompute(design: Design, column: int, small_sample: SmallSample) -> _Prec
     c_y = _cluster_sums(codes, q * r_y, g)
     c_x = _cluster_sums(codes, q * r_x, g)
     h = _cluster_sums(codes, q[:, None] * x, g) @ inverse
-    k_y = h @ _cluster_sums(codes, x * r_y[:, None], g).T
-    k_x = h @ _cluster_sums(codes, x * r_x[:, None], g).T
-    nested = all(
-        _nested(level_codes, design.cluster_codes, levels)
+    k_y = [(h, _cluster_sums(codes, x * r_y[:, None], g))]
+    k_x = [(h, _cluster_sums(codes, x * r_x[:, None], g))]
+    dense_y = dense_x = None
+    nested = [
+        _nested(level_codes, codes, levels)
         for level_codes, levels in zip(
             design.fixed_effect_codes, design.n_fixed_effect_levels, strict=True
         )
-    )
-    if len(design.fixed_effect_codes) == 1 and not nested:
+    ]
+    if len(nested) == 1 and not nested[0]:
         # The bootstrap refit also re-estimates the fixed effects: the residual of the draw is
         # M_D(u * v), not u * v, when the fixed effect is not nested in the cluster (strata
         # containing several clusters). Its contribution to cluster h's score is
@@ -192,16 +238,20 @@ def _precompute(design: Design, column: int, small_sample: SmallSample) -> _Prec
         e = level_sums.reshape(g, levels) / np.where(level_weight > 0, level_weight, 1.0)[None, :]
         u_y = np.bincount(pair, weights=root * r_y, minlength=g * levels).reshape(g, levels)
         u_x = np.bincount(pair, weights=root * r_x, minlength=g * levels).reshape(g, levels)
-        k_y = k_y + e @ u_y.T
-        k_x = k_x + e @ u_x.T
+        k_y.append((e, u_y))
+        k_x.append((e, u_x))
+    elif len(nested) > 1 and not all(nested):
+        dense_y, dense_x = _fixed_effect_refit(design, codes, q / root, root * r_y, root * r_x)
     return _Precomputed(
         estimate=float(beta[column]),
         std_error=std_error,
         factor=factor,
         c_y=c_y,
         c_x=c_x,
-        k_y=k_y,
-        k_x=k_x,
+        k_y=tuple(k_y),
+        k_x=tuple(k_x),
+        dense_y=dense_y,
+        dense_x=dense_x,
     )
 
 
@@ -211,6 +261,36 @@ def _nested(level_codes: np.ndarray, cluster_codes: np.ndarray, levels: int) -> 
     return bool(np.all(first[level_codes] == cluster_codes))
 
 
+def _fixed_effect_refit(
+    design: Design,
+    codes: np.ndarray,
+    direction: np.ndarray,
+    weighted_y: np.ndarray,
+    weighted_x: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Score terms from re-estimating several non-nested fixed effects in each draw.
+
+    The residual of a draw is M_[X, D](u * v); its D part adds to cluster h's score
+    -sum_g v_g E[h, g] with E[h, g] = sum_{i in g} w_i [P_D(x~ 1_h)]_i u_i, where x~ is the
+    tested column's direction ``(X'WX)^-1`` row applied to the within-transformed regressors
+    and P_D the (weighted) projection on the fixed effects. P_D of G vectors costs G
+    within-transformations (alternating projections), done in blocks of columns.
+    """
+    g = design.n_clusters
+    extra_y = np.zeros((g, g))
+    extra_x = np.zeros((g, g))
+    block = max(1, min(g, 4_000_000 // max(design.n_obs, 1)))
+    for start in range(0, g, block):
+        members = np.arange(start, min(start + block, g))
+        spread = np.where(codes[:, None] == members[None, :], direction[:, None], 0.0)
+        projected = spread - demean(
+            spread, design.fixed_effect_codes, design.n_fixed_effect_levels, design.weights
+        )
+        extra_y[members] = _cluster_sums(codes, projected * weighted_y[:, None], g).T
+        extra_x[members] = _cluster_sums(codes, projected * weighted_x[:, None], g).T
+    return extra_y, extra_x
+
+
 class _Inversion:
     """Bootstrap p-value as a function of the null value, O(B) per evaluation."""
 
@@ -218,11 +298,17 @@ class _Inversion:
         self.pre = pre
         self.num_y = v @ pre.c_y
         self.num_x = v @ pre.c_x
-        s_y = v * pre.c_y[None, :] - v @ pre.k_y.T
-        s_x = v * pre.c_x[None, :] - v @ pre.k_x.T
-        self.a = np.einsum("bg,bg->b", s_y, s_y)
-        self.b = np.einsum("bg,bg->b", s_y, s_x)
-        self.c = np.einsum("bg,bg->b", s_x, s_x)
+        self.a = np.empty(v.shape[0])
+        self.b = np.empty(v.shape[0])
+        self.c = np.empty(v.shape[0])
+        size = max(1, 2**21 // max(v.shape[1], 1))
+        for start in range(0, v.shape[0], size):
+            block = v[start : start + size]
+            s_y = block * pre.c_y[None, :] - _apply(block, pre.k_y, pre.dense_y)
+            s_x = block * pre.c_x[None, :] - _apply(block, pre.k_x, pre.dense_x)
+            self.a[start : start + size] = np.einsum("bg,bg->b", s_y, s_y)
+            self.b[start : start + size] = np.einsum("bg,bg->b", s_y, s_x)
+            self.c[start : start + size] = np.einsum("bg,bg->b", s_x, s_x)
 
     def statistics(self, null: float) -> np.ndarray:
         numerator = self.num_y - null * self.num_x
@@ -235,7 +321,8 @@ class _Inversion:
 
     def p_value(self, null: float) -> float:
         t_star = np.abs(self.statistics(null))
-        return float(np.mean(t_star > abs(self.observed(null))))
+        observed = abs(self.observed(null))
+        return float(np.mean(t_star >= observed * (1 - TIE_TOLERANCE)))
 
     def bound(self, alpha: float, direction: float, start: float) -> float:
         """The null value beyond which the test rejects at ``alpha`` on one side."""
@@ -336,11 +423,16 @@ def wild_cluster_bootstrap(
 
     Notes
     -----
-    Fixed effects are partialled out once (Frisch-Waugh-Lovell). When a single fixed effect
-    is not nested in the clusters (strata that contain several clusters), the re-estimation
-    of the fixed effects in each draw is accounted for exactly; with two or more non-nested
-    fixed effects it is ignored (the usual approximation). The CR1 factor cancels from the
-    p-value. Cost: one pass over the N rows, then O(B G^2).
+    Fixed effects are partialled out once (Frisch-Waugh-Lovell). When fixed effects are not
+    nested in the clusters (strata that contain several clusters, enumerators who work in
+    several communities), each draw's refit also re-estimates them; this is accounted for
+    exactly: in O(N) for one such fixed effect, and with G within-transformations (one per
+    cluster, alternating projections) for two or more, so the statistics equal a refit per
+    draw to rounding. The CR1 factor cancels from the p-value. Ties between |t*| and |t|
+    (relative distance below :data:`TIE_TOLERANCE`) count as exceedances, so p-values and
+    intervals do not depend on the units of the outcome or the regressors. Cost: one pass
+    over the N rows, then O(B G (k + L)) for k regressors and L levels of one non-nested
+    fixed effect (O(B G^2) with several non-nested fixed effects).
 
     References
     ----------

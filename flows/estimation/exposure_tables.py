@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import warnings
-
 import pandas as pd
 
 from flows.estimation.analysis_data import AnalysisData
+from flows.estimation.caveats import caveat_warnings
 from flows.estimation.results import RESULT_TABLES
 from flows.study import Study
 from measurement.errors import DesignError, FewClustersWarning
@@ -121,8 +120,7 @@ def exposure_results(
                 ),
             }
             try:
-                with warnings.catch_warnings(record=True) as caught:
-                    warnings.simplefilter("always")
+                with caveat_warnings() as caught:
                     effect = estimate_exposure_effect(
                         rows,
                         outcome=spec.name,
@@ -143,7 +141,7 @@ def exposure_results(
                 estimates.append(row)
                 continue
             overlap += [str(w.message) for w in caught if w.category is PoorOverlapWarning][:1]
-            few_clusters |= any(w.category is FewClustersWarning for w in caught)
+            few_clusters |= any(issubclass(w.category, FewClustersWarning) for w in caught)
             row.update(
                 {
                     "estimate": effect.estimate,

@@ -47,7 +47,8 @@ def effects_by_group(
     "I alone", 0 for any other answer, missing when not answered) and carried to the later
     waves by respondent. For the primary outcomes and ``irregular_intention`` the effect is
     estimated in each group with the baseline outcome and strata fixed effects, CR1 errors on
-    the community (:func:`measurement.heterogeneity.estimate_effect_by_group`); the
+    the community, CR2 with Satterthwaite df below the study's ``few_clusters_below``
+    (:func:`measurement.heterogeneity.estimate_effect_by_group`); the
     ``difference`` row is the effect among those deciding alone minus the effect among the
     others. ``n_smallest_cell`` is the smallest arm-by-group cell of complete rows.
     """
@@ -85,6 +86,7 @@ def effects_by_group(
                 baseline = None
             used = [outcome, DECIDES_ALONE, *roles, *([baseline] if baseline else [])]
             rows = working[working[used].notna().all(axis=1)]
+            vcov = study.inference.vcov_for(int(rows["cluster"].nunique()))
             try:
                 with record_caveats(f"effects by who decides {wave} {outcome}", messages):
                     table = estimate_effect_by_group(
@@ -96,6 +98,7 @@ def effects_by_group(
                         baseline=baseline,
                         stratum=stratum,
                         weight=weight,
+                        vcov=vcov,
                     )
             except DesignError as error:
                 messages.append((f"effects by who decides {wave} {outcome}", str(error)))
@@ -114,7 +117,11 @@ def effects_by_group(
                 + (f" + baseline {outcome}" if baseline else "")
                 + (" + stratum fixed effects" if stratum else "")
                 + (", weighted" if weight else "")
-                + "; CR1 errors on the community, t(G-1)"
+                + (
+                    "; CR1 errors on the community, t(G-1)"
+                    if vcov == "CR1"
+                    else "; CR2 errors on the community, Satterthwaite df, HTZ joint test"
+                )
             )
             tables.append(table)
     if not tables:

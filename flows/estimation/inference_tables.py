@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import pandas as pd
 
@@ -17,6 +18,7 @@ from measurement.attrition import (
     lee_bounds,
 )
 from measurement.balance import BALANCE_COLUMNS, baseline_balance, joint_orthogonality
+from measurement.binary import estimate_binary_effect
 from measurement.change import CHANGE_COLUMNS, within_arm_change
 from measurement.errors import DesignError
 from measurement.ordinal import estimate_ordered_logit
@@ -73,19 +75,20 @@ def attrition_results(
                 messages.append((f"differential attrition {wave}", str(error)))
         later = frame.loc[frame["wave"] == wave].drop_duplicates("respondent")
         for position, spec in enumerate(data.outcomes):
-            followed = status[["respondent", "treated", "cluster"]].merge(
+            keys = ["respondent", "treated", "cluster", *([stratum] if stratum else [])]
+            followed = status[keys].merge(
                 later[["respondent", spec.name]], on="respondent", how="left"
             )
             try:
                 with record_caveats(f"lee bounds {wave} {spec.name}", messages):
-                    result = lee_bounds(
+                    result = _lee_bounds_within_strata(
                         followed,
                         outcome=spec.name,
-                        treated="treated",
-                        cluster="cluster",
+                        stratum=stratum,
                         draws=lee_draws,
                         seed=seed + 1000 * offset + position,
-                    ).tidy()
+                        messages=messages,
+                    )
             except DesignError as error:
                 messages.append((f"lee bounds {wave} {spec.name}", str(error)))
                 continue
@@ -98,6 +101,47 @@ def attrition_results(
         return pd.DataFrame(columns=[name for name, _ in RESULT_TABLES[table]])
 
     return stack(rates, "attrition"), stack(tests, "attrition_tests"), stack(bounds, "lee_bounds")
+
+
+def _cluster(frame: pd.DataFrame) -> str | None:
+    """The cluster role when the design has clusters, else None (individually randomised)."""
+    return "cluster" if "cluster" in frame and frame["cluster"].notna().any() else None
+
+
+def _joint_vcov(study: Study, frame: pd.DataFrame) -> Literal["CR1", "CR2", "HC2"]:
+    """CR2 (HTZ Wald tests) below the study's cluster threshold, else the study's choice;
+    HC2 without clusters."""
+    if _cluster(frame) is None:
+        return "HC2"
+    return study.inference.vcov_for(int(frame["cluster"].nunique()))
+
+
+def _lee_bounds_within_strata(
+    followed: pd.DataFrame,
+    *,
+    outcome: str,
+    stratum: str | None,
+    draws: int,
+    seed: int,
+    messages: list[tuple[str, str]],
+) -> pd.DataFrame:
+    """Lee bounds trimmed within strata; pooled (with a message) when a stratum lacks an arm."""
+    if stratum is not None:
+        try:
+            return lee_bounds(
+                followed,
+                outcome=outcome,
+                treated="treated",
+                cluster="cluster",
+                stratum=stratum,
+                draws=draws,
+                seed=seed,
+            ).tidy()
+        except DesignError as error:
+            messages.append((f"lee bounds {outcome}", f"{error} Pooled bounds reported."))
+    return lee_bounds(
+        followed, outcome=outcome, treated="treated", cluster="cluster", draws=draws, seed=seed
+    ).tidy()
 
 
 def _smallest_cells(frame: pd.DataFrame, outcome: str, waves: Sequence[str]) -> int:
@@ -147,6 +191,7 @@ def effect_estimates(
     frame = frame[[*roles, *(str(entry["outcome"]) for entry in outcomes)]]
     estimators = ["ancova", "did"] if study.design.sampling == "panel" else ["did"]
     stratum = "stratum" if frame["stratum"].notna().any() else None
+    cluster = _cluster(frame)
     weight = "weight" if "weight" in frame and frame["weight"].notna().any() else None
     tables = []
     for offset, wave in enumerate(data.later_waves):
@@ -156,7 +201,7 @@ def effect_estimates(
                     frame,
                     outcomes=outcomes,
                     treated="treated",
-                    cluster="cluster",
+                    cluster=cluster,
                     wave="wave",
                     waves=(data.baseline_wave, wave),
                     estimator=estimator,  # type: ignore[arg-type]
@@ -166,6 +211,9 @@ def effect_estimates(
                     bootstrap_draws=bootstrap_draws,
                     randomization_draws=bootstrap_draws,
                     seed=seed + 100 * offset + number,
+                    few_clusters_below=study.inference.few_clusters_below,
+                    few_clusters_method=study.inference.few_clusters_method,
+                    many_clusters_method=study.inference.many_clusters_method,
                 )
             table["wave"] = wave
             table["is_primary"] = table["outcome"].isin(primary)
@@ -176,6 +224,9 @@ def effect_estimates(
             tables.append(table)
         tables.append(
             ordinal_robustness(study, data, frame, wave=wave, stratum=stratum, messages=messages)
+        )
+        tables.append(
+            binary_robustness(study, data, frame, wave=wave, stratum=stratum, messages=messages)
         )
     return pd.concat([table for table in tables if not table.empty], ignore_index=True)
 
@@ -257,6 +308,91 @@ def ordinal_robustness(
     return pd.DataFrame(rows)
 
 
+BINARY_ROBUSTNESS_NOTE = (
+    "robustness check: {link} average marginal effect of assignment (a difference in "
+    "probabilities, comparable with the linear probability model row)"
+)
+
+
+def binary_robustness(
+    study: Study,
+    data: AnalysisData,
+    frame: pd.DataFrame,
+    *,
+    wave: str,
+    stratum: str | None,
+    messages: list[tuple[str, str]],
+) -> pd.DataFrame:
+    """Logit and probit average-marginal-effect rows for each 0/1 outcome at one later wave.
+
+    They sit beside the linear probability model's rows (panels control for the baseline
+    answer); like the ordered-logit rows they carry no multiple-testing adjustment.
+    """
+    binary = [spec for spec in data.outcomes if spec.kind == "item" and spec.scale == "binary"]
+    later = frame[frame["wave"] == wave]
+    # Individually randomised designs have no cluster: HC1 errors then.
+    cluster = "cluster" if "cluster" in frame and frame["cluster"].notna().any() else None
+    panel = study.design.sampling == "panel"
+    rows = []
+    for spec in binary:
+        working = later
+        baseline = None
+        if panel:
+            baseline = f"{spec.name}__baseline"
+            earlier = frame.loc[frame["wave"] == data.baseline_wave, ["respondent", spec.name]]
+            working = later.merge(
+                earlier.drop_duplicates("respondent").rename(columns={spec.name: baseline}),
+                on="respondent",
+                how="left",
+            )
+        for link in ("logit", "probit"):
+            label = f"{link} {spec.name} {wave}"
+            try:
+                with record_caveats(label, messages):
+                    effect = estimate_binary_effect(
+                        working,
+                        outcome=spec.name,
+                        treated="treated",
+                        cluster=cluster,
+                        baseline=baseline,
+                        stratum=stratum,
+                        link=link,
+                    )
+            except DesignError as error:
+                messages.append((label, str(error)))
+                continue
+            rows.append(
+                {
+                    "outcome": spec.name,
+                    "construct": spec.name,
+                    "family": spec.family,
+                    "waves_compared": f"{data.baseline_wave} -> {wave}",
+                    "estimator": effect.estimator,
+                    "term": effect.term,
+                    "estimate": effect.estimate,
+                    "std_error": effect.std_error,
+                    "statistic": effect.statistic,
+                    "conf_low": effect.conf_low,
+                    "conf_high": effect.conf_high,
+                    "p_value": effect.p_value,
+                    "n_obs": effect.n_obs,
+                    "n_clusters": effect.n_clusters,
+                    "specification": effect.specification,
+                    "inference": effect.inference,
+                    "notes": "; ".join(effect.notes),
+                    "warnings": "; ".join(
+                        [BINARY_ROBUSTNESS_NOTE.format(link=link), *effect.warnings]
+                    ),
+                    "wave": wave,
+                    "is_primary": spec.is_primary,
+                    "n_smallest_cell": _smallest_cells(
+                        frame, spec.name, (data.baseline_wave, wave)
+                    ),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
 def balance_results(
     study: Study, data: AnalysisData, messages: list[tuple[str, str]]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -300,8 +436,9 @@ def balance_results(
                 baseline,
                 covariates=joint_covariates,
                 treated="treated",
-                cluster="cluster",
+                cluster=_cluster(baseline),
                 stratum=stratum,
+                vcov=_joint_vcov(study, baseline),
             ).tidy()
     except DesignError as error:
         messages.append(("balance joint test", str(error)))
@@ -312,7 +449,10 @@ def balance_results(
 def change_results(
     study: Study, data: AnalysisData, messages: list[tuple[str, str]]
 ) -> pd.DataFrame:
-    """Descriptive change of every outcome within each arm, baseline to each later wave."""
+    """Descriptive change of every outcome within each arm, baseline to each later wave.
+
+    Cluster-robust (CR2, Satterthwaite df) when the design has clusters.
+    """
     frame = data.responses
     outcomes = [spec.name for spec in data.outcomes]
     panel = study.design.sampling == "panel"
@@ -321,7 +461,7 @@ def change_results(
         try:
             with record_caveats(f"change {wave}", messages):
                 table = within_arm_change(
-                    frame[["respondent", "wave", "arm", *outcomes]],
+                    frame[["respondent", "wave", "arm", "cluster", *outcomes]],
                     outcomes=outcomes,
                     wave="wave",
                     before=data.baseline_wave,
@@ -329,6 +469,7 @@ def change_results(
                     design="panel" if panel else "cross_section",
                     respondent="respondent" if panel else None,
                     arm="arm",
+                    cluster=_cluster(frame),
                 )
         except DesignError as error:
             messages.append((f"change {wave}", str(error)))

@@ -11,9 +11,11 @@ import duckdb
 import pandas as pd
 
 from flows import api
+from flows.estimation.conclusions import EVIDENCE_COLUMNS
 from flows.estimation.errors import EstimationError
+from flows.exports import withhold_small_cells, write_csv
 from flows.study import Study
-from flows.warehouse import connect, has_table, warehouse_path
+from flows.warehouse import connect, has_table, insert_frame, warehouse_path
 from measurement.attrition import ATTRITION_COLUMNS
 from measurement.balance import BALANCE_COLUMNS
 from measurement.change import CHANGE_COLUMNS
@@ -142,6 +144,7 @@ RESULT_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
                 "term",
                 "specification",
                 "inference",
+                "primary_inference",
                 "notes",
                 "warnings",
             ),
@@ -149,6 +152,7 @@ RESULT_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("wave", _TEXT),
         ("is_primary", _BOOL),
         ("n_smallest_cell", _INT),
+        *EVIDENCE_COLUMNS,
     ),
     "effects_by_group": (
         ("wave", _TEXT),
@@ -308,16 +312,7 @@ def write_results(
         connection.execute(
             f"DELETE FROM {name} WHERE run_id = ? AND study_id = ?", [run_id, study_id]
         )
-        if not staged.empty:
-            connection.register("staged_results", staged)
-            try:
-                columns = ", ".join(f'"{column}"' for column in staged.columns)
-                connection.execute(
-                    f"INSERT INTO {name} ({columns}) SELECT {columns} FROM staged_results"
-                )
-            finally:
-                connection.unregister("staged_results")
-        written[name] = len(staged)
+        written[name] = insert_frame(connection, name, staged)
     return written
 
 
@@ -375,13 +370,20 @@ def new_run_id() -> str:
     return f"{RUN_KIND}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
 
 
-def export_estimates(estimates: pd.DataFrame, directory: Path) -> tuple[Path, Path]:
-    """Write the estimates at full precision as CSV and Parquet; return both paths."""
+def export_estimates(
+    estimates: pd.DataFrame, directory: Path, *, minimum: int
+) -> tuple[Path, Path]:
+    """Write the estimates at full precision as CSV and Parquet; return both paths.
+
+    Rows whose smallest cell is under ``minimum`` lose their numbers, as in the report;
+    formula-like text in the CSV is neutralised.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     csv_path = directory / "estimates.csv"
     parquet_path = directory / "estimates.parquet"
-    estimates.to_csv(csv_path, index=False)
-    estimates.to_parquet(parquet_path, index=False)
+    published = withhold_small_cells(estimates, minimum)
+    write_csv(published, csv_path)
+    published.to_parquet(parquet_path, index=False)
     return csv_path, parquet_path
 
 

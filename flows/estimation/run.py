@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import platform
 from dataclasses import dataclass, field
 from datetime import datetime
-from importlib.metadata import PackageNotFoundError
-from importlib.metadata import version as distribution_version
 from pathlib import Path
 
 import pandas as pd
 
 from flows.estimation.analysis_data import analysable_keys, analysable_responses, analysis_data
+from flows.estimation.conclusions import add_conclusions
 from flows.estimation.descriptive_tables import (
     descriptives,
     input_files,
@@ -43,6 +40,11 @@ from flows.estimation.results import (
     results_directory,
     write_results,
 )
+from flows.faults import fault_point
+from flows.locations import check_run_id
+from flows.locking import study_lock
+from flows.orchestration.records import record_run_end, record_run_start
+from flows.software import software_versions
 from flows.study import Study, load_study
 from flows.warehouse import connect, warehouse_path
 
@@ -64,8 +66,6 @@ class EstimationRun:
 def _settings_table(
     study: Study, *, run_id: str, bootstrap_draws: int, seed: int, lee_draws: int
 ) -> pd.DataFrame:
-    packages = ["trustshift", "numpy", "pandas", "scipy", "statsmodels", "pingouin", "duckdb"]
-    packages += ["matplotlib", "jinja2"]
     rows = [
         ("seed", str(seed)),
         ("bootstrap_draws", str(bootstrap_draws)),
@@ -78,20 +78,8 @@ def _settings_table(
         ("study_title", study.title),
         ("study_file_sha256", study.file_hash),
     ]
-    for package in packages:
-        try:
-            rows.append((f"version {package}", distribution_version(package)))
-        except PackageNotFoundError:
-            rows.append((f"version {package}", "not installed"))
-    rows.append(("version python", platform.python_version()))
+    rows.extend((f"version {name}", found) for name, found in software_versions().items())
     return pd.DataFrame(rows, columns=["name", "value"])
-
-
-def _code_version() -> str:
-    try:
-        return distribution_version("trustshift")
-    except PackageNotFoundError:
-        return "unknown"
 
 
 def estimate_study(
@@ -127,7 +115,16 @@ def estimate_study(
             f"estimate_study: bootstrap_draws must be a non-negative integer; got "
             f"{bootstrap_draws!r}. Pass for example 9999 (0 skips the bootstrap)."
         )
-    run_id = run_id or new_run_id()
+    run_id = check_run_id(run_id, caller="estimate_study") if run_id else new_run_id()
+    with study_lock(study, purpose=f"estimate {run_id}"):
+        return _estimate_study(
+            study, run_id=run_id, bootstrap_draws=bootstrap_draws, seed=seed, lee_draws=lee_draws
+        )
+
+
+def _estimate_study(
+    study: Study, *, run_id: str, bootstrap_draws: int, seed: int, lee_draws: int
+) -> EstimationRun:
     database = warehouse_path(study)
     started = datetime.now()
     with connect(database) as connection:
@@ -138,18 +135,13 @@ def estimate_study(
             [study.id],
         ).fetchall()
         keys, validation_caveat = analysable_keys(connection, study)
-        connection.execute("DELETE FROM runs WHERE run_id = ?", [run_id])
-        connection.execute(
-            "INSERT INTO runs VALUES (?, ?, ?, ?, NULL, 'running', ?, ?, ?, NULL)",
-            [
-                run_id,
-                study.id,
-                RUN_KIND,
-                started,
-                _code_version(),
-                study.file_hash,
-                json.dumps([{"wave": w, "version": v, "sha256": h} for w, v, h in stored]),
-            ],
+        record_run_start(
+            study,
+            run_id=run_id,
+            kind=RUN_KIND,
+            inputs={"waves": [{"wave": w, "version": v, "sha256": h} for w, v, h in stored]},
+            started_at=started,
+            connection=connection,
         )
     messages: list[tuple[str, str]] = []
     if validation_caveat:
@@ -222,6 +214,7 @@ def estimate_study(
                 if not tables["estimates"].empty
                 else exposure_estimates
             )
+        tables["estimates"] = add_conclusions(study, tables["estimates"], messages)
         tables["effects_by_group"] = effects_by_group(study, data, messages)
         tables["run_settings"] = _settings_table(
             study, run_id=run_id, bootstrap_draws=bootstrap_draws, seed=seed, lee_draws=lee_draws
@@ -230,27 +223,36 @@ def estimate_study(
             tables.update(quality_tables(connection, study, data.responses))
         tables["run_warnings"] = pd.DataFrame(messages, columns=["step", "message"])
         exports = export_estimates(
-            conform_table("estimates", tables["estimates"]), results_directory(study, run_id)
+            conform_table("estimates", tables["estimates"]),
+            results_directory(study, run_id),
+            minimum=study.design.minimum_cell_size,
         )
+        fault_point("estimate-after-export")
         with connect(database) as connection:
             connection.execute("BEGIN TRANSACTION")
             try:
                 written = write_results(connection, run_id=run_id, study_id=study.id, tables=tables)
-                connection.execute(
-                    "UPDATE runs SET status = 'finished', finished_at = ?, message = ? "
-                    "WHERE run_id = ?",
-                    [datetime.now(), f"{len(messages)} caveat(s) recorded", run_id],
+                fault_point("estimate-mid-transaction")
+                record_run_end(
+                    study,
+                    run_id=run_id,
+                    status="finished",
+                    message=f"{len(messages)} caveat(s) recorded",
+                    finished_at=datetime.now(),
+                    connection=connection,
                 )
                 connection.execute("COMMIT")
             except BaseException:
                 connection.execute("ROLLBACK")
                 raise
     except BaseException as error:
-        with connect(database) as connection:
-            connection.execute(
-                "UPDATE runs SET status = 'failed', finished_at = ?, message = ? WHERE run_id = ?",
-                [datetime.now(), f"{type(error).__name__}: {error}"[:2000], run_id],
-            )
+        record_run_end(
+            study,
+            run_id=run_id,
+            status="failed",
+            message=f"{type(error).__name__}: {error}"[:2000],
+            finished_at=datetime.now(),
+        )
         raise
     return EstimationRun(
         run_id=run_id,

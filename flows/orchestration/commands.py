@@ -10,6 +10,7 @@ from pathlib import Path
 from rich.console import Console
 
 from flows.errors import TrustshiftError
+from flows.locking import study_lock
 from flows.orchestration.deployments import (
     DEFAULT_CRON,
     ServeError,
@@ -17,6 +18,7 @@ from flows.orchestration.deployments import (
     study_deployment,
 )
 from flows.orchestration.records import EVALUATE_STUDY, record_run_end, record_run_start
+from flows.orchestration.server_guard import server_ends_with_this_process
 from flows.orchestration.settings import (
     prefect_home_for,
     prefect_run_settings,
@@ -35,6 +37,7 @@ def run_study(
     bootstrap_draws: int | None = None,
     seed: int | None = None,
     force: bool = False,
+    wait: bool = False,
     console: Console | None = None,
 ) -> int:
     """Run ``evaluate-study`` in this process and say where the report and warehouse are.
@@ -49,16 +52,40 @@ def run_study(
 
     Returns 0 when the run finished and the error's exit code (1) when it ended failed,
     after printing why; a study file that cannot be read raises StudyFileError (exit 2).
+
+    The run holds the study's lock: a second run (or an ingest) of the same study fails at
+    once naming who holds it, or with ``wait`` queues behind it and then finds the work done
+    (its results are reused). A temporary Prefect server ends with this process.
     """
     console = console or Console()
     study = load_study(study_file)
+    with study_lock(study, purpose="run", wait=wait):
+        return _run_locked(
+            study,
+            replace=replace,
+            bootstrap_draws=bootstrap_draws,
+            seed=seed,
+            force=force,
+            console=console,
+        )
+
+
+def _run_locked(
+    study: Study,
+    *,
+    replace: bool,
+    bootstrap_draws: int | None,
+    seed: int | None,
+    force: bool,
+    console: Console,
+) -> int:
     draws = DEFAULT_BOOTSTRAP_DRAWS if bootstrap_draws is None else bootstrap_draws
     chosen_seed = DEFAULT_SEED if seed is None else seed
     if not force and _reuse_without_prefect(
         study, bootstrap_draws=draws, seed=chosen_seed, console=console
     ):
         return 0
-    with prefect_run_settings(home=prefect_home_for(study.root)):
+    with prefect_run_settings(home=prefect_home_for(study.root)), server_ends_with_this_process():
         from flows.orchestration.study_flows import evaluate_study
 
         # While Prefect starts its temporary server (seconds), import the stages in the

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import socket
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -13,10 +16,13 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Literal
 
+import duckdb
+
+from flows.software import software_versions
 from flows.study import Study
 from flows.warehouse import connect, warehouse_path
 
-RunStatus = Literal["running", "finished", "failed"]
+RunStatus = Literal["running", "finished", "failed", "crashed"]
 
 EVALUATE_STUDY = "evaluate-study"
 
@@ -93,7 +99,8 @@ def stored_waves(study: Study) -> list[StoredWave]:
 
 
 def input_fingerprint(study: Study, waves: Sequence[StoredWave], *, extra: str = "") -> str:
-    """SHA-256 over what an analysis depends on: study file and instrument, stored waves, code.
+    """SHA-256 over what an analysis depends on: study file and instrument, stored waves, code
+    and the versions of the libraries that compute the results.
 
     Two runs with the same fingerprint would estimate the same numbers, so the second one
     reuses the first one's results instead of writing them again.
@@ -104,6 +111,7 @@ def input_fingerprint(study: Study, waves: Sequence[StoredWave], *, extra: str =
             "instrument": study.resolved_instrument().model_dump(mode="json"),
             "waves": sorted((wave.wave, wave.version, wave.sha256) for wave in waves),
             "code": code_fingerprint(),
+            "software": software_versions(),
             "extra": extra,
         },
         sort_keys=True,
@@ -111,16 +119,37 @@ def input_fingerprint(study: Study, waves: Sequence[StoredWave], *, extra: str =
     return hashlib.sha256(content.encode("utf-8")).hexdigest()
 
 
+@contextmanager
+def _runs_connection(
+    study: Study, connection: duckdb.DuckDBPyConnection | None
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The caller's connection (inside its transaction), or a new one to the warehouse."""
+    if connection is not None:
+        yield connection
+        return
+    with connect(warehouse_path(study)) as opened:
+        yield opened
+
+
 def record_run_start(
-    study: Study, *, run_id: str, kind: str, inputs: Mapping[str, Any], started_at: datetime
+    study: Study,
+    *,
+    run_id: str,
+    kind: str,
+    inputs: Mapping[str, Any],
+    started_at: datetime,
+    connection: duckdb.DuckDBPyConnection | None = None,
 ) -> None:
-    """Insert the run's row with status ``running`` (a re-run of the same id replaces it)."""
-    with connect(warehouse_path(study)) as connection:
+    """Insert the run's row with status ``running`` (a re-run of the same id replaces it).
+
+    This and :func:`record_run_end` are the only writers of the ``runs`` table.
+    """
+    with _runs_connection(study, connection) as connection:
         connection.execute("DELETE FROM runs WHERE run_id = ?", [run_id])
         connection.execute(
             "INSERT INTO runs (run_id, study_id, kind, started_at, finished_at, status, "
-            "code_version, study_file_sha256, inputs, message) "
-            "VALUES (?, ?, ?, ?, NULL, 'running', ?, ?, ?, NULL)",
+            "code_version, study_file_sha256, inputs, message, pid, host) "
+            "VALUES (?, ?, ?, ?, NULL, 'running', ?, ?, ?, NULL, ?, ?)",
             [
                 run_id,
                 study.id,
@@ -129,6 +158,8 @@ def record_run_start(
                 code_version(),
                 study.file_hash,
                 json.dumps(dict(inputs), sort_keys=True, default=str),
+                os.getpid(),
+                socket.gethostname(),
             ],
         )
 
@@ -141,9 +172,13 @@ def record_run_end(
     message: str,
     inputs: Mapping[str, Any] | None = None,
     finished_at: datetime,
+    connection: duckdb.DuckDBPyConnection | None = None,
 ) -> None:
-    """Set the run's outcome, and its inputs when they became known during the run."""
-    with connect(warehouse_path(study)) as connection:
+    """Set the run's outcome, and its inputs when they became known during the run.
+
+    Pass ``connection`` to record the outcome inside the transaction that wrote the results.
+    """
+    with _runs_connection(study, connection) as connection:
         if inputs is None:
             connection.execute(
                 "UPDATE runs SET status = ?, message = ?, finished_at = ? WHERE run_id = ?",

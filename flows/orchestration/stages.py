@@ -12,6 +12,9 @@ import pandas as pd
 
 import expectations
 from flows import api
+from flows.errors import StudyFileError
+from flows.faults import fault_point
+from flows.locking import study_lock
 from flows.orchestration.inbox import new_inbox_files
 from flows.orchestration.records import (
     EVALUATE_STUDY,
@@ -78,13 +81,37 @@ def failed_waves(study: Study) -> list[str]:
 def suites_for(study: Study) -> tuple[dict[str, dict[str, Any]] | None, str]:
     """The study's suites and where they came from: ``<study folder>/expectations``, then the
     bundled ``expectations/`` folder, when either holds ``<study id>_*.json`` (files edited by
-    hand win); else None, meaning "build them from the study file"."""
+    hand win); else None, meaning "build them from the study file".
+
+    A suite records the SHA-256 of the study file it was generated from
+    (``meta.study_file_sha256``). Bundled suites generated from another version of the study
+    file are ignored (the suites are built from the study file as it is now); the study's own
+    suites, which may hold hand edits, are refused with a message when they do not follow it.
+    """
     from flows.validation import load_suites
+    from flows.validation.suites import STUDY_FILE_META
 
     bundled = Path(expectations.__file__).resolve().parent
-    for folder in (study.root / "expectations", bundled):
-        if any(folder.glob(f"{study.id}_*.json")):
-            return load_suites(folder, study), str(folder)
+    own = study.root / "expectations"
+    for folder in (own, bundled):
+        if not any(folder.glob(f"{study.id}_*.json")):
+            continue
+        suites = load_suites(folder, study)
+        stale = sorted(
+            name
+            for name, suite in suites.items()
+            if suite.get("meta", {}).get(STUDY_FILE_META) not in (None, study.file_hash)
+        )
+        if not stale:
+            return suites, str(folder)
+        if folder == own:
+            raise StudyFileError(
+                f"suites_for: {len(stale)} suite(s) in {str(own)!r} ({', '.join(stale[:3])}"
+                f"{', ...' if len(stale) > 3 else ''}) were generated from another version of "
+                f"{study.path.name} (meta.{STUDY_FILE_META}); they would check the old rules. "
+                "Regenerate them (flows.validation.write_suites(study, folder)) and re-apply "
+                "your edits, or delete them to have the suites built from the study file."
+            )
     return None, "built from the study file"
 
 
@@ -96,6 +123,11 @@ def validate_and_store(study: Study, wave: str, *, run_id: str) -> WaveValidatio
     structural failure is stored (the wave is then marked failed and left out of analysis)
     and returned, not raised: the caller decides how the run ends.
     """
+    with study_lock(study, purpose=f"validate {wave}"):
+        return _validate_and_store(study, wave, run_id=run_id)
+
+
+def _validate_and_store(study: Study, wave: str, *, run_id: str) -> WaveValidation:
     from flows.validation import store_validation, validate_wave
 
     order = study.wave_names
@@ -113,6 +145,7 @@ def validate_and_store(study: Study, wave: str, *, run_id: str) -> WaveValidatio
         suites=suites,
         on_structural="return",
     )
+    fault_point("validate-before-store")
     with connect(warehouse_path(study)) as connection:
         store_validation(
             connection, study_id=study.id, wave=wave, run_id=run_id, validation=validation

@@ -21,7 +21,9 @@ from prefect import flow, get_run_logger
 from prefect.exceptions import MissingContextError
 
 from flows.errors import DataQualityError, IngestError, TrustshiftError
+from flows.faults import fault_point
 from flows.ingest import IngestOutcome
+from flows.locking import study_lock
 from flows.orchestration.artifacts import (
     estimates_table,
     mask_small_counts,
@@ -328,6 +330,14 @@ def evaluate_study(
     ends failed, naming each file or wave, when a file was refused or a wave failed.
     """
     study = load_study(study_file)
+    with study_lock(study, purpose="run"):
+        return _evaluate_study(study_file, replace, bootstrap_draws, seed)
+
+
+def _evaluate_study(
+    study_file: str, replace: bool, bootstrap_draws: int, seed: int
+) -> EvaluationOutcome:
+    study = load_study(study_file)
     logger = run_logger()
     minimum = study.design.minimum_cell_size
     run_id = current_run_id()
@@ -352,9 +362,20 @@ def evaluate_study(
                 failures[item.path.name] = mask_small_counts(str(error), minimum)
                 logger.error("%s refused: %s", item.path.name, failures[item.path.name])
                 continue
+            except Exception as error:
+                # Any failure of one file is that file's refusal; the others go on. The
+                # message is not shown: a library's may quote the file's content.
+                failures[item.path.name] = (
+                    f"ingest_wave: {item.path.name} could not be read ({type(error).__name__}). "
+                    f"Check the file, or run `trustshift --debug ingest {study.path} "
+                    f"{item.path}` to see where it fails."
+                )
+                logger.error("%s refused: %s", item.path.name, failures[item.path.name])
+                continue
             outcomes.append(outcome)
             logger.info(describe_outcome(outcome, minimum=minimum))
 
+        fault_point("run-after-ingest")
         validated: list[str] = []
         quality_failures: list[str] = []
         for wave in find_waves_to_validate(study):
@@ -437,6 +458,7 @@ def evaluate_study(
         publish_run_artifacts(study, outcome_record, failures=failures, estimates=estimates)
         record.status = outcome_record.status
         record.message = outcome_record.message
+        fault_point("run-before-record")
         logger.info(outcome_record.message)
     if failures:
         listed = "; ".join(outcome_record.failures)

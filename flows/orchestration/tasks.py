@@ -7,6 +7,7 @@ a bad file or a failed check fails at once.
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import TaskRun
 from prefect.states import State
 
+from flows.errors import WarehouseBusyError
 from flows.ingest import IngestOutcome, ingest_wave
 from flows.orchestration import stages
 from flows.orchestration.inbox import InboxFile, new_inbox_files
@@ -54,12 +56,27 @@ _PERMANENT_OS_ERRORS = (
 )
 
 
+# OSError numbers that mean "try again in a moment" (a busy or flaky file share).
+_TRANSIENT_ERRNOS = frozenset(
+    {errno.EAGAIN, errno.EBUSY, errno.EINTR, errno.ETIMEDOUT, errno.ESTALE, errno.EIO}
+)
+
+
 def is_transient(error: BaseException) -> bool:
     """True for I/O errors worth retrying: a locked warehouse, a transaction conflict, a
-    flaky file system. Errors about the data or the study are never transient."""
-    if isinstance(error, duckdb.IOException | duckdb.TransactionException):
+    flaky file share. Errors about the data, the study or one file (a name too long, a file
+    that cannot be parsed) are never transient."""
+    if isinstance(error, WarehouseBusyError | duckdb.TransactionException):
         return True
-    return isinstance(error, OSError) and not isinstance(error, _PERMANENT_OS_ERRORS)
+    if isinstance(error, duckdb.IOException):
+        return "lock" in str(error).lower()
+    if isinstance(error, TimeoutError):
+        return True
+    return (
+        isinstance(error, OSError)
+        and not isinstance(error, _PERMANENT_OS_ERRORS)
+        and error.errno in _TRANSIENT_ERRNOS
+    )
 
 
 def retry_on_transient_io(task: Task[..., Any], task_run: TaskRun, state: State[Any]) -> bool:

@@ -17,8 +17,8 @@ from typing import Any
 
 import duckdb
 
-from flows.cli import inbox_files
 from flows.ingest import file_checksum
+from flows.orchestration.inbox import inbox_files
 from flows.study import Study
 from flows.warehouse import connect, known_checksums, warehouse_path
 

@@ -20,6 +20,7 @@ from flows.reading.values import (
     describe_labels,
     label_key,
     show_number,
+    shown_value,
     text_of,
 )
 from flows.study import Study
@@ -172,7 +173,7 @@ class _Coder:
             place = self.place(column, "arm")
             first = text[unknown].iloc[0]
             if isinstance(first, str):
-                shown, same = repr(first), (text == first).to_numpy()
+                shown, same = shown_value(first), (text == first).to_numpy()
             else:
                 shown, same = "no arm label", text.isna().to_numpy()
             count, row = place.first_rows(same)
@@ -210,9 +211,9 @@ class _Coder:
                 (self.text(column, labelled=True) == unknown[0]).to_numpy()
             )
             raise IngestError(
-                f"code_wave: {place.described} holds {unknown[0]!r} in {count} row(s) (first at "
-                f"row {row}), which is not a wave of the study; its waves are {names}. Correct "
-                "the export or declare the wave in [[waves]] of the study file."
+                f"code_wave: {place.described} holds {shown_value(unknown[0])} in {count} "
+                f"row(s) (first at row {row}), which is not a wave of the study; its waves are "
+                f"{names}. Correct the export or declare the wave in [[waves]] of the study file."
             )
         waves = sorted({name for name in mapped.values() if name is not None}, key=names.index)
         if len(waves) > 1:
@@ -247,7 +248,7 @@ class _Coder:
 
     def weight(self, column: str) -> np.ndarray:
         place = self.place(column, "weight")
-        return codes_from(
+        weights = codes_from(
             self.frame[column],
             labels={},
             file_labels=None,
@@ -255,6 +256,15 @@ class _Coder:
             describe_expected="a survey weight must be a number",
             fix="Correct the export: a decimal point, no thousands separators, blank if unknown.",
         )
+        negative = weights < 0
+        if negative.any():
+            count, row = place.first_rows(negative)
+            raise IngestError(
+                f"code_wave: {place.described} holds a negative weight in {count} row(s) "
+                f"(first at row {row}); a survey weight is zero or more. Correct the weights "
+                "in the export (blank if unknown) and export the wave again."
+            )
+        return weights
 
     def datetimes(self, column: str, role: str) -> pd.Series:
         series = self.frame[column]
@@ -273,8 +283,9 @@ class _Coder:
                 if failed.any():
                     count, row = place.first_rows(failed)
                     raise IngestError(
-                        f"code_wave: {place.described} holds {text[failed].iloc[0]!r} in "
-                        f"{count} row(s) (first at row {row}), which is not a date and time. "
+                        f"code_wave: {place.described} holds "
+                        f"{shown_value(text[failed].iloc[0])} in {count} row(s) (first at row "
+                        f"{row}), which is not a date and time. "
                         "Export the time stamps as ISO text (2025-01-20T09:12:33.000+00:00)."
                     )
             else:
@@ -358,15 +369,53 @@ class _Coder:
 
     def item_codes(self, item: Item, column: str, *, target: str) -> np.ndarray:
         place = self.place(column, f"item {target!r}")
+        labels = self.labels(item)
+        self.check_file_labels(item, column, labels, place)
         values = codes_from(
             self.frame[column],
-            labels=self.labels(item),
+            labels=labels,
             file_labels=self.raw.value_labels.get(column),
             place=place,
             describe_expected=self.describe_item(item),
         )
         self.check_range(values, item, place, column)
         return values
+
+    def check_file_labels(
+        self, item: Item, column: str, labels: dict[str, float], place: Place
+    ) -> None:
+        """Refuse a file value label that turns a valid answer into a missing code.
+
+        A survey firm's file that labels 1 "Don't know" on a 1-5 item would otherwise have
+        every real answer of 1 recoded to missing.
+        """
+        specials = self.special_codes(item)
+        file_labels = self.raw.value_labels.get(column) or {}
+        raw_values = pd.to_numeric(self.frame[column], errors="coerce").to_numpy(
+            dtype="float64", na_value=np.nan
+        )
+        for code, label in file_labels.items():
+            target = labels.get(label_key(label))
+            try:
+                number = float(code)
+            except (TypeError, ValueError):
+                continue
+            if target is None or target not in specials or number == target:
+                continue
+            if not _valid_answer(item, number):
+                continue
+            held = raw_values == number
+            if not held.any():
+                continue
+            count, row = place.first_rows(held)
+            raise IngestError(
+                f"code_wave: {place.described}: the file labels the code "
+                f"{show_number(number)} {label!r}, but {show_number(number)} is a valid answer "
+                f"of item {item.name!r} ({_allowed(item)}); {count} row(s) hold it (first at "
+                f"row {row}) and would become missing ({specials[target]}). Check the value "
+                "labels of the export (they may be shifted) and export the wave again, or "
+                "recode the column so that the label and the instrument agree."
+            )
 
     def check_range(self, values: np.ndarray, item: Item, place: Place, column: str) -> None:
         if self.study.quality.out_of_range != "refuse":
@@ -392,7 +441,7 @@ class _Coder:
         others = sorted(set(values[bad].tolist()) - {first_value})
         also = ""
         if others:
-            listed = ", ".join(show_number(v) for v in others[:5])
+            listed = ", ".join(shown_value(v).strip("'") for v in others[:5])
             also = f" and {len(others)} other value(s) outside it ({listed})"
         declared = self.raw.user_missing.get(column) or []
         note = ""
@@ -403,10 +452,12 @@ class _Coder:
         missing = ", ".join(
             f"{show_number(code)} ({reason})" for code, reason in sorted(specials.items())
         )
+        shown = shown_value(first_value).strip("'")
+        declare = shown if shown[0].isdigit() or shown[0] == "-" else "that value"
         raise IngestError(
-            f"code_wave: {place.described} holds {show_number(first_value)}{note} in {count} "
+            f"code_wave: {place.described} holds {shown}{note} in {count} "
             f"row(s) (first at row {row}){also}; the instrument allows {_allowed(item)} and the "
-            f"missing codes [{missing}]. Declare {show_number(first_value)} as a missing code "
+            f"missing codes [{missing}]. Declare {declare} as a missing code "
             "in the study file ([missing_codes]), correct the export, or set "
             'quality.out_of_range = "quarantine" to keep such values for review.'
         )
@@ -461,8 +512,8 @@ class _Coder:
             if row is None:
                 count, first = place.first_rows((text == value).to_numpy())
                 raise IngestError(
-                    f"code_wave: {place.described} holds {value!r} in {count} row(s) (first at "
-                    f"row {first}), which is not a list of its choices; the choices are "
+                    f"code_wave: {place.described} holds {shown_value(value)} in {count} row(s) "
+                    f"(first at row {first}), which is not a list of its choices; the choices are "
                     f"{choices} (labels {list(item.choices.values())}) separated by spaces. "
                     "Correct the export or export the choices as separate 0/1 columns."
                 )
@@ -480,8 +531,9 @@ class _Coder:
             position = np.flatnonzero(differ)[0]
             raise IngestError(
                 f"code_wave: columns {combined!r} and {column!r} in {self.file} disagree in "
-                f"{count} row(s) (first at row {row}: {str(self.frame[combined].iloc[position])!r} "
-                f"against {show_number(split[position])}). Export the wave again; if one of the "
+                f"{count} row(s) (first at row {row}: "
+                f"{shown_value(self.frame[combined].iloc[position])} against "
+                f"{show_number(split[position])}). Export the wave again; if one of the "
                 "two is stale, remove it from the export."
             )
 
@@ -530,6 +582,16 @@ def _parse_combined(
     if number is not None and number in specials:
         return np.full(width, number)
     return None
+
+
+def _valid_answer(item: Item, value: float) -> bool:
+    """Whether ``value`` is an answer the item allows (within its bounds and codes)."""
+    valid = item.valid_codes
+    if valid is not None:
+        return value in valid
+    low, high = item.bounds
+    # An open-ended number (no upper bound) may use 999 for "don't know": no conflict.
+    return low is not None and high is not None and low <= value <= high
 
 
 def _allowed(item: Item) -> str:

@@ -49,14 +49,13 @@ def _reject_non_tabular(path: Path, text: str) -> None:
     start = text.lstrip("\ufeff \t\r\n")[:200].lower()
     if start.startswith(("<!doctype html", "<html", "<?xml", "<")):
         raise IngestError(
-            f"read_raw: {path.name} holds an HTML or XML document, not a table (it starts with "
-            f"{start[:40]!r}); a download often saves the login or error page instead of the "
-            "export. Download the export again."
+            f"read_raw: {path.name} holds an HTML or XML document, not a table; a download "
+            "often saves the login or error page instead of the export. Download the export "
+            "again."
         )
     if start.startswith(("{", "[")):
         raise IngestError(
-            f"read_raw: {path.name} holds JSON, not a table (it starts with {start[:40]!r}). "
-            "Export the wave as CSV or XLSX."
+            f"read_raw: {path.name} holds JSON, not a table. Export the wave as CSV or XLSX."
         )
 
 
@@ -96,6 +95,11 @@ def read_delimited(
 ) -> tuple[pd.DataFrame, str, str]:
     """The raw frame (every column as text), the encoding and the delimiter of a text export."""
     text, encoding, data = decode_text(path, data)
+    if "\r" in text and "\n" not in text:
+        # Old Mac exports end lines with CR alone, which the C parser and csv cannot split.
+        text = text.replace("\r", "\n")
+        data, encoding = text.encode("utf-8"), "utf-8"
+    full_text = text
     text = text[: SNIFF_CHARACTERS + 1].removeprefix("\ufeff")
     _reject_non_tabular(path, text[:SNIFF_CHARACTERS])
     # Excel's "sep=;" first line names the delimiter and is no part of the table.
@@ -112,8 +116,21 @@ def read_delimited(
                 "or pipe between columns. Export the wave as CSV, XLSX, SPSS .sav or Stata .dta."
             )
         delimiter = ","
-    header = next(csv.reader(io.StringIO(text[:SNIFF_CHARACTERS]), delimiter=delimiter), [])
+    first_records = csv.reader(io.StringIO(text[:SNIFF_CHARACTERS]), delimiter=delimiter)
+    header = next(first_records, [])
     reject_duplicate_names(path, header)
+    try:
+        first_row = next(first_records, [])
+    except csv.Error:
+        first_row = []
+    if len(first_row) > len(header) > 0:
+        # pandas would silently take the first column as an index and shift every column.
+        raise IngestError(
+            f"read_raw: row 1 of {path.name} has {len(first_row)} fields but the header names "
+            f"{len(header)} columns; an unquoted {DELIMITER_NAMES.get(delimiter, repr(delimiter))} "
+            "in an answer, or a missing header name, shifts every column. Quote answers that "
+            "hold the delimiter (or name every column) and export the wave again."
+        )
     try:
         # pandas decodes the bytes itself: faster than handing it a (re-encoded) str.
         frame = pd.read_csv(
@@ -137,7 +154,35 @@ def read_delimited(
             f"table ({error}). Check for unquoted delimiters or line breaks in answers and export "
             "the wave again."
         ) from None
+    _reject_cut_last_row(path, full_text, delimiter, len(header))
     return frame, encoding, delimiter
+
+
+def _reject_cut_last_row(path: Path, text: str, delimiter: str, width: int) -> None:
+    """Raise when the last record is shorter than the one before it and the header.
+
+    An interrupted download or copy cuts the file mid-row; the C parser pads such a row with
+    empty fields, which would store a partial interview.
+    """
+    if width < 2:
+        return
+    tail = text[-SNIFF_CHARACTERS:]
+    if len(tail) < len(text):
+        tail = tail[tail.find("\n") + 1 :]
+    try:
+        records = [
+            record for record in csv.reader(io.StringIO(tail), delimiter=delimiter) if record
+        ]
+    except csv.Error:
+        return  # the parser has already read the file; this is only a cross-check
+    if len(records) < 2 or len(records[-1]) >= width or len(records[-2]) < width:
+        return
+    ending = "" if text.endswith(("\n", "\r")) else " and the file does not end with a line break"
+    raise IngestError(
+        f"read_raw: the last row of {path.name} has {len(records[-1])} of {width} fields"
+        f"{ending}; the file was cut off, as by an interrupted download or copy. Download or "
+        "export the wave again."
+    )
 
 
 def reject_duplicate_names(path: Path, header: list[str]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from flows.reading.detection import (
     detect_format,
     format_from_extension,
 )
+from flows.reading.workbook_scan import SheetScan, check_sheet_extent, scan_sheet
 from flows.study import Study
 
 # Sheets that XLSForm, Kobo and survey firms put beside the data; never the data itself.
@@ -131,13 +133,15 @@ def _read_xlsx(path: Path, study: Study) -> RawWave:
         for sheet in metadata
         if sheet.typ == SheetTypeEnum.WorkSheet and sheet.visible == SheetVisibleEnum.Visible
     ] or [sheet.name for sheet in metadata if sheet.typ == SheetTypeEnum.WorkSheet]
+    scans = _scan_sheets(path, worksheets)
     try:
-        name, rows = _choose_sheet(path, workbook, worksheets, study.reading.sheet)
+        name, rows, start = _choose_sheet(path, workbook, worksheets, study.reading.sheet)
     except (CalamineError, ValueError) as error:
         raise IngestError(
             f"read_raw: a sheet of {path.name} cannot be read ({error}); the file is corrupt. "
             "Open it in a spreadsheet program and save it again, or export the wave again."
         ) from None
+    rows = _with_error_cells(rows, start, scans.get(name))
     header = [_header_text(cell) for cell in rows[0]] if rows else []
     reject_duplicate_names(path, header)
     body = rows[1:]
@@ -155,9 +159,42 @@ def _read_xlsx(path: Path, study: Study) -> RawWave:
     return RawWave(source=path, format="xlsx", frame=frame.reset_index(drop=True), sheet=name)
 
 
+def _scan_sheets(path: Path, worksheets: list[str]) -> dict[str, SheetScan | None]:
+    """Each sheet's extent and error cells, refusing a sheet too large to read."""
+    try:
+        scans = {name: scan_sheet(path, name) for name in worksheets}
+    except (OSError, ValueError, zipfile.BadZipFile):
+        return {}  # the reader will say what is wrong with the archive
+    for name, scan in scans.items():
+        check_sheet_extent(path, name, scan)
+    return scans
+
+
+def _sheet_rows(workbook: CalamineWorkbook, name: str) -> tuple[list[list[Any]], tuple[int, int]]:
+    sheet = workbook.get_sheet_by_name(name)
+    start = sheet.start or (0, 0)
+    return sheet.to_python(), (int(start[0]), int(start[1]))
+
+
+def _with_error_cells(
+    rows: list[list[Any]], start: tuple[int, int], scan: SheetScan | None
+) -> list[list[Any]]:
+    """Put each error cell's text (#DIV/0!) back where the reader left a blank."""
+    if scan is None or not scan.errors:
+        return rows
+    for row, column, text in scan.errors:
+        i, j = row - 1 - start[0], column - 1 - start[1]
+        if 0 <= i < len(rows) and 0 <= j < len(rows[i]):
+            rows[i][j] = text
+    return rows
+
+
 def _choose_sheet(
-    path: Path, workbook: CalamineWorkbook, worksheets: list[str], wanted: str | None
-) -> tuple[str, list[list[Any]]]:
+    path: Path,
+    workbook: CalamineWorkbook,
+    worksheets: list[str],
+    wanted: str | None,
+) -> tuple[str, list[list[Any]], tuple[int, int]]:
     if wanted is not None:
         matches = [name for name in worksheets if name == wanted] or [
             name for name in worksheets if name.strip().casefold() == wanted.strip().casefold()
@@ -167,18 +204,19 @@ def _choose_sheet(
                 f"read_raw: {path.name} has no sheet {wanted!r} (reading.sheet in the study "
                 f"file); its sheets are {worksheets}. Set reading.sheet to one of them."
             )
-        return matches[0], workbook.get_sheet_by_name(matches[0]).to_python()
+        return (matches[0], *_sheet_rows(workbook, matches[0]))
     if len(worksheets) == 1:
-        return worksheets[0], workbook.get_sheet_by_name(worksheets[0]).to_python()
-    candidates: dict[str, list[list[Any]]] = {}
+        return (worksheets[0], *_sheet_rows(workbook, worksheets[0]))
+    candidates: dict[str, tuple[list[list[Any]], tuple[int, int]]] = {}
     for name in worksheets:
         if _sheet_key(name) in NON_DATA_SHEETS:
             continue
-        rows = workbook.get_sheet_by_name(name).to_python()
+        rows, start = _sheet_rows(workbook, name)
         if rows:
-            candidates[name] = rows
+            candidates[name] = (rows, start)
     if len(candidates) == 1:
-        return next(iter(candidates.items()))
+        name, (rows, start) = next(iter(candidates.items()))
+        return name, rows, start
     if not candidates:
         raise IngestError(
             f"read_raw: {path.name} has no sheet that looks like survey data; its sheets "

@@ -17,6 +17,10 @@ from flows.errors import IngestError
 BLANK_TEXT = frozenset({"", "nan", "NaN", "null", "NULL", "None", "."})
 INTEGER_TEXT = re.compile(r"^(-?\d+)\.0+$")
 SHOWN_LABELS = 16
+# What a spreadsheet writes in a cell whose formula failed; never an answer.
+EXCEL_ERRORS = frozenset(
+    {"#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!", "#SPILL!", "#CALC!"}
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -38,6 +42,29 @@ class Place:
         """How many rows the mask marks and the number of the first."""
         positions = np.flatnonzero(mask)
         return len(positions), int(self.rows[positions[0]])
+
+
+# What a message may quote of a cell: a short number, or a lowercase code-like word.
+_SHOWN_NUMBER = re.compile(r"^[-+]?[0-9][0-9.,]{0,5}$")
+_SHOWN_CODE = re.compile(r"^[a-z][a-z0-9_\-]{0,23}$")
+
+
+def shown_value(value: object) -> str:
+    """A cell's value for a message, quoted only when it cannot be free text.
+
+    Messages reach logs, captured output and the Prefect database; a shifted column puts
+    names, phone numbers or GPS points where codes belong. A short number (at most 6
+    characters) or a lowercase code-like word (``control``, ``midline``) is quoted; anything
+    else (a capitalised or spaced text, a long number) is described by its length only.
+    """
+    text = str(value).strip()
+    if isinstance(value, float) and float(value).is_integer():
+        text = str(int(value))
+    if _SHOWN_NUMBER.fullmatch(text) or _SHOWN_CODE.fullmatch(text):
+        return repr(text)
+    if re.fullmatch(r"[-+]?[0-9][0-9.,eE+\-]*", text):
+        return f"a number of {len(text)} characters"
+    return f"a text value of {len(text)} character(s)"
 
 
 def label_key(text: object) -> str:
@@ -109,13 +136,17 @@ def codes_from(
     if pd.api.types.is_bool_dtype(series.dtype):
         return series.to_numpy(dtype="float64", na_value=np.nan)
     if pd.api.types.is_numeric_dtype(series.dtype):
-        return _recode(series.to_numpy(dtype="float64", na_value=np.nan), recode)
+        values = series.to_numpy(dtype="float64", na_value=np.nan)
+        _reject_non_finite(values, np.arange(len(values)), place)
+        return _recode(values, recode)
     # Survey columns hold few distinct values: convert each distinct value once.
     positions, uniques = pd.factorize(series, use_na_sentinel=True)
     text = text_of(pd.Series(np.asarray(uniques, dtype=object), dtype=object))
     numbers = np.array(
         pd.to_numeric(text, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
     )
+    _reject_excel_errors(text, positions, place)
+    _reject_non_finite(numbers, positions, place)
     numbers = _recode(numbers, recode)
     # A blank marker is blank unless the instrument uses it as an answer label ("None").
     blank = text.isin(BLANK_TEXT).to_numpy() & ~text.map(
@@ -133,6 +164,33 @@ def codes_from(
             message=f"{describe_expected}. {fix}",
         )
     return np.append(numbers, np.nan)[positions]
+
+
+def _reject_excel_errors(text: pd.Series, positions: np.ndarray, place: Place) -> None:
+    """Raise on a spreadsheet error value (#DIV/0!): the cell's formula failed."""
+    errors = text.isin(EXCEL_ERRORS).to_numpy()
+    if not errors.any():
+        return
+    first = int(np.flatnonzero(errors)[0])
+    count, row = place.first_rows(np.isin(positions, np.flatnonzero(errors)))
+    raise IngestError(
+        f"code_wave: {place.described} holds the spreadsheet error {text.iloc[first]!r} in "
+        f"{count} row(s) (first at row {row}); a formula failed, so the answer is unknown. "
+        "Fix the formula in the workbook (or blank the cell) and export the wave again."
+    )
+
+
+def _reject_non_finite(numbers: np.ndarray, positions: np.ndarray, place: Place) -> None:
+    """Raise on an infinite number: no answer or weight is infinite."""
+    infinite = np.isinf(numbers)
+    if not infinite.any():
+        return
+    count, row = place.first_rows(np.isin(positions, np.flatnonzero(infinite)))
+    raise IngestError(
+        f"code_wave: {place.described} holds an infinite number in {count} row(s) (first at "
+        f"row {row}); an answer must be a finite number. Correct the export (an overflow or "
+        "a division by zero in the spreadsheet) and export the wave again."
+    )
 
 
 def uniques_index(text: pd.Series, value: str) -> int:
@@ -165,8 +223,9 @@ def _from_labels(
         count, row = place.first_rows(unknown_at(first))
         others = f" (and {len(unknown) - 1} other unknown values)" if len(unknown) > 1 else ""
         raise IngestError(
-            f"code_wave: {place.described} holds {first!r} in {count} row(s) (first at row "
-            f"{row}){others}, which is neither a number nor a known answer label; {message}"
+            f"code_wave: {place.described} holds {shown_value(first)} in {count} row(s) (first "
+            f"at row {row}){others}, which is neither a number nor a known answer label; "
+            f"{message}"
         )
     return np.array(mapped, dtype="float64")
 

@@ -8,13 +8,18 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from flows.assumptions import AssumptionDeclaration, study_assumptions
 from flows.estimation import export_estimates, latest_run_id, run_record
+from flows.faults import fault_point
+from flows.locations import check_run_id
+from flows.locking import study_lock
+from flows.plan import plan_deviations, read_plan
 from flows.report.caveats import report_caveats
 from flows.report.effects import effects_frame, forest_rows
 from flows.report.figures import report_figures
 from flows.report.methods import estimator_methods
 from flows.report.results import read_run_results
-from flows.report.scorecard import RULE_TEXT, decision_difference, score_assumptions
+from flows.report.scorecard import RULE_TEXT, not_declared_card, score_assumptions
 from flows.report.sections import report_sections
 from flows.report.suppression import passes
 from flows.report.tables import effect_groups, section_tables
@@ -40,7 +45,12 @@ def build_report(study: Study, *, run_id: str | None = None, out_dir: Path | Non
     ``run_id`` defaults to the latest finished run; ``out_dir`` to ``reports/<run_id>`` beside
     the study file. Returns the report's path.
     """
-    run_id = run_id or latest_run_id(study)
+    with study_lock(study, purpose="report"):
+        return _build_report(study, run_id=run_id, out_dir=out_dir)
+
+
+def _build_report(study: Study, *, run_id: str | None, out_dir: Path | None) -> Path:
+    run_id = check_run_id(run_id, caller="build_report") if run_id else latest_run_id(study)
     record = run_record(study, run_id)
     out_dir = Path(out_dir) if out_dir is not None else study.root / "reports" / run_id
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -48,19 +58,45 @@ def build_report(study: Study, *, run_id: str | None = None, out_dir: Path | Non
     results = read_run_results(study, run_id)
     settings, minimum = results.settings, results.minimum
     estimates, quality, trust = results.estimates, results.quality, results.trust
-    export_estimates(estimates, out_dir)
+    export_estimates(estimates, out_dir, minimum=minimum)
+    fault_point("report-after-export")
 
     effects = effects_frame(estimates, results.catalogue)
     forest = forest_rows(effects, minimum, study.outcomes.primary_wave)
     by_group = results.effects_by_group
-    cards = score_assumptions(
-        forest if not forest.empty else estimates.iloc[0:0],
-        assignment=settings.get("assignment", study.design.assignment),
-        decision=decision_difference(
-            by_group[passes(by_group, ["n_smallest_cell"], minimum)],
+    plan = read_plan(study)
+    assumptions, assumption_source = study_assumptions(
+        study.assumptions, instrument=study.instrument.base
+    )
+    primary = list(study.outcomes.primary)
+    deviations: list[str] = []
+    if plan is not None:
+        # The scorecard reads what was pre-specified, whatever the study file says now.
+        assumptions = [AssumptionDeclaration.model_validate(item) for item in plan.assumptions]
+        assumption_source = f"the locked pre-analysis plan (SHA-256 {plan.sha256[:12]}...)"
+        primary = plan.primary
+        primary_rows = forest[forest["outcome"].isin(primary)] if not forest.empty else forest
+        deviations = plan_deviations(
+            plan,
+            study,
+            inferences=(
+                primary_rows["evidence_inference"].dropna().astype(str)
+                if "evidence_inference" in primary_rows.columns
+                else []
+            ),
+        )
+    cards = (
+        score_assumptions(
+            forest if not forest.empty else estimates.iloc[0:0],
+            assignment=settings.get("assignment", study.design.assignment),
+            assumptions=assumptions,
+            primary=primary,
+            by_group=by_group[passes(by_group, ["n_smallest_cell"], minimum)],
             primary_wave=study.outcomes.primary_wave,
             wave_names=study.wave_names,
-        ),
+        )
+        if assumptions
+        else not_declared_card(assumption_source)
     )
     page = (
         template_environment()
@@ -80,6 +116,9 @@ def build_report(study: Study, *, run_id: str | None = None, out_dir: Path | Non
             gap=trust[(trust["source_group"] == "gap") & passes(trust, ["n_obs"], minimum)],
             cards=cards,
             rule_text=RULE_TEXT,
+            assumption_source=assumption_source,
+            plan=plan,
+            deviations=deviations,
             caveats=report_caveats(study, settings, results.warnings, estimates),
             warnings=results.warnings,
             methods=estimator_methods(estimates),

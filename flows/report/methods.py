@@ -8,6 +8,10 @@ ESTIMATOR_FORMULAS = {
     "ipw": "y_{i,t} = α + τ·exposed_i [+ β·y_{i,baseline}] + γ'x_i + μ_stratum + ε_i, "
     "weighted by 1/e(x_i) or 1/(1 − e(x_i)), e(x) = P(exposed | x) by logistic regression",
     "ordered_logit": "P(y_{i,t} ≤ j) = Λ(κ_j − τ·treated_c − β·y_{i,baseline} − μ_stratum)",
+    "logit_ame": "P(y_{i,t} = 1) = Λ(α + τ·treated_c + β·y_{i,baseline} + μ_stratum); "
+    "AME = mean_i [Λ(α + τ + ...) − Λ(α + ...)]",
+    "probit_ame": "P(y_{i,t} = 1) = Φ(α + τ·treated_c + β·y_{i,baseline} + μ_stratum); "
+    "AME = mean_i [Φ(α + τ + ...) − Φ(α + ...)]",
     "ancova": "y_{i,t} = α + τ·treated_c + β·y_{i,baseline} + μ_stratum + ε_i",
     "did": "y_{i,t} = τ·(treated_c × post_t) + γ·treated_c + δ·post_t + μ_stratum + ε_i",
 }

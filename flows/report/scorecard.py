@@ -1,164 +1,113 @@
-"""The five-assumption scorecard: what the pre-declared estimates say about each assumption.
+"""The assumption scorecard: what the declared estimates say about each assumption, and why.
 
-The rule, printed in the report:
-
-* Each bearing estimate is read at the study's primary wave (``outcomes.primary_wave``; the
-  latest wave when none is declared) with the design's main estimator (ANCOVA
-  for panels, difference-in-differences otherwise). It *agrees* with the assumption when its
-  within-family q-value (Benjamini-Hochberg; the p-value when no q-value exists) is below 0.05
-  and its sign is the one the assumption predicts; it *disagrees* when the q-value is below
-  0.05 with the opposite sign; otherwise it shows *no clear effect*.
-* An assumption is **supported** when its headline estimate agrees and no bearing estimate
-  disagrees; **contradicted** when a bearing estimate disagrees, or when the premise moved
-  (agrees) while the headline consequence shows no clear effect; **inconclusive** otherwise;
-  **not assessed** when the study declared none of its outcomes.
-* Assumption 4 (decision-making) is read from the difference between the effect on irregular
-  intention among respondents who decided alone at baseline and among the others, at the
-  primary wave: **contradicted** when the difference has p < 0.05 (the effect depends on who
-  decides), **inconclusive** otherwise (no evidence of a difference is not evidence that the
-  individual decides), **not assessed** when the study has no such estimate.
-* Never stronger than the design: a quasi-experimental study's verdicts are marked
-  "suggestive"; a pre/post study without a comparison group is always inconclusive, because
-  change over time is not an effect of the campaign.
+The rule (printed in the report as :data:`RULE_TEXT`) reads the evidence columns of the
+estimates table (``conclusion``, the primary p-value and interval, ``mde``, ``sesoi``), which
+the estimation computed; it computes no statistic itself. Which outcomes bear on which
+assumption is declared in the study file (``[[assumptions]]``, or the instrument's defaults
+in ``data/assumptions/``); nothing here names an outcome.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from collections.abc import Sequence
 
 import pandas as pd
 
+from flows.assumptions import AssumptionDeclaration, Bearing
+from flows.estimation.conclusions import primary_evidence
+
 SIGNIFICANCE = 0.05
-DECISION_OUTCOME = "irregular_intention"
 
 RULE_TEXT = (
-    "Each bearing estimate is read at the study's primary wave (the latest wave when the "
-    "study file declares none) with the design's main estimator "
-    "(ANCOVA for panels, difference-in-differences otherwise). It agrees with the assumption "
-    "when its within-family Benjamini-Hochberg q-value (or p-value when there is none) is "
-    "below 0.05 with the predicted sign, disagrees when it is below 0.05 with the opposite "
-    "sign, and otherwise shows no clear effect. An assumption is supported when its headline "
-    "estimate agrees and no bearing estimate disagrees; contradicted when a bearing estimate "
-    "disagrees, or when the premise moved while the headline consequence did not; "
-    "inconclusive otherwise; not assessed when the study declared none of its outcomes. "
-    "Assumption 4 is read from the difference between the effect on irregular intention among "
-    "respondents who decided alone at baseline and among the others, at the primary wave: "
-    "contradicted when the difference has p < 0.05 (the effect depends on who decides), "
-    "inconclusive otherwise (no evidence of a difference is not evidence that the individual "
-    "decides), not assessed when the study has no such estimate. "
-    "Verdicts are never stronger than the design: quasi-experimental verdicts are marked "
-    "suggestive, and a pre/post study without a comparison group is always inconclusive."
+    "Each declared outcome is read at the study's primary wave with the design's main "
+    "estimator and its primary inference, as one of: an effect shown (p < 0.05) in the "
+    "predicted or the opposite direction; an effect larger than the smallest effect size of "
+    "interest (SESOI) ruled out (two one-sided tests, p < 0.05); or inconclusive, with the "
+    "smallest effect the study could detect with 80% power. An assumption is supported when "
+    "its headline outcome, declared in advance, shows the predicted effect and no premise "
+    "moved the opposite way; the verdict names what it rests on and is not a mediation "
+    "estimate (premise and headline are separate intention-to-treat effects). It is "
+    "contradicted only by evidence: the headline moved opposite to the prediction, or an "
+    "effect on the headline beyond its SESOI is ruled out while the premise moved as "
+    "predicted (or no premise is declared). Without a SESOI, no effect cannot be shown, and "
+    "a non-significant headline is inconclusive, never a contradiction. Supporting outcomes "
+    "are listed but do not change the verdict. No other outcome is read in place of a "
+    "headline that was not estimated: the assumption is then not assessed, as is one the "
+    "study did not declare. An assumption read from a difference of effects between groups "
+    "rests on a non-randomised moderator: a difference contradicts it at most suggestively, "
+    "and no detectable difference is inconclusive. Verdicts are never stronger than the "
+    "design: quasi-experimental verdicts are marked suggestive, and a pre/post study without "
+    "a comparison group is always inconclusive."
 )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Bearing:
-    """One outcome that bears on an assumption, the sign it predicts, and its role."""
-
-    outcomes: tuple[str, ...]  # the first present one is used
-    sign: int
-    role: str  # headline, premise, supporting
+def _number(value: object) -> float:
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return math.nan
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Assumption:
-    """One of the review's five assumptions and the estimates that bear on it."""
-
-    number: int
-    name: str
-    claim: str
-    bearings: tuple[Bearing, ...]
-    note: str = ""
-    by_decision: bool = False
-    """Read from the difference of effects by who decides instead of the bearings."""
+def _interval(row: pd.Series, evidence: pd.Series) -> str:
+    return (
+        f"{_number(row.get('estimate')):.3g} (95% CI {_number(evidence['conf_low']):.3g} to "
+        f"{_number(evidence['conf_high']):.3g}; p = {_number(evidence['p_value']):.3f}, "
+        f"{evidence['inference']})"
+    )
 
 
-ASSUMPTIONS: tuple[Assumption, ...] = (
-    Assumption(
-        number=1,
-        name="Risk information",
-        claim="informed people will not leave: raising perceived risk lowers irregular intention",
-        bearings=(
-            Bearing(outcomes=("irregular_intention",), sign=-1, role="headline"),
-            Bearing(outcomes=("index_risk", "risk_perception"), sign=+1, role="premise"),
-            Bearing(outcomes=("knowledge", "index_knowledge"), sign=+1, role="supporting"),
+def read_bearing(row: pd.Series, evidence: pd.Series, bearing: Bearing) -> dict[str, object]:
+    """One declared outcome's reading: agrees, opposite, ruled out or inconclusive."""
+    estimate = _number(row.get("estimate"))
+    conclusion = str(row.get("conclusion") or "")
+    p_value = _number(evidence["p_value"])
+    if not math.isfinite(estimate) or not math.isfinite(p_value):
+        reading = "not estimated"
+    elif conclusion == "effect shown" or (not conclusion and p_value < SIGNIFICANCE):
+        reading = "agrees" if (estimate > 0) == (bearing.sign > 0) else "opposite"
+    elif conclusion == "effect larger than the SESOI ruled out":
+        reading = "ruled out"
+    else:
+        reading = "inconclusive"
+    mde = _number(row.get("mde"))
+    mde_sd = _number(row.get("mde_standardized"))
+    sesoi = _number(row.get("sesoi"))
+    return {
+        "outcome": bearing.outcome,
+        "expected": bearing.direction,
+        "reading": reading,
+        "estimate": estimate,
+        "evidence": p_value,
+        "numbers": _interval(row, evidence),
+        "mde": (
+            f"{mde:.3g}" + (f" ({mde_sd:.2f} SD)" if math.isfinite(mde_sd) else "")
+            if math.isfinite(mde)
+            else "unknown"
         ),
-    ),
-    Assumption(
-        number=2,
-        name="Credibility",
-        claim="people believe official messages: the campaign raises trust in official sources",
-        bearings=(
-            Bearing(outcomes=("trust_official",), sign=+1, role="headline"),
-            Bearing(outcomes=("index_trust",), sign=+1, role="supporting"),
-        ),
-        note="The trust-shift section shows the baseline gap between official and informal "
-        "sources, which the review expects to be negative.",
-    ),
-    Assumption(
-        number=3,
-        name="Deterrence",
-        claim="frightening messages discourage migration: intention and preparations fall",
-        bearings=(
-            Bearing(outcomes=("index_intention", "irregular_intention"), sign=-1, role="headline"),
-            Bearing(outcomes=("plan_12_months",), sign=-1, role="supporting"),
-            Bearing(outcomes=("preparations_made",), sign=-1, role="supporting"),
-            Bearing(outcomes=("risk_self_death",), sign=+1, role="premise"),
-        ),
-    ),
-    Assumption(
-        number=4,
-        name="Decision-making",
-        claim="the individual decides: effects do not depend on who takes part in the decision",
-        bearings=(),
-        note="Read from the effect on irregular intention among respondents who decided alone "
-        "at baseline minus the effect among those whose family takes part (the table 'Effects "
-        "by who decides' shows both). A difference says the campaign works through the "
-        "decision structure; no detectable difference does not show that the individual "
-        "decides.",
-        by_decision=True,
-    ),
-    Assumption(
-        number=5,
-        name="Staying home",
-        claim="there is an alternative: the campaign raises perceived local and legal options",
-        bearings=(
-            Bearing(
-                outcomes=("index_alternatives", "local_opportunities"), sign=+1, role="headline"
-            ),
-            Bearing(outcomes=("knows_legal_pathway",), sign=+1, role="supporting"),
-            Bearing(outcomes=("legal_intention",), sign=+1, role="supporting"),
-        ),
-    ),
-)
-
-
-def read_estimate(row: pd.Series, sign: int) -> str:
-    """agrees, disagrees or no clear effect, for one estimate row."""
-    evidence = row.get("adjusted_p_value")
-    if evidence is None or pd.isna(evidence):
-        evidence = row.get("p_value")
-    estimate = row.get("estimate")
-    if evidence is None or pd.isna(evidence) or estimate is None or pd.isna(estimate):
-        return "not estimated"
-    if float(evidence) >= SIGNIFICANCE or float(estimate) == 0:
-        return "no clear effect"
-    return "agrees" if (float(estimate) > 0) == (sign > 0) else "disagrees"
+        "sesoi": f"±{sesoi:.3g}" if math.isfinite(sesoi) else "",
+    }
 
 
 def decision_difference(
-    by_group: pd.DataFrame, *, primary_wave: str | None, wave_names: list[str]
+    by_group: pd.DataFrame,
+    *,
+    outcome: str,
+    grouping: str | None,
+    primary_wave: str | None,
+    wave_names: list[str],
 ) -> pd.Series | None:
-    """The "difference" row of irregular intention by who decides at the primary wave.
+    """The ``difference`` row of ``outcome`` by ``grouping`` at the primary wave, or None.
 
     ``by_group`` holds the publishable rows of the ``effects_by_group`` table; the wave is
-    ``primary_wave`` when it has the row, else the latest wave that has it. None when absent.
+    ``primary_wave`` when it has the row, else the latest wave that has it.
     """
     if by_group.empty:
         return None
-    rows = by_group[
-        (by_group["outcome"] == DECISION_OUTCOME) & (by_group["term"] == "difference")
-    ].dropna(subset=["p_value"])
+    rows = by_group[(by_group["outcome"] == outcome) & (by_group["term"] == "difference")]
+    if grouping is not None and "grouping" in rows.columns:
+        rows = rows[rows["grouping"] == grouping]
+    rows = rows.dropna(subset=["p_value"])
     if rows.empty:
         return None
     waves = [wave for wave in wave_names if wave in set(rows["wave"])]
@@ -167,88 +116,238 @@ def decision_difference(
     return chosen_rows.iloc[0] if not chosen_rows.empty else None
 
 
-def _decision_readings(difference: pd.Series | None) -> list[dict[str, object]]:
+def _moderator_card(
+    declaration: AssumptionDeclaration, difference: pd.Series | None
+) -> tuple[str, str, list[dict[str, object]]]:
+    moderator = declaration.moderator
+    subject = f"{moderator.outcome} by {moderator.grouping}" if moderator else "a moderator"
     if difference is None:
-        return []
-    differs = float(difference["p_value"]) < SIGNIFICANCE
-    return [
-        {
-            "outcome": f"{DECISION_OUTCOME}: {difference['group']}",
-            "role": f"difference by who decides at {difference['wave']}",
-            "expected": "no difference",
-            "reading": ("differs" if differs else "no clear difference")
-            + f" (p = {float(difference['p_value']):.3f})",
-            "estimate": difference["estimate"],
-            "evidence": difference["p_value"],
-        }
-    ]
+        return (
+            "not assessed",
+            f"No difference of effects on {subject} was estimated at a publishable size.",
+            [],
+        )
+    p_value = float(difference["p_value"])
+    numbers = (
+        f"{_number(difference['estimate']):.3g} (95% CI {_number(difference.get('conf_low')):.3g}"
+        f" to {_number(difference.get('conf_high')):.3g}; p = {p_value:.3f}) at "
+        f"{difference['wave']}"
+    )
+    reading = {
+        "outcome": f"{moderator.outcome if moderator else ''}: {difference.get('group', '')}",
+        "role": f"difference of effects at {difference['wave']}",
+        "expected": "no difference",
+        "reading": "differs" if p_value < SIGNIFICANCE else "no clear difference",
+        "estimate": difference["estimate"],
+        "evidence": p_value,
+        "numbers": numbers,
+        "mde": "",
+        "sesoi": "",
+    }
+    if p_value < SIGNIFICANCE:
+        return (
+            "contradicted (non-randomised moderator)",
+            f"The effect on {subject} differs between the groups by {numbers}; the groups "
+            "were not randomised, so the difference may reflect what goes with them.",
+            [reading],
+        )
+    return (
+        "inconclusive",
+        f"No detectable difference of effects on {subject}: {numbers}; this is not "
+        "evidence that the individual decides.",
+        [reading],
+    )
+
+
+def _headline_verdict(
+    declaration: AssumptionDeclaration,
+    headline: dict[str, object],
+    premises: list[dict[str, object]],
+    supporting: list[dict[str, object]],
+) -> tuple[str, str]:
+    name = headline["outcome"]
+    numbers = headline["numbers"]
+    moved = [p for p in premises if p["reading"] == "agrees"]
+    against = [p for p in premises if p["reading"] == "opposite"]
+    weak = [s for s in supporting if s["reading"] == "opposite"]
+    if headline["reading"] == "agrees":
+        if against:
+            first = against[0]
+            return (
+                "inconclusive",
+                f"The headline {name} moved as predicted, {numbers}, but the premise "
+                f"{first['outcome']} moved the other way, {first['numbers']}.",
+            )
+        rest = (
+            f"; the premise {moved[0]['outcome']} also moved as predicted, {moved[0]['numbers']}"
+            if moved
+            else ""
+        )
+        caveat = (
+            f"; supporting outcome {weak[0]['outcome']} moved the other way, {weak[0]['numbers']}"
+            if weak
+            else ""
+        )
+        return (
+            "supported",
+            f"Rests on the headline {name}, which moved as predicted, {numbers}{rest}{caveat}; "
+            "these are intention-to-treat effects, not a mediation estimate.",
+        )
+    if headline["reading"] == "opposite":
+        return (
+            "contradicted",
+            f"The headline {name} moved opposite to the prediction, {numbers}.",
+        )
+    if headline["reading"] == "ruled out":
+        if moved:
+            return (
+                "contradicted",
+                f"The premise {moved[0]['outcome']} moved as predicted, {moved[0]['numbers']}, "
+                f"but an effect on {name} larger than the SESOI {headline['sesoi']} is ruled "
+                f"out, {numbers}.",
+            )
+        if not declaration.premise:
+            return (
+                "contradicted",
+                f"An effect on {name} larger than the SESOI {headline['sesoi']} is ruled out, "
+                f"{numbers}.",
+            )
+        still = premises[0] if premises else None
+        return (
+            "inconclusive",
+            f"An effect on {name} beyond the SESOI {headline['sesoi']} is ruled out, {numbers}, "
+            f"but the premise {still['outcome'] if still else ''} did not move"
+            + (f", {still['numbers']}" if still else "")
+            + ", so the campaign did not put the assumption to the test.",
+        )
+    sesoi = (
+        f"an effect of {headline['sesoi']} is not ruled out"
+        if headline["sesoi"]
+        else "no SESOI is declared, so no effect cannot be shown"
+    )
+    return (
+        "inconclusive",
+        f"The headline {name} shows no clear effect, {numbers}; the study could detect only "
+        f"effects of {headline['mde']} or more with 80% power, and {sesoi}.",
+    )
 
 
 def score_assumptions(
-    estimates: pd.DataFrame, *, assignment: str, decision: pd.Series | None = None
+    estimates: pd.DataFrame,
+    *,
+    assignment: str,
+    assumptions: Sequence[AssumptionDeclaration],
+    primary: Sequence[str] = (),
+    by_group: pd.DataFrame | None = None,
+    primary_wave: str | None = None,
+    wave_names: Sequence[str] = (),
 ) -> list[dict[str, object]]:
-    """One entry per assumption: verdict, the reading of each bearing estimate, the claim.
+    """One card per declared assumption: verdict, its one-sentence reason, the readings.
 
-    ``estimates`` holds the publishable rows of the main estimator at the primary wave;
-    ``decision`` the difference row of :func:`decision_difference` (None when absent).
+    ``estimates`` holds the publishable rows of the main estimator at the primary wave (with
+    the evidence columns of :mod:`flows.estimation.conclusions`); ``assumptions`` the study's
+    declarations (or the locked plan's); ``primary`` the pre-specified primary outcomes;
+    ``by_group`` the publishable ``effects_by_group`` rows for moderator assumptions.
     """
     by_outcome = {str(row["outcome"]): row for _, row in estimates.iterrows()}
+    evidence = primary_evidence(estimates) if not estimates.empty else estimates
+    positions = {str(name): i for i, name in enumerate(estimates.get("outcome", []))}
     cards: list[dict[str, object]] = []
-    for assumption in ASSUMPTIONS:
-        readings = _decision_readings(decision) if assumption.by_decision else []
-        for bearing in assumption.bearings:
-            name = next((o for o in bearing.outcomes if o in by_outcome), None)
-            if name is None:
-                continue
-            row = by_outcome[name]
-            readings.append(
-                {
-                    "outcome": name,
-                    "role": bearing.role,
-                    "expected": "higher" if bearing.sign > 0 else "lower",
-                    "reading": read_estimate(row, bearing.sign),
-                    "estimate": row.get("estimate"),
-                    "evidence": row.get("adjusted_p_value"),
-                }
+    for declaration in sorted(assumptions, key=lambda a: a.number):
+        qualifier_parts: list[str] = []
+        readings: list[dict[str, object]] = []
+        if declaration.moderator is not None:
+            difference = decision_difference(
+                by_group if by_group is not None else pd.DataFrame(),
+                outcome=declaration.moderator.outcome,
+                grouping=declaration.moderator.grouping,
+                primary_wave=primary_wave,
+                wave_names=list(wave_names),
             )
-        verdict = _decision_verdict(decision) if assumption.by_decision else _verdict(readings)
-        if assignment == "pre_post":
-            verdict = "inconclusive" if verdict != "not assessed" else verdict
-            qualifier = "no comparison group: change over time is not an effect of the campaign"
-        elif assignment == "quasi_experimental" and verdict in ("supported", "contradicted"):
-            verdict = f"{verdict} (suggestive)"
-            qualifier = "exposure was not randomised; adjusted comparisons only"
+            verdict, reason, readings = _moderator_card(declaration, difference)
+            qualifier_parts.append("rests on a non-randomised moderator")
         else:
-            qualifier = ""
+            bearings: dict[str, list[dict[str, object]]] = {}
+            for role, declared in (
+                ("headline", [declaration.headline] if declaration.headline else []),
+                ("premise", declaration.premise),
+                ("supporting", declaration.supporting),
+            ):
+                bearings[role] = []
+                for bearing in declared:
+                    if bearing.outcome not in by_outcome:
+                        reading: dict[str, object] = {
+                            "outcome": bearing.outcome,
+                            "expected": bearing.direction,
+                            "reading": "not estimated",
+                            "numbers": "",
+                        }
+                    else:
+                        reading = read_bearing(
+                            by_outcome[bearing.outcome],
+                            evidence.iloc[positions[bearing.outcome]],
+                            bearing,
+                        )
+                    reading["role"] = role
+                    bearings[role].append(reading)
+                    readings.append(reading)
+            headline = bearings["headline"][0] if bearings["headline"] else None
+            if headline is None or headline["reading"] == "not estimated":
+                verdict = "not assessed"
+                missing = declaration.headline.outcome if declaration.headline else ""
+                reason = (
+                    f"Its headline outcome {missing} has no publishable estimate at the primary "
+                    "wave, and no other outcome is read in its place."
+                )
+            else:
+                verdict, reason = _headline_verdict(
+                    declaration,
+                    headline,
+                    [r for r in bearings["premise"] if r["reading"] != "not estimated"],
+                    [r for r in bearings["supporting"] if r["reading"] != "not estimated"],
+                )
+            if declaration.headline and primary and declaration.headline.outcome not in primary:
+                qualifier_parts.append(
+                    f"the headline {declaration.headline.outcome} is not a pre-specified "
+                    "primary outcome"
+                )
+        if assignment == "pre_post" and verdict != "not assessed":
+            verdict = "inconclusive"
+            qualifier_parts.insert(
+                0, "no comparison group: change over time is not an effect of the campaign"
+            )
+        elif assignment == "quasi_experimental" and verdict.startswith(
+            ("supported", "contradicted")
+        ):
+            verdict = f"{verdict} (suggestive)"
+            qualifier_parts.insert(0, "exposure was not randomised; adjusted comparisons only")
         cards.append(
             {
-                "number": assumption.number,
-                "name": assumption.name,
-                "claim": assumption.claim,
+                "number": declaration.number,
+                "name": declaration.name,
+                "claim": declaration.claim,
                 "verdict": verdict,
+                "reason": reason,
                 "readings": readings,
-                "note": assumption.note,
-                "qualifier": qualifier,
+                "note": declaration.note,
+                "qualifier": "; ".join(qualifier_parts),
             }
         )
     return cards
 
 
-def _verdict(readings: list[dict[str, object]]) -> str:
-    if not readings:
-        return "not assessed"
-    if any(reading["reading"] == "disagrees" for reading in readings):
-        return "contradicted"
-    headline = next((r for r in readings if r["role"] == "headline"), None)
-    premise_moved = any(r["role"] == "premise" and r["reading"] == "agrees" for r in readings)
-    if headline is not None and headline["reading"] == "agrees":
-        return "supported"
-    if headline is not None and headline["reading"] == "no clear effect" and premise_moved:
-        return "contradicted"
-    return "inconclusive"
-
-
-def _decision_verdict(difference: pd.Series | None) -> str:
-    if difference is None:
-        return "not assessed"
-    return "contradicted" if float(difference["p_value"]) < SIGNIFICANCE else "inconclusive"
+def not_declared_card(source: str) -> list[dict[str, object]]:
+    """The scorecard of a study that declares no assumption: one card saying so."""
+    return [
+        {
+            "number": 0,
+            "name": "Assumptions",
+            "claim": "none declared",
+            "verdict": "not assessed",
+            "reason": f"The study declares no assumption ({source}); add [[assumptions]] to "
+            "its study file to have them scored.",
+            "readings": [],
+            "note": "",
+            "qualifier": "",
+        }
+    ]

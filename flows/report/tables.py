@@ -274,8 +274,8 @@ def section_tables(results: RunResults) -> dict[str, DisplayTable]:
             Column(name="group", header="Group", kind="text"),
             Column(name="term_label", header="Row", kind="text"),
             Column(name="estimate", header="Effect", kind="estimate"),
-            Column(name="conf_low|conf_high", header="95% CI (CR1)", kind="interval"),
-            Column(name="p_value", header="p (CR1)", kind="p_value"),
+            Column(name="conf_low|conf_high", header="95% CI", kind="interval"),
+            Column(name="p_value", header="p", kind="p_value"),
             Column(name="n_obs", header="n", kind="count"),
             Column(name="n_clusters", header="Communities", kind="integer"),
             Column(name="n_smallest_cell", header="Smallest arm-by-group cell", kind="count"),
@@ -301,15 +301,34 @@ def section_tables(results: RunResults) -> dict[str, DisplayTable]:
     return tables
 
 
+INFERENCE_LABELS = {
+    "wild_bootstrap": "wild cluster bootstrap",
+    "cr2_satterthwaite": "CR2, Satterthwaite df",
+    "cr1": "CR1, t(G-1)",
+    "hc2": "HC2, t(N-K)",
+}
+"""Words for the estimates' ``primary_inference`` codes: which inference the CI and p are."""
+
+
 def effect_groups(effects: pd.DataFrame, minimum: int) -> list[tuple[str, DisplayTable, list[str]]]:
-    """The effects tables: primary outcomes first, then one per family, each with its notes."""
+    """The effects tables: primary outcomes first, then one per family, each with its notes.
+
+    The interval and p-value shown first are the design's primary inference, named in the
+    Inference column; CR1's p-value stays beside them.
+    """
+    if "primary_inference" in effects:
+        effects = effects.assign(
+            inference_label=effects["primary_inference"].map(INFERENCE_LABELS).fillna("")
+        )
     effect_columns = [
         Column(name="label", header="Outcome", kind="text"),
         Column(name="family", header="Family", kind="text"),
         Column(name="waves_compared", header="Waves", kind="text"),
         Column(name="estimator", header="Estimator", kind="text"),
         Column(name="estimate", header="Effect", kind="estimate"),
-        Column(name="conf_low|conf_high", header="95% CI (CR1)", kind="interval"),
+        Column(name="conf_low_primary|conf_high_primary", header="95% CI", kind="interval"),
+        Column(name="p_value_primary", header="p", kind="p_value"),
+        Column(name="inference_label", header="Inference", kind="text"),
         Column(name="p_value", header="p (CR1)", kind="p_value"),
         Column(name="p_value_wild_bootstrap", header="p (wild bootstrap)", kind="p_value"),
         Column(name="p_value_randomization", header="p (randomization)", kind="p_value"),
@@ -318,6 +337,8 @@ def effect_groups(effects: pd.DataFrame, minimum: int) -> list[tuple[str, Displa
         Column(name="p_value_romano_wolf", header="p (Romano-Wolf)", kind="p_value"),
         Column(name="comparison_mean", header="Comparison mean", kind="estimate"),
         Column(name="standardized_effect", header="Effect in SD", kind="estimate"),
+        Column(name="mde_standardized", header="MDE in SD (80% power)", kind="estimate"),
+        Column(name="conclusion", header="What it shows", kind="text"),
         Column(name="n_obs", header="n", kind="count"),
         Column(name="n_clusters", header="Communities", kind="integer"),
         Column(name="notes_marker", header="Notes", kind="text"),

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from flows.bundled import EXAMPLE_STUDY_DIR
 from flows.simulation.settings import SimulationSettings
 from flows.simulation.simulator import SimulatedStudy, simulate_study
 from flows.simulation.writers import write_simulated_study
 from flows.study import load_study
 
-EXAMPLE_STUDY = Path(__file__).resolve().parents[2] / "data" / "studies" / "example" / "study.toml"
+EXAMPLE_STUDY = EXAMPLE_STUDY_DIR / "study.toml"
 EXAMPLE_SEED = 20261130
 
 # 40 communities in 2 regions, 15 respondents each, a panel losing 12% by endline and 20% by

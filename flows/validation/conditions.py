@@ -1,4 +1,11 @@
-"""Pandas masks for suite expectations: the failing rows of each check, evaluated once."""
+"""Pandas masks for suite expectations: the failing rows of each check, evaluated once.
+
+Great Expectations decides whether an expectation passes; these masks pick the rows it
+quarantines. Both read the same suite file, so every argument a row-level expectation may
+carry is listed in :data:`ROW_EXPECTATION_ARGUMENTS` and implemented here (``mostly``,
+``strict_min``, ``strict_max``, ``row_condition`` included); a suite using any other argument
+is refused when it is loaded (:func:`check_row_arguments`), never half-read.
+"""
 
 from __future__ import annotations
 
@@ -9,26 +16,49 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-# Expectation types whose failing rows trustshift computes itself (GX's COMPLETE mode with
-# index lists is too slow on large waves; see FIELD_NOTES GX 2).
-ROW_EXPECTATION_TYPES: frozenset[str] = frozenset(
-    {
-        "expect_column_values_to_be_in_set",
-        "expect_column_values_to_be_between",
-        "expect_column_values_to_not_be_null",
-        "expect_column_values_to_be_unique",
-    }
-)
+_COMMON_ARGUMENTS = frozenset({"column", "mostly", "row_condition", "condition_parser"})
+
+# Expectation types whose failing rows trustshift computes itself (GX's COMPLETE result
+# format, with index lists, is too slow on large waves), with the arguments the masks
+# implement, under GX's names and with GX's meaning.
+ROW_EXPECTATION_ARGUMENTS: dict[str, frozenset[str]] = {
+    "expect_column_values_to_be_in_set": _COMMON_ARGUMENTS | {"value_set"},
+    "expect_column_values_to_be_between": _COMMON_ARGUMENTS
+    | {"min_value", "max_value", "strict_min", "strict_max"},
+    "expect_column_values_to_not_be_null": _COMMON_ARGUMENTS,
+    "expect_column_values_to_be_unique": _COMMON_ARGUMENTS,
+}
+ROW_EXPECTATION_TYPES: frozenset[str] = frozenset(ROW_EXPECTATION_ARGUMENTS)
+
+
+def check_row_arguments(expectation_type: str, kwargs: Mapping[str, Any], *, source: str) -> None:
+    """Refuse an argument of a row-level expectation that the quarantine would not apply."""
+    allowed = ROW_EXPECTATION_ARGUMENTS.get(expectation_type)
+    if allowed is None:
+        return
+    unknown = sorted(set(kwargs) - allowed)
+    if unknown:
+        raise ValueError(
+            f"load_suites: {expectation_type!r} on column {kwargs.get('column')!r} of {source} "
+            f"has argument(s) {unknown} that trustshift cannot apply when it picks the rows to "
+            f"quarantine; found {sorted(kwargs)}. Use only {sorted(allowed)}, or express the "
+            "rule with those arguments."
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Failing:
-    """The rows failing one expectation, with GX's own unexpected count and percent."""
+    """The rows failing one expectation, with GX's own unexpected count and percent.
+
+    ``tolerated`` is True when the expectation passes despite its failing rows (its share of
+    conforming rows reaches ``mostly``, as in GX): those rows are then not quarantined.
+    """
 
     mask: np.ndarray
     reasons: np.ndarray
     unexpected_count: int
     unexpected_percent: float
+    tolerated: bool = False
 
 
 def _condition_mask(frame: pd.DataFrame, condition: Any) -> pd.Series:
@@ -68,6 +98,16 @@ def _percent(count: int, denominator: int) -> float:
     return 100.0 * count / denominator if denominator else 0.0
 
 
+def _tolerated(kwargs: Mapping[str, Any], count: int, denominator: int) -> bool:
+    """GX's rule for ``mostly``: the share of conforming values among those checked."""
+    mostly = kwargs.get("mostly")
+    if mostly is None or count == 0:
+        return count == 0
+    if denominator == 0:
+        return True
+    return (denominator - count) / denominator >= float(mostly)
+
+
 def failing_rows(
     frame: pd.DataFrame,
     expectation_type: str,
@@ -104,6 +144,7 @@ def failing_rows(
             reasons=texts,
             unexpected_count=count,
             unexpected_percent=_percent(count, int(kept.sum())),
+            tolerated=_tolerated(kwargs, count, int(kept.sum())),
         )
     if expectation_type == "expect_column_values_to_be_unique":
         values = column.where(present)
@@ -124,6 +165,7 @@ def failing_rows(
             reasons=texts,
             unexpected_count=count,
             unexpected_percent=_percent(count, denominator),
+            tolerated=_tolerated(kwargs, count, denominator),
         )
     if expectation_type == "expect_column_values_to_be_in_set":
         outside = ~column.isin(list(kwargs["value_set"]))
@@ -131,9 +173,11 @@ def failing_rows(
         low, high = kwargs.get("min_value"), kwargs.get("max_value")
         outside = pd.Series(False, index=frame.index)
         if low is not None:
-            outside |= (column < low).fillna(False).astype(bool)
+            below = column <= low if kwargs.get("strict_min") else column < low
+            outside |= below.fillna(False).astype(bool)
         if high is not None:
-            outside |= (column > high).fillna(False).astype(bool)
+            above = column >= high if kwargs.get("strict_max") else column > high
+            outside |= above.fillna(False).astype(bool)
     mask = (outside & present).to_numpy(dtype=bool)
     count = int(mask.sum())
     if prepared is not None and count:
@@ -152,6 +196,7 @@ def failing_rows(
         reasons=texts,
         unexpected_count=count,
         unexpected_percent=_percent(count, denominator),
+        tolerated=_tolerated(kwargs, count, denominator),
     )
 
 

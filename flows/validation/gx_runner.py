@@ -85,16 +85,35 @@ def _run(
                 name=run.suite["name"], data=batch_definitions[run.target], suite=suite
             )
         )
-        results.append(
-            definition.run(
-                batch_parameters={"dataframe": run.frame}, result_format=run.result_format
-            )
+        outcome = definition.run(
+            batch_parameters={"dataframe": run.frame}, result_format=run.result_format
         )
+        results.append(_in_declared_order(outcome, [e.id for e in suite.expectations]))
     docs_path = None
     if data_docs_dir is not None:
         context.build_data_docs(site_names=[DOCS_SITE])
         docs_path = make_offline(Path(data_docs_dir), [run.suite["name"] for run in runs])
     return results, docs_path
+
+
+def _in_declared_order(
+    outcome: ExpectationSuiteValidationResult, declared_ids: Sequence[str | None]
+) -> ExpectationSuiteValidationResult:
+    """The results in the suite's order: GX returns them grouped by column and metric, and
+    every reader pairs the n-th result with the suite file's n-th expectation."""
+    position = {identifier: index for index, identifier in enumerate(declared_ids)}
+    found = [
+        result.expectation_config.id if result.expectation_config else None
+        for result in outcome.results
+    ]
+    if None in position or len(position) != len(declared_ids) or set(found) != set(position):
+        raise RuntimeError(
+            "run_suites: Great Expectations returned results that cannot be matched to the "
+            f"suite's expectations ({len(found)} results, {len(declared_ids)} expectations). "
+            "Check the suite with load_suites."
+        )
+    outcome.results = [outcome.results[found.index(identifier)] for identifier in declared_ids]
+    return outcome
 
 
 def _without_ids(suite: Mapping[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import pandas as pd
 
 from flows.validation.checks import ENUMERATOR_COLUMNS
 from flows.validation.wave import WaveValidation
-from flows.warehouse import has_table
+from flows.warehouse import has_table, insert_frame
 
 VALIDATION_SCHEMA = """
 CREATE TABLE IF NOT EXISTS validation_waves (
@@ -214,28 +214,15 @@ def store_validation(
                 now,
             ],
         )
-        _insert(connection, "validation_summary", summary_rows)
-        _insert(connection, "quarantine", quarantine_rows)
+        insert_frame(connection, "validation_summary", summary_rows)
+        insert_frame(connection, "quarantine", quarantine_rows)
         if enumerator_rows is not None:
-            _insert(connection, "enumerator_checks", enumerator_rows)
+            insert_frame(connection, "enumerator_checks", enumerator_rows)
         connection.execute("COMMIT")
     except BaseException:
         connection.execute("ROLLBACK")
         raise
     return version
-
-
-def _insert(connection: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
-    if frame.empty:
-        return
-    connection.register("_validation_frame", frame)
-    try:
-        columns = ", ".join(frame.columns)
-        connection.execute(
-            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM _validation_frame"
-        )
-    finally:
-        connection.unregister("_validation_frame")
 
 
 def release_quarantined(

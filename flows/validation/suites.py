@@ -20,6 +20,7 @@ from flows.validation.checks import (
     battery_items,
     item_special_codes,
 )
+from flows.validation.conditions import check_row_arguments
 
 Severity = Literal["structural", "row", "warning"]
 SEVERITIES: tuple[str, ...] = ("structural", "row", "warning")
@@ -38,6 +39,9 @@ SUITE_KINDS: tuple[str, ...] = (
     "cross_wave",
     "follow_up",
 )
+
+# Suite meta key: the SHA-256 of the study file the suite was generated from.
+STUDY_FILE_META = "study_file_sha256"
 
 # Expectation meta key: codes set aside (as missing) before a range check. A GX row_condition
 # would say the same but costs GX a pandas query per metric (about 0.35 s per expectation on
@@ -73,7 +77,15 @@ def _suite(
 ) -> dict[str, Any]:
     return {
         "name": suite_name(study, kind, wave),
-        "meta": {"study_id": study.id, "target": target, "wave": wave, "notes": notes},
+        "meta": {
+            "study_id": study.id,
+            "target": target,
+            "wave": wave,
+            "notes": notes,
+            # The study file the suite was generated from: a suite that no longer follows it
+            # is regenerated (bundled) or refused (the study's own, perhaps edited, suites).
+            STUDY_FILE_META: study.file_hash,
+        },
         "expectations": expectations,
     }
 
@@ -542,6 +554,9 @@ def to_gx_suite(suite: Mapping[str, Any], *, source: str = "suite") -> Expectati
                 f"load_suites: expectation {position} ({expectation.get('type')!r}) of {source} "
                 f"has meta.severity {severity!r}; set it to one of {list(SEVERITIES)}."
             )
+        check_row_arguments(
+            str(expectation.get("type")), expectation.get("kwargs", {}), source=source
+        )
     target = suite.get("meta", {}).get("target")
     if target not in TARGETS:
         raise ValueError(

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from flows.errors import DataQualityError
+from flows.reading.values import shown_value
 from flows.study import Study
 from flows.validation.checks import (
     ENUMERATOR_FLAG,
@@ -19,7 +20,7 @@ from flows.validation.checks import (
     enumerator_outliers,
     field_quality,
 )
-from flows.validation.conditions import failing_rows
+from flows.validation.conditions import ROW_EXPECTATION_TYPES, failing_rows
 from flows.validation.gx_runner import SuiteRun, run_suites
 from flows.validation.suites import MISSING_CODES_META, build_suites, item_columns
 
@@ -138,10 +139,12 @@ def _structural_failures(
                 values = coded[column]
                 unknown = values[values.notna() & ~values.isin(kwargs["value_set"])]
                 if len(unknown):
-                    found = sorted({str(value) for value in unknown})[:10]
+                    # Only code-like values are quoted: a shifted column may hold names.
+                    found = [shown_value(v) for v in sorted({str(v) for v in unknown})[:10]]
                     rows = coded.loc[unknown.index[:5], "row_number"].tolist()
                     messages.append(
-                        f"{where}: column {column!r} holds unknown labels {found} in "
+                        f"{where}: column {column!r} holds unknown labels "
+                        f"[{', '.join(found)}] in "
                         f"{len(unknown)} rows (first rows {rows}); the study allows "
                         f"{kwargs['value_set']}. Declare the label in the study file "
                         f"(columns.arm or [[waves]]) or correct the export."
@@ -287,6 +290,8 @@ def validate_wave(
                 continue
             column = expectation["kwargs"]["column"]
             failing = failing_rows(table, expectation["type"], expectation["kwargs"], reasons={})
+            if failing.tolerated:
+                continue
             for name, value in zip(
                 table["enumerator"].to_numpy()[failing.mask],
                 table[column].to_numpy()[failing.mask],
@@ -322,12 +327,7 @@ def validate_wave(
             continue
         for position, expectation in enumerate(suite["expectations"]):
             kwargs = expectation["kwargs"]
-            if expectation["type"] not in (
-                "expect_column_values_to_be_in_set",
-                "expect_column_values_to_be_between",
-                "expect_column_values_to_not_be_null",
-                "expect_column_values_to_be_unique",
-            ):
+            if expectation["type"] not in ROW_EXPECTATION_TYPES:
                 continue
             if kwargs.get("column") not in checked.columns:
                 continue
@@ -342,7 +342,11 @@ def validate_wave(
                 failing.unexpected_count,
                 failing.unexpected_percent,
             )
-            if expectation["meta"]["severity"] != "row" or not failing.mask.any():
+            if (
+                expectation["meta"]["severity"] != "row"
+                or failing.tolerated
+                or not failing.mask.any()
+            ):
                 continue
             flag_parts.append(
                 pd.DataFrame(

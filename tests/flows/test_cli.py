@@ -139,7 +139,8 @@ def test_an_unexpected_error_gives_one_line_and_exit_1(
     monkeypatch.setattr("flows.ingest.ingest_wave", broken)
     result = runner.invoke(app, ["ingest", str(small_study())])
     assert result.exit_code == 1
-    assert "unexpected error (RuntimeError): disk on fire" in result.output
+    assert "unexpected error (RuntimeError)" in result.output
+    assert "disk on fire" not in result.output  # a library's message may quote a cell
     assert "Traceback" not in result.output
 
 

@@ -87,7 +87,8 @@ MALFORMED: dict[str, tuple[str, bytes, str]] = {
     "an unknown answer label": (
         "endline.csv",
         replace_in_first_row(",2,10,", ",Very much,10,"),
-        r"'Very much' in 1 row\(s\).*neither a number nor a known answer label",
+        # Free text is never quoted (it may be a name in a shifted column): its length is.
+        r"a text value of 9 character\(s\) in 1 row\(s\).*neither a number nor a known answer",
     ),
     "text in a percentage item": (
         "endline.csv",

@@ -140,3 +140,29 @@ def test_the_primary_wave_must_follow_the_baseline(tmp_path: Path) -> None:
     text = example_text().replace('primary_wave = "endline"', 'primary_wave = "baseline"')
     with pytest.raises(StudyFileError, match=r"outcomes\.primary_wave: .*'baseline' is not a wave"):
         load_study(write(tmp_path, text))
+
+
+def test_the_study_states_which_inference_it_reads(tmp_path: Path) -> None:
+    default = load_study(write(tmp_path, example_text()))
+    assert default.inference.few_clusters_below == 42
+    assert default.inference.few_clusters_method == "cr2"
+    assert default.inference.vcov_for(41) == "CR2" and default.inference.vcov_for(42) == "CR1"
+    text = example_text() + (
+        '\n[inference]\nfew_clusters_below = 20\nfew_clusters_method = "wild_bootstrap"\n'
+        'many_clusters_method = "cr2"\n'
+    )
+    chosen = load_study(write(tmp_path, text))
+    assert chosen.inference.few_clusters_method == "wild_bootstrap"
+    assert chosen.inference.vcov_for(60) == "CR2"
+
+
+def test_an_unknown_inference_method_is_rejected_with_the_valid_options(tmp_path: Path) -> None:
+    text = example_text() + '\n[inference]\nfew_clusters_method = "cr1"\n'
+    with pytest.raises(StudyFileError, match=r"inference\.few_clusters_method: .*wild_bootstrap"):
+        load_study(write(tmp_path, text))
+
+
+def test_the_init_template_documents_the_inference_keys() -> None:
+    template = (Path(__file__).parents[2] / "data" / "templates" / "study.toml").read_text()
+    for key in ("few_clusters_below", "few_clusters_method", "many_clusters_method"):
+        assert key in template

@@ -142,3 +142,83 @@ def test_attrition_functions_reject_bad_arguments() -> None:
             treated="treated",
             cluster="cluster",
         )
+
+
+def test_differential_attrition_refuses_more_restrictions_than_the_clusters_can_test() -> None:
+    # 4 clusters, 4 characteristics: the clustered variance of the 4 interactions has rank
+    # at most 3. The pseudo-inverse used to test fewer restrictions than it reported; the one
+    # Wald test of the package (measurement.balance.wald_test) refuses instead.
+    rng = np.random.default_rng(9)
+    frame = pd.DataFrame({"cluster": np.repeat(np.arange(4), 30)})
+    frame["treated"] = (frame["cluster"] % 2).astype(float)
+    for name in ("a", "b", "c", "d"):
+        frame[name] = rng.normal(size=len(frame))
+    frame["followed_up"] = (rng.random(len(frame)) < 0.8).astype(float)
+    with pytest.raises(DesignError, match=r"wald_test: the variance of .* is singular"):
+        differential_attrition(
+            frame,
+            followed_up="followed_up",
+            treated="treated",
+            characteristics=["a", "b", "c", "d"],
+            cluster="cluster",
+        )
+
+
+def test_lee_bounds_trim_within_strata_and_average_over_the_always_observed() -> None:
+    # Stratum a is the hand case above: bounds (1, 2), follow-up 1 and 0.75, 8 respondents,
+    # so 8 x 0.75 = 6 always-observed. Stratum b: everyone followed up, no trimming, bounds
+    # (15 - 5, 15 - 5), 4 x 1 = 4 always-observed. Averages: (6 + 40) / 10 and (12 + 40) / 10.
+    frame = pd.DataFrame(
+        {
+            "treated": [1.0] * 4 + [0.0] * 4 + [1.0, 1.0, 0.0, 0.0],
+            "outcome": [1, 2, 3, 4, 0, 1, 2, np.nan, 10, 20, 5, 5],
+            "stratum": ["a"] * 8 + ["b"] * 4,
+        }
+    )
+    bounds = lee_bounds(
+        frame, outcome="outcome", treated="treated", stratum="stratum", draws=20, seed=1
+    )
+    assert (bounds.lower, bounds.upper) == (pytest.approx(4.6), pytest.approx(5.2))
+    assert bounds.trimming_share == pytest.approx((0.25 * 8) / 12)
+    assert "always-observed" in bounds.inference and "within strata" in bounds.inference
+    pooled = lee_bounds(frame, outcome="outcome", treated="treated", draws=20, seed=1)
+    assert (pooled.lower, pooled.upper) != (bounds.lower, bounds.upper)
+
+
+def test_lee_bounds_with_integer_weights_equal_bounds_on_replicated_rows() -> None:
+    rng = np.random.default_rng(8)
+    n = 300
+    frame = pd.DataFrame({"treated": (np.arange(n) % 2).astype(float)})
+    frame["stratum"] = np.arange(n) % 3
+    frame["outcome"] = rng.normal(size=n) + frame["treated"] + frame["stratum"]
+    frame.loc[(frame["treated"] == 0) & (rng.random(n) < 0.25), "outcome"] = np.nan
+    frame["weight"] = rng.integers(1, 4, size=n).astype(float)
+    replicated = frame.loc[frame.index.repeat(frame["weight"].astype(int))]
+    for stratum in (None, "stratum"):
+        weighted = lee_bounds(
+            frame,
+            outcome="outcome",
+            treated="treated",
+            stratum=stratum,
+            weight="weight",
+            draws=20,
+            seed=1,
+        )
+        copies = lee_bounds(
+            replicated, outcome="outcome", treated="treated", stratum=stratum, draws=20, seed=1
+        )
+        assert weighted.lower == pytest.approx(copies.lower, rel=1e-10)
+        assert weighted.upper == pytest.approx(copies.upper, rel=1e-10)
+        assert weighted.trimming_share == pytest.approx(copies.trimming_share, rel=1e-10)
+
+
+def test_lee_bounds_reject_a_stratum_without_outcomes_in_an_arm() -> None:
+    frame = pd.DataFrame(
+        {
+            "treated": [1.0, 1.0, 0.0, 0.0, 1.0, 0.0],
+            "outcome": [1.0, 2.0, 0.0, 1.0, 3.0, np.nan],
+            "stratum": [0, 0, 0, 0, 1, 1],
+        }
+    )
+    with pytest.raises(DesignError, match="1 strata of 'stratum' have no observed"):
+        lee_bounds(frame, outcome="outcome", treated="treated", stratum="stratum", draws=5)

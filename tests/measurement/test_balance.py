@@ -158,3 +158,21 @@ def test_baseline_balance_rejects_one_cluster():
     frame["village"] = 1
     with pytest.raises(DesignError, match="at least two clusters"):
         baseline_balance(frame, covariates=["age"], treated="treated", cluster="village")
+
+
+def test_joint_orthogonality_with_cr2_is_the_htz_test() -> None:
+    rng = np.random.default_rng(21)
+    frame = pd.DataFrame({"cluster": np.repeat(np.arange(14), 12)})
+    frame["treated"] = (frame["cluster"] % 2).astype(float)
+    frame["age"] = rng.normal(30, 8, size=len(frame))
+    frame["size"] = rng.poisson(5, size=len(frame)).astype(float)
+    result = joint_orthogonality(
+        frame, covariates=["age", "size"], treated="treated", cluster="cluster", vcov="CR2"
+    )
+    fit = fit_linear_model(
+        frame, outcome="treated", regressors=["age", "size"], cluster="cluster", vcov="CR2"
+    )
+    direct = wald_test(fit, ["age", "size"])
+    assert "HTZ" in result.method
+    assert result.statistic == pytest.approx(direct.statistic)
+    assert 0 < result.df_denominator < 13

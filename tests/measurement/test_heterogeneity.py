@@ -199,3 +199,21 @@ def test_estimate_effect_by_group_rejects_covariates_given_as_one_string():
             cluster="cluster",
             covariates="y",
         )
+
+
+def test_effects_by_group_with_cr2_use_satterthwaite_df_and_the_htz_joint_test() -> None:
+    rng = np.random.default_rng(31)
+    frame = pd.DataFrame({"cluster": np.repeat(np.arange(16), 15)})
+    frame["treated"] = (frame["cluster"] % 2).astype(float)
+    frame["group"] = rng.integers(0, 3, size=len(frame)).astype(float)
+    frame["y"] = 0.3 * frame["treated"] + rng.normal(size=len(frame))
+    cr1 = estimate_effect_by_group(
+        frame, outcome="y", treated="treated", group="group", cluster="cluster"
+    )
+    cr2 = estimate_effect_by_group(
+        frame, outcome="y", treated="treated", group="group", cluster="cluster", vcov="CR2"
+    )
+    assert cr2["estimate"].tolist()[:5] == pytest.approx(cr1["estimate"].tolist()[:5])
+    assert not np.allclose(cr2["p_value"], cr1["p_value"])
+    joint = cr2[cr2["term"] == "joint_difference"]
+    assert len(joint) == 1 and 0 < joint["p_value"].iloc[0] < 1

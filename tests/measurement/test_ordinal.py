@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from measurement.errors import DesignError
-from measurement.ordinal import ORDERED_LOGIT_NOTE, estimate_ordered_logit
+from measurement.errors import DesignError, StatisticalCaveatWarning
+from measurement.ordinal import ORDERED_LOGIT_NOTE, estimate_ordered_logit, fit_ordered_logit
 
 
 def likert(seed: int = 1, n: int = 2000) -> pd.DataFrame:
@@ -60,3 +60,27 @@ def test_estimate_ordered_logit_rejects_bad_arguments() -> None:
         estimate_ordered_logit(
             likert(), outcome="outcome", treated="treated", cluster="cluster", confidence=2
         )
+
+
+def test_without_regressors_the_cut_points_are_the_logits_of_the_cumulative_shares() -> None:
+    frame = pd.DataFrame({"answer": [1] * 10 + [2] * 30 + [3] * 40 + [4] * 20})
+    fit = fit_ordered_logit(frame, outcome="answer", regressors=[])
+    shares = np.array([0.1, 0.4, 0.8])
+    np.testing.assert_allclose(fit.cut_points.to_numpy(), np.log(shares / (1 - shares)), rtol=1e-9)
+    counts = np.array([10, 30, 40, 20])
+    assert fit.log_likelihood == pytest.approx(float(counts @ np.log(counts / 100)), rel=1e-12)
+
+
+def test_non_convergence_is_reported_as_a_statistical_caveat(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("measurement.ordinal.MAXIMUM_ITERATIONS", 1)
+    with pytest.warns(StatisticalCaveatWarning, match="Newton's method stopped after 1"):
+        effect = estimate_ordered_logit(
+            likert(),
+            outcome="outcome",
+            treated="treated",
+            cluster="cluster",
+            baseline="baseline",
+        )
+    assert any("may not be the maximum-likelihood" in caveat for caveat in effect.warnings)

@@ -548,3 +548,64 @@ def test_weighted_balance_rejects_a_group_without_answers() -> None:
     frame = tiny_frame().assign(weight=1.0, age=[30.0, np.nan, np.nan, np.nan, 1, 2, 3, np.nan])
     with pytest.raises(DesignError, match="no weighted unexposed row answers 'age'"):
         weighted_balance(frame, exposure="exposure_recall", covariates=["age"], weight="weight")
+
+
+# Design (survey) weights ---------------------------------------------------------------------
+
+
+def test_design_weights_act_as_frequencies_in_the_score_model_and_the_weights() -> None:
+    """Integer design weights give the same scores and effect as replicating the rows."""
+    frame = simulate_recall(11, clusters=40, per_cluster=12)
+    frame["design"] = np.random.default_rng(3).integers(1, 4, size=len(frame)).astype(float)
+    replicated = frame.loc[frame.index.repeat(frame["design"].astype(int))].reset_index(drop=True)
+    weighted = estimate_propensity(
+        frame, exposure="exposure_recall", covariates=COVARIATES, weight="design"
+    )
+    copies = estimate_propensity(replicated, exposure="exposure_recall", covariates=COVARIATES)
+    np.testing.assert_allclose(
+        weighted.coefficients.to_numpy(), copies.coefficients.to_numpy(), rtol=1e-7
+    )
+    np.testing.assert_allclose(
+        weighted.weights.to_numpy(),
+        frame["design"].to_numpy()
+        * copies.weights.to_numpy()[np.r_[0, np.cumsum(frame["design"].astype(int))[:-1]]],
+        rtol=1e-7,
+    )
+    common = dict(
+        outcome="trust_iom", exposure="exposure_recall", covariates=COVARIATES, cluster="cluster"
+    )
+    effect = estimate_exposure_effect(frame, **common, weight="design")
+    expected = estimate_exposure_effect(replicated, **common)
+    assert effect.estimate == pytest.approx(expected.estimate, rel=1e-7)
+    assert "design-weighted by design" in effect.specification
+
+
+def test_design_weighted_scores_agree_with_statsmodels_glm_with_frequency_weights() -> None:
+    frame = simulate_recall(12, clusters=20)
+    frame["design"] = np.random.default_rng(4).uniform(0.5, 3.0, size=len(frame))
+    model = estimate_propensity(
+        frame, exposure="exposure_recall", covariates=COVARIATES, weight="design", trim=None
+    )
+    reference = sm.GLM(
+        frame["exposure_recall"],
+        sm.add_constant(frame[COVARIATES]),
+        family=sm.families.Binomial(),
+        var_weights=frame["design"],
+    ).fit(tol=1e-12)
+    np.testing.assert_allclose(model.scores.to_numpy(), reference.fittedvalues, rtol=1e-6)
+
+
+def test_other_libraries_warnings_reach_the_caller(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    original = LogisticRegression.fit
+
+    def noisy(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        warnings.warn("a warning from the solver", RuntimeWarning, stacklevel=2)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(LogisticRegression, "fit", noisy)
+    with pytest.warns(RuntimeWarning, match="a warning from the solver"):
+        estimate_propensity(
+            tiny_frame(), exposure="exposure_recall", covariates=["relatives_abroad"]
+        )

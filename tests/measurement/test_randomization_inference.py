@@ -10,11 +10,13 @@ import pytest
 
 from measurement.effects import fit_effect_model, specify_ancova, specify_did
 from measurement.errors import DesignError
+from measurement.linear_model import fit_linear_model
 from measurement.randomization_inference import (
     permute_within_strata,
     randomization_inference,
     randomization_inference_effect,
 )
+from measurement.rerandomization import BalanceRule, standardized_differences
 
 
 def simulate(seed: int, clusters: int = 16) -> pd.DataFrame:
@@ -152,3 +154,205 @@ def test_randomization_inference_rejects_bad_arguments() -> None:
             permuted={"treated": None},
             draws=-1,
         )
+
+
+# p-values of the O(G^2)-per-draw implementation (commit 4b5997b) on simulate(4, clusters=24),
+# 999 draws; the O(G) implementation must reproduce them on the same seeds.
+PREVIOUS_P_VALUES = {
+    ("ancova", None, None, 1): 0.879,
+    ("ancova", "weight", "stratum", 2): 0.342,
+    ("did", None, "stratum", 1): 0.27,
+    ("did", "weight", None, 2): 0.241,
+}
+
+
+@pytest.mark.parametrize("case", list(PREVIOUS_P_VALUES))
+def test_the_linear_algebra_gives_the_previous_p_values_on_the_same_seeds(case: tuple) -> None:
+    estimator, weight, stratum, seed = case
+    frame = simulate(4, clusters=24)
+    common = dict(
+        outcome="outcome", treated="treated", cluster="cluster", stratum=stratum, weight=weight
+    )
+    model = (
+        specify_ancova(frame, baseline="baseline", **common)
+        if estimator == "ancova"
+        else specify_did(frame, post="post", **common)
+    )
+    result = randomization_inference_effect(model, draws=999, seed=seed)
+    assert not result.enumerated
+    assert result.p_value == pytest.approx(PREVIOUS_P_VALUES[case], abs=1e-12)
+
+
+@pytest.mark.parametrize("estimator", ["ancova", "did"])
+def test_each_studentized_draw_equals_the_cr1_t_of_a_refit(estimator: str) -> None:
+    frame = simulate(5)
+    common = dict(
+        outcome="outcome", treated="treated", cluster="cluster", stratum="stratum", weight="weight"
+    )
+    model = (
+        specify_ancova(frame, baseline="baseline", **common)
+        if estimator == "ancova"
+        else specify_did(frame, post="post", **common)
+    )
+    result = randomization_inference_effect(model, draws=20, seed=3, statistic="studentized")
+    observed = fit_effect_model(model).term(model.term)
+    assert result.observed_statistic == pytest.approx(observed["statistic"], rel=1e-9)
+    strata = frame.groupby("cluster")["stratum"].first().to_numpy()
+    assignments = permute_within_strata(
+        frame.groupby("cluster")["treated"].first().to_numpy(), strata, 5, np.random.default_rng(3)
+    )
+    for draw, assignment in enumerate(assignments):
+        permuted = model.frame.assign(treated=assignment[frame["cluster"]])
+        if estimator == "did":
+            permuted["treated:post"] = permuted["treated"] * permuted["post"]
+        refit = fit_effect_model(dataclasses.replace(model, frame=permuted)).term(model.term)
+        assert result.null_distribution[draw] == pytest.approx(refit["statistic"], rel=1e-8)
+
+
+def test_fixed_effects_nested_in_the_clusters_are_partialled_out_exactly() -> None:
+    """Two-way fixed effects: cluster and wave dummies, the permuted interaction treated:post."""
+    frame = simulate(6)
+    frame["treated:post"] = frame["treated"] * frame["post"]
+    common = dict(
+        outcome="outcome",
+        regressors=["treated:post", "baseline"],
+        cluster="cluster",
+        fixed_effects=["cluster", "post"],
+    )
+    result = randomization_inference(
+        frame,
+        **common,
+        term="treated:post",
+        treated="treated",
+        permuted={"treated:post": "post"},
+        stratum="stratum",
+        draws=30,
+        seed=2,
+        enumeration="never",
+    )
+    strata = frame.groupby("cluster")["stratum"].first().to_numpy()
+    assignments = permute_within_strata(
+        frame.groupby("cluster")["treated"].first().to_numpy(), strata, 6, np.random.default_rng(2)
+    )
+    for draw, assignment in enumerate(assignments):
+        redrawn = frame.assign(**{"treated:post": assignment[frame["cluster"]] * frame["post"]})
+        refit = fit_linear_model(
+            redrawn, outcome="outcome", **{k: v for k, v in common.items() if k != "outcome"}
+        )
+        assert result.null_distribution[draw] == pytest.approx(
+            refit.coefficients["treated:post"], rel=1e-8
+        )
+
+
+def small_trial(seed: int) -> pd.DataFrame:
+    """Eight clusters in four pairs, one treated per pair: 2^4 = 16 assignments."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({"cluster": np.repeat(np.arange(8), 10)})
+    frame["stratum"] = frame["cluster"] // 2
+    frame["treated"] = (frame["cluster"] % 2).astype(float)
+    frame["size"] = rng.normal(size=8)[frame["cluster"]]
+    frame["outcome"] = 0.8 * frame["treated"] + rng.normal(size=len(frame))
+    return frame
+
+
+def refit_coefficients(frame: pd.DataFrame, assignments: np.ndarray) -> np.ndarray:
+    out = []
+    for assignment in assignments:
+        redrawn = frame.assign(treated=assignment[frame["cluster"]])
+        fit = fit_linear_model(
+            redrawn, outcome="outcome", regressors=["treated"], cluster="cluster"
+        )
+        out.append(fit.coefficients["treated"])
+    return np.array(out)
+
+
+def test_a_small_assignment_space_is_enumerated_exactly() -> None:
+    frame = small_trial(1)
+    common = dict(
+        outcome="outcome",
+        regressors=["treated"],
+        term="treated",
+        treated="treated",
+        cluster="cluster",
+        permuted={"treated": None},
+        stratum="stratum",
+    )
+    exact = randomization_inference(frame, **common, draws=999, seed=1)
+    assert exact.enumerated and exact.draws == 16
+    codes = (np.arange(16)[:, None] >> np.arange(4)[None, :]) & 1
+    assignments = np.repeat(codes, 2, axis=1).astype(float)
+    assignments[:, 0::2] = 1 - assignments[:, 1::2]
+    refits = np.abs(refit_coefficients(frame, assignments))
+    observed = abs(exact.estimate)
+    assert exact.p_value == pytest.approx(np.mean(refits >= observed * (1 - 1e-10)))
+    again = randomization_inference(frame, **common, draws=999, seed=77)
+    assert again.p_value == exact.p_value
+    drawn = randomization_inference(frame, **common, draws=999, seed=1, enumeration="never")
+    assert not drawn.enumerated and drawn.draws == 999
+
+
+def test_a_rerandomization_rule_keeps_only_the_assignments_it_accepts() -> None:
+    frame = small_trial(2)
+    values = frame.groupby("cluster")["size"].first().to_numpy()
+    observed = frame.groupby("cluster")["treated"].first().to_numpy()
+    codes = (np.arange(16)[:, None] >> np.arange(4)[None, :]) & 1
+    assignments = np.repeat(codes, 2, axis=1).astype(float)
+    assignments[:, 0::2] = 1 - assignments[:, 1::2]
+    differences = np.abs(standardized_differences(values[:, None], assignments))[:, 0]
+    threshold = float(np.sort(differences)[10])  # accepts about 11 of the 16
+    rule = BalanceRule(covariates=("size",), threshold=threshold)
+    assert differences[np.flatnonzero((assignments == observed).all(axis=1))[0]] <= threshold
+    common = dict(
+        outcome="outcome",
+        regressors=["treated"],
+        term="treated",
+        treated="treated",
+        cluster="cluster",
+        permuted={"treated": None},
+        stratum="stratum",
+    )
+    exact = randomization_inference(frame, **common, rerandomization=rule)
+    accepted = assignments[differences <= threshold]
+    assert exact.enumerated and exact.draws == len(accepted) < 16
+    refits = np.abs(refit_coefficients(frame, accepted))
+    assert exact.p_value == pytest.approx(np.mean(refits >= abs(exact.estimate) * (1 - 1e-10)))
+    drawn = randomization_inference(
+        frame, **common, rerandomization=rule, enumeration="never", draws=200, seed=4
+    )
+    accepted_set = {tuple(row) for row in accepted}
+    assert drawn.draws == 200 and "re-randomization rule" in drawn.inference
+    assert all(
+        tuple(row) in accepted_set
+        for row in permute_within_strata(observed, np.arange(8) // 2, 50, np.random.default_rng(9))
+        if np.abs(standardized_differences(values[:, None], row[None, :]))[0, 0] <= threshold
+    )
+
+
+def test_randomization_inference_rejects_an_assignment_the_rule_would_not_accept() -> None:
+    frame = small_trial(2)
+    rule = BalanceRule(covariates=("size",), threshold=1e-6)
+    with pytest.raises(DesignError, match="does not satisfy the re-randomization rule"):
+        randomization_inference(
+            frame,
+            outcome="outcome",
+            regressors=["treated"],
+            term="treated",
+            treated="treated",
+            cluster="cluster",
+            permuted={"treated": None},
+            stratum="stratum",
+            rerandomization=rule,
+        )
+    with pytest.raises(ValueError, match="statistic must be"):
+        randomization_inference(
+            frame,
+            outcome="outcome",
+            regressors=["treated"],
+            term="treated",
+            treated="treated",
+            cluster="cluster",
+            permuted={"treated": None},
+            statistic="t",
+        )
+    with pytest.raises(ValueError, match="threshold must be a positive number"):
+        BalanceRule(covariates=("size",), threshold=0.0)

@@ -207,3 +207,131 @@ def test_fit_and_bootstrap_report_the_same_t_statistic() -> None:
         seed=1,
     )
     assert result.statistic == pytest.approx(fit.term("treated")["statistic"], rel=1e-10)
+
+
+def two_fixed_effect_study(seed: int, clusters: int = 12, per_cluster: int = 25):
+    """Stratum and enumerator fixed effects; enumerators work across clusters (not nested)."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({"cluster": np.repeat(np.arange(clusters), per_cluster)})
+    frame["stratum"] = frame["cluster"] % 3
+    frame["treated"] = ((frame["cluster"] // 3) % 2).astype(float)
+    frame["enumerator"] = rng.integers(0, 5, size=len(frame))
+    frame["x"] = rng.normal(size=len(frame))
+    frame["weight"] = rng.uniform(0.5, 2, size=len(frame))
+    frame["outcome"] = (
+        frame["x"]
+        + frame["stratum"]
+        + 0.7 * frame["enumerator"]
+        + rng.normal(size=clusters)[frame["cluster"]]
+        + rng.normal(size=len(frame))
+    )
+    return frame
+
+
+def brute_force_with_dummies(
+    frame: pd.DataFrame, v: np.ndarray, null: float, weight: str | None, effects: list[str]
+) -> np.ndarray:
+    """Refit outcome ~ treated + x + dummies of every fixed effect on each bootstrap sample."""
+    dummies = [
+        pd.get_dummies(frame[name], dtype=float).to_numpy()[:, (1 if i else 0) :]
+        for i, name in enumerate(effects)
+    ]
+    x = np.column_stack([frame["treated"], frame["x"], *dummies])
+    y = frame["outcome"].to_numpy()
+    w = np.ones(len(frame)) if weight is None else frame[weight].to_numpy()
+    clusters = frame["cluster"].to_numpy()
+    g = clusters.max() + 1
+    restricted = x[:, 1:]
+    gamma = np.linalg.lstsq(
+        (restricted * w[:, None]).T @ restricted,
+        (restricted * w[:, None]).T @ (y - null * x[:, 0]),
+        rcond=None,
+    )[0]
+    fitted = restricted @ gamma + null * x[:, 0]
+    residual = y - fitted
+    inverse = np.linalg.inv((x * w[:, None]).T @ x)
+    out = []
+    for draw in v:
+        star = fitted + residual * draw[clusters]
+        beta = inverse @ ((x * w[:, None]).T @ star)
+        e = star - x @ beta
+        scores = np.array(
+            [
+                (inverse @ (x[clusters == c] * (w * e)[clusters == c][:, None]).sum(0))[0]
+                for c in range(g)
+            ]
+        )
+        # The CR1 factor is common to every draw and to the observed t: it cancels in the
+        # p-value, so the comparison is on the unscaled ratio.
+        out.append((beta[0] - null) / np.sqrt(scores @ scores))
+    return np.array(out)
+
+
+@pytest.mark.parametrize("weight", [None, "weight"])
+def test_bootstrap_statistics_equal_brute_force_refits_with_two_non_nested_fixed_effects(
+    weight: str | None,
+) -> None:
+    frame = two_fixed_effect_study(11)
+    design = prepare_design(
+        frame,
+        outcome="outcome",
+        regressors=["treated", "x"],
+        cluster="cluster",
+        fixed_effects=["stratum", "enumerator"],
+        weight=weight,
+    )
+    v, _, _ = bootstrap_weights(12, 40, weights="rademacher", seed=3)
+    pre = _precompute(design, 0, "stata")
+    fast = _Inversion(pre, v).statistics(0.2) * np.sqrt(pre.factor)
+    slow = brute_force_with_dummies(frame, v, 0.2, weight, ["stratum", "enumerator"])
+    np.testing.assert_allclose(fast, slow, rtol=1e-8)
+
+
+def test_two_fixed_effect_p_value_equals_the_refit_per_draw_p_value() -> None:
+    frame = two_fixed_effect_study(12, clusters=10)
+    common = dict(
+        outcome="outcome",
+        regressors=["treated", "x"],
+        term="treated",
+        cluster="cluster",
+        fixed_effects=["stratum", "enumerator"],
+    )
+    result = wild_cluster_bootstrap(frame, **common, weights="rademacher", draws=1024)
+    assert result.enumerated
+    v, _, _ = bootstrap_weights(10, 1024, weights="rademacher")
+    slow = np.abs(brute_force_with_dummies(frame, v, 0.0, None, ["stratum", "enumerator"]))
+    observed = slow[-1]  # the all-(+1) sign vector reproduces the sample
+    assert result.p_value == pytest.approx(np.mean(slow >= observed * (1 - 1e-9)), abs=1e-12)
+
+
+def test_enumerated_p_values_and_intervals_do_not_depend_on_the_units() -> None:
+    frame = simulate(2, clusters=10)
+    common = dict(regressors=["treated", "x"], term="treated", cluster="cluster")
+    base = wild_cluster_bootstrap(frame, outcome="outcome", **common, weights="rademacher")
+    tripled = frame.assign(outcome_3=3 * frame["outcome"])
+    scaled_y = wild_cluster_bootstrap(tripled, outcome="outcome_3", **common, weights="rademacher")
+    rescaled = frame.assign(treated=3 * frame["treated"], x=1000 * frame["x"])
+    scaled_x = wild_cluster_bootstrap(rescaled, outcome="outcome", **common, weights="rademacher")
+    assert base.enumerated
+    assert scaled_y.p_value == base.p_value == scaled_x.p_value
+    np.testing.assert_allclose(
+        [scaled_y.conf_low / 3, scaled_y.conf_high / 3], [base.conf_low, base.conf_high], rtol=1e-6
+    )
+    np.testing.assert_allclose(
+        [scaled_x.conf_low * 3, scaled_x.conf_high * 3], [base.conf_low, base.conf_high], rtol=1e-6
+    )
+
+
+def test_ties_under_enumeration_count_as_exceedances() -> None:
+    frame = simulate(2, clusters=10)
+    result = wild_cluster_bootstrap(
+        frame,
+        outcome="outcome",
+        regressors=["treated", "x"],
+        term="treated",
+        cluster="cluster",
+        weights="rademacher",
+    )
+    # The +1 and -1 sign vectors reproduce |t| exactly: at least 2 of the 1024 tie.
+    assert result.p_value >= 2 / 1024
+    assert round(result.p_value * 1024) % 2 == 0

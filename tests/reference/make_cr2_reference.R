@@ -18,6 +18,9 @@ position <- ave(seq_len(nrow(base)), base$cluster, FUN = seq_along) - 1
 data <- base[!(base$cluster < 6 & position < base$cluster), ]
 write.csv(data, "tests/reference/cr2_reference_data.csv", row.names = FALSE)
 data <- read.csv("tests/reference/cr2_reference_data.csv")
+# Pairs of consecutive rows within a cluster: a fixed effect nested in the clusters with about
+# half as many levels as rows (the adjustment matrices then need a dense square root).
+data$pair <- data$cluster * 100 + (ave(seq_len(nrow(data)), data$cluster, FUN = seq_along) - 1) %/% 2
 
 terms <- c("treated", "baseline")
 cases <- list(
@@ -64,6 +67,15 @@ for (name in names(cases)) {
     p_value_hc2 = unname(as.list(hc2$p.value[terms]))
   )
 }
+
+pair_fit <- lm(outcome ~ baseline + factor(pair), data = data)
+pair_v <- vcovCR(pair_fit, cluster = data$cluster, type = "CR2")
+pair_test <- coef_test(pair_fit, vcov = pair_v, test = "Satterthwaite")["baseline", ]
+results[["ols_pair"]] <- list(
+  estimate = unname(coef(pair_fit)[["baseline"]]),
+  std_error_cr2 = pair_test$SE,
+  df_satterthwaite = pair_test$df_Satt
+)
 
 output <- list(
   generated_by = "tests/reference/make_cr2_reference.R",

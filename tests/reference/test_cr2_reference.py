@@ -49,7 +49,7 @@ def _fit(case: str, vcov: str):  # type: ignore[no-untyped-def]
 def test_the_reference_file_records_r_and_package_versions() -> None:
     assert REFERENCE["r_version"].startswith("R version")
     assert set(REFERENCE["packages"]) == {"clubSandwich", "estimatr", "sandwich"}
-    assert set(REFERENCE["cases"]) == set(FIXED_EFFECTS)
+    assert set(REFERENCE["cases"]) == {*FIXED_EFFECTS, "ols_pair"}
 
 
 @pytest.mark.parametrize("case", sorted(FIXED_EFFECTS))
@@ -87,3 +87,22 @@ def test_hc2_standard_errors_match_estimatr(case: str) -> None:
     assert fit.df_resid == expected["df_hc2"]
     p_values = np.array([fit.term(name)["p_value"] for name in TERMS])
     np.testing.assert_allclose(p_values, expected["p_value_hc2"], rtol=1e-6)
+
+
+def test_cr2_with_a_fixed_effect_nested_in_the_clusters_matches_clubsandwich() -> None:
+    # Pairs of consecutive rows within each cluster (as the R script builds them): about half
+    # as many levels as rows, so the adjustment matrices take the dense square-root path.
+    expected = REFERENCE["cases"]["ols_pair"]
+    frame = DATA.assign(pair=DATA["cluster"] * 100 + DATA.groupby("cluster").cumcount() // 2)
+    fit = fit_linear_model(
+        frame,
+        outcome="outcome",
+        regressors=["baseline"],
+        cluster="cluster",
+        fixed_effects=["pair"],
+        vcov="CR2",
+    )
+    result = fit.term("baseline")
+    assert result["estimate"] == pytest.approx(expected["estimate"], rel=RELATIVE)
+    assert result["std_error"] == pytest.approx(expected["std_error_cr2"], rel=RELATIVE)
+    assert result["df"] == pytest.approx(expected["df_satterthwaite"], rel=RELATIVE)

@@ -60,6 +60,28 @@ def test_estimates_cover_ancova_and_did_on_each_later_wave_and_every_outcome(
     assert linear["is_primary"].sum() == 3 * 4
 
 
+def test_estimates_read_the_designs_primary_inference_for_q_values(
+    estimated: tuple[Study, EstimationRun],
+) -> None:
+    study, run = estimated
+    estimates = read_result(study, "estimates", run.run_id)
+    linear = estimates[
+        estimates["estimator"].isin(["ancova", "did"]) & estimates["p_value"].notna()
+    ]
+    # The example study has fewer communities than the default threshold (42): CR2 primary.
+    assert (linear["n_clusters"] < study.inference.few_clusters_below).all()
+    assert (linear["primary_inference"] == "cr2_satterthwaite").all()
+    assert linear["p_value_primary"].tolist() == linear["p_value_cr2"].tolist()
+    assert linear["conf_low_primary"].tolist() == linear["conf_low_cr2"].tolist()
+    assert linear["inference"].str.startswith("primary: CR2").all()
+    from measurement.multiple_testing import adjust_within_families
+
+    for _key, rows in linear.groupby(["wave", "estimator"]):
+        expected = adjust_within_families(rows, family="family", p_value="p_value_primary")
+        assert rows["q_value"].tolist() == pytest.approx(expected["q_value_sharpened"].tolist())
+        assert rows["adjusted_p_value"].tolist() == pytest.approx(expected["q_value_bh"].tolist())
+
+
 def test_likert_outcomes_get_an_ordered_logit_robustness_row_without_adjustment(
     estimated: tuple[Study, EstimationRun],
 ) -> None:
@@ -74,6 +96,30 @@ def test_likert_outcomes_get_an_ordered_logit_robustness_row_without_adjustment(
     assert ordinal["warnings"].str.contains("log-odds ratio").all()
     assert ordinal[["q_value", "adjusted_p_value", "p_value_romano_wolf"]].isna().all().all()
     assert ordinal["std_error"].gt(0).all()
+
+
+def test_binary_outcomes_get_logit_and_probit_ame_rows_beside_the_linear_probability_model(
+    estimated: tuple[Study, EstimationRun],
+) -> None:
+    study, run = estimated
+    estimates = read_result(study, "estimates", run.run_id)
+    catalogue = read_result(study, "outcome_catalogue", run.run_id)
+    binary = catalogue[(catalogue["kind"] == "item") & (catalogue["scale"] == "binary")]
+    assert len(binary) > 0
+    for estimator in ("logit_ame", "probit_ame"):
+        rows = estimates[estimates["estimator"] == estimator]
+        assert set(rows["outcome"]) <= set(binary["outcome"]) and len(rows) > 0
+        assert rows["warnings"].str.contains("average marginal effect").all()
+        assert rows[["q_value", "adjusted_p_value"]].isna().all().all()
+        linear = estimates[
+            estimates["estimator"].eq("ancova") & estimates["outcome"].isin(rows["outcome"])
+        ].set_index(["outcome", "wave"])["estimate"]
+        paired = rows.set_index(["outcome", "wave"])["estimate"]
+        common = paired.index.intersection(linear.index)
+        # An AME and the linear probability coefficient estimate the same difference in
+        # probabilities; on the simulated study they differ by far less than 0.1.
+        assert len(common) > 0
+        assert (paired[common] - linear[common]).abs().max() < 0.1
 
 
 def test_estimates_recover_the_planted_rise_in_official_trust(
@@ -138,8 +184,16 @@ def test_estimates_are_exported_as_csv_and_parquet_at_full_precision(
     from_parquet = pd.read_parquet(parquet_path)
     stored = read_result(study, "estimates", run.run_id)
     assert len(from_csv) == len(from_parquet) == len(stored)
+    # Rows whose smallest cell is under the minimum lose their numbers, as in the report.
+    small = (stored["n_smallest_cell"] < study.design.minimum_cell_size).to_numpy()
+    assert from_parquet["suppressed"].to_numpy().tolist() == small.tolist()
+    assert from_parquet.loc[small, "estimate"].isna().all()
     pd.testing.assert_series_equal(
-        from_parquet["estimate"], stored["estimate"], check_names=False, rtol=0, atol=0
+        from_parquet.loc[~small, "estimate"],
+        stored.loc[~small, "estimate"],
+        check_names=False,
+        rtol=0,
+        atol=0,
     )
 
 
@@ -186,3 +240,13 @@ def test_latest_run_id_explains_that_no_run_exists(tmp_path: Path) -> None:
     study = load_study(write_survey_study(tmp_path / "none"))
     with pytest.raises(EstimationError, match="has no finished estimation run"):
         latest_run_id(study)
+
+
+def test_lee_bounds_are_trimmed_within_strata_and_captioned_for_the_always_observed(
+    estimated: tuple[Study, EstimationRun],
+) -> None:
+    study, run = estimated
+    bounds = read_result(study, "lee_bounds", run.run_id)
+    assert len(bounds) > 0
+    assert bounds["inference"].str.contains("for the always-observed").all()
+    assert bounds["inference"].str.contains("trimmed within strata").any()

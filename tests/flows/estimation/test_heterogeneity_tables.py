@@ -13,6 +13,7 @@ from flows.estimation import EstimationRun, read_result
 from flows.estimation.analysis_data import analysable_responses
 from flows.estimation.heterogeneity_tables import decides_alone
 from flows.study import Study
+from measurement.linear_model import fit_linear_model
 from tests.flows.estimation.conftest import ingest_and_estimate
 from tests.flows.estimation.survey import SurveySettings
 
@@ -71,7 +72,21 @@ def test_effects_by_group_carries_baseline_decision_to_the_later_wave_by_respond
     ).fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(frame["cluster"])[0]}, use_t=True)
     assert row["n_obs"] == len(frame)
     assert row["estimate"] == pytest.approx(model.params["treated:alone"], rel=1e-6)
-    assert row["std_error"] == pytest.approx(model.bse["treated:alone"], rel=1e-6)
+    # The example study has fewer communities than its few_clusters_below (42): CR2 errors
+    # (the CR1 ones would be statsmodels' cluster errors with dummies).
+    assert frame["cluster"].nunique() < study.inference.few_clusters_below
+    frame["treated_x_alone"] = frame["treated"] * frame["alone"]
+    cr2 = fit_linear_model(
+        frame,
+        outcome="irregular_intention",
+        regressors=["treated", "alone", "treated_x_alone", "baseline"],
+        cluster="cluster",
+        fixed_effects=["stratum"],
+        vcov="CR2",
+    ).term("treated_x_alone")
+    assert row["std_error"] == pytest.approx(cr2["std_error"], rel=1e-6)
+    assert row["std_error"] != pytest.approx(model.bse["treated:alone"], rel=1e-3)
+    assert "CR2 errors on the community" in row["specification"]
     cells = frame.groupby(["treated", "alone"]).size()
     assert row["n_smallest_cell"] == cells.min()
 

@@ -143,6 +143,31 @@ def test_evaluate_study_ingests_the_good_files_and_names_the_refused_one(
     assert json.loads(run["inputs"])["outputs"] == {"estimation_run_id": None, "report": None}
 
 
+def test_any_failure_of_one_file_is_that_files_refusal_and_is_not_retried(
+    small_study: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import flows.ingest
+    from flows.reading import read_raw
+
+    study_file = small_study()
+    calls: list[str] = []
+
+    def failing_read(path: Path, *, study: object) -> object:
+        calls.append(path.name)
+        if path.name == "baseline.csv":
+            raise OSError(36, "File name too long: Aminata Zulu-Quartz")
+        return read_raw(path, study=study)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(flows.ingest, "read_raw", failing_read)
+    with pytest.raises(
+        IngestError, match=r"baseline\.csv: .*could not be read \(OSError\)"
+    ) as raised:
+        evaluate_study(str(study_file), bootstrap_draws=DRAWS)
+    assert "Aminata" not in str(raised.value)  # a library's message may quote the file
+    assert calls.count("baseline.csv") == 1  # a bad file is not retried as "transient"
+    assert count(study_file, "SELECT count(*) FROM waves WHERE study_id = ?") == 1  # endline
+
+
 def test_the_stage_flows_ingest_validate_estimate_and_report_one_step_each(
     small_study: Callable[..., Path],
 ) -> None:

@@ -39,6 +39,8 @@ from flows.study import load_study
         (OSError(errno.EIO, "I/O error"), True),
         (TimeoutError("share timed out"), True),
         (FileNotFoundError("gone"), False),
+        (OSError(errno.ENAMETOOLONG, "File name too long"), False),
+        (OSError("a library's own failure"), False),
         (PermissionError("denied"), False),
         (IngestError("bad file"), False),
         (ValueError("bad value"), False),

@@ -257,7 +257,8 @@ def test_an_unknown_answer_label_lists_the_known_labels(tmp_path: Path, study: S
     path = write_csv(frame, tmp_path / "baseline.csv")
     with pytest.raises(
         IngestError,
-        match=r"holds 'Very much' in 2 row\(s\) \(first at row 2\), which is neither a number "
+        match=r"holds a text value of 9 character\(s\) in 2 row\(s\) \(first at row 2\), which "
+        r"is neither a number "
         r"nor a known answer label; the answer labels are 'Not at all', 'A little'",
     ):
         read_wave(path, study=study)
@@ -354,7 +355,7 @@ def test_an_unknown_choice_in_the_combined_column_is_refused(tmp_path: Path, stu
     frame["preparations"] = ["saved_money bought_boat", "", "", ""]
     path = write_csv(frame, tmp_path / "baseline.csv")
     with pytest.raises(
-        IngestError, match=r"holds 'saved_money bought_boat' .*not a list of its choices"
+        IngestError, match=r"holds a text value of 23 character\(s\) .*not a list of its choices"
     ):
         read_wave(path, study=study)
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from flows.assumptions import default_assumptions
 from flows.estimation import read_result
 from flows.report import build_report
 from flows.report.scorecard import decision_difference, score_assumptions
@@ -15,63 +16,61 @@ from flows.report.suppression import SUPPRESSED
 from tests.flows.estimation.conftest import ingest_and_estimate
 from tests.flows.estimation.survey import SurveySettings
 
-ESTIMATES = pd.DataFrame(
-    {
-        "outcome": ["irregular_intention", "risk_perception", "trust_official"],
-        "estimate": [-0.4, 5.0, 0.5],
-        "adjusted_p_value": [0.001, 0.001, 0.001],
-        "p_value": [0.001, 0.001, 0.001],
-    }
-)
+DEFAULTS = default_assumptions("migration_campaign")
 
 
 def by_group(p_endline: float, p_follow_up: float) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "wave": ["endline", "endline", "follow_up"],
+            "grouping": ["decides_alone"] * 3,
             "outcome": ["irregular_intention", "trust_official", "irregular_intention"],
             "group": ["decides alone minus others take part"] * 3,
             "term": ["difference"] * 3,
             "estimate": [-0.3, 0.2, -0.5],
+            "conf_low": [-0.5, 0.0, -0.9],
+            "conf_high": [-0.1, 0.4, -0.1],
             "p_value": [p_endline, 0.001, p_follow_up],
         }
     )
 
 
-def verdicts(decision: pd.Series | None) -> dict[str, object]:
-    return {
-        str(card["name"]): card["verdict"]
-        for card in score_assumptions(ESTIMATES, assignment="cluster_randomised", decision=decision)
-    }
+def decision_card(rows: pd.DataFrame, primary_wave: str | None) -> dict[str, object]:
+    cards = score_assumptions(
+        pd.DataFrame(columns=["outcome", "estimate", "p_value", "conf_low", "conf_high"]),
+        assignment="cluster_randomised",
+        assumptions=DEFAULTS,
+        by_group=rows,
+        primary_wave=primary_wave,
+        wave_names=["baseline", "endline", "follow_up"],
+    )
+    return next(card for card in cards if card["name"] == "Decision-making")
 
 
-def test_the_scorecard_calls_a_difference_by_who_decides_a_contradiction_of_assumption_four():
-    waves = ["baseline", "endline", "follow_up"]
-    row = decision_difference(by_group(0.01, 0.5), primary_wave="endline", wave_names=waves)
-    assert row is not None and row["wave"] == "endline"
-    found = verdicts(row)
-    assert found["Decision-making"] == "contradicted"
-    # Every other verdict is read as before.
-    assert found["Risk information"] == "supported"
-    assert found == {**verdicts(None), "Decision-making": "contradicted"}
+def test_the_scorecard_calls_a_difference_by_who_decides_a_suggestive_contradiction():
+    found = decision_card(by_group(0.01, 0.5), primary_wave="endline")
+    assert found["verdict"] == "contradicted (non-randomised moderator)"
+    assert "at endline" in str(found["reason"])
 
 
 def test_the_scorecard_reads_no_clear_difference_as_inconclusive_at_the_latest_wave_by_default():
-    waves = ["baseline", "endline", "follow_up"]
-    row = decision_difference(by_group(0.01, 0.5), primary_wave=None, wave_names=waves)
-    assert row is not None and row["wave"] == "follow_up"
-    assert verdicts(row)["Decision-making"] == "inconclusive"
-    cards = score_assumptions(ESTIMATES, assignment="cluster_randomised", decision=row)
-    reading = next(card for card in cards if card["name"] == "Decision-making")["readings"]
-    assert reading[0]["reading"] == "no clear difference (p = 0.500)"
+    found = decision_card(by_group(0.01, 0.5), primary_wave=None)
+    assert found["verdict"] == "inconclusive"
+    assert "at follow_up" in str(found["reason"])
+    assert found["readings"][0]["reading"] == "no clear difference"  # type: ignore[index]
 
 
 def test_the_scorecard_leaves_assumption_four_not_assessed_without_a_difference_by_who_decides():
+    waves = ["baseline"]
     empty = by_group(0.01, 0.01).iloc[0:0]
-    assert decision_difference(empty, primary_wave=None, wave_names=["baseline"]) is None
+    assert (
+        decision_difference(
+            empty, outcome="irregular_intention", grouping=None, primary_wave=None, wave_names=waves
+        )
+        is None
+    )
     other = by_group(0.01, 0.01).assign(outcome="trust_official")
-    assert decision_difference(other, primary_wave=None, wave_names=["baseline"]) is None
-    assert verdicts(None)["Decision-making"] == "not assessed"
+    assert decision_card(other, primary_wave=None)["verdict"] == "not assessed"
 
 
 def _decision_verdict(text: str) -> str:

@@ -13,7 +13,6 @@ import pytest
 from flows.estimation import EstimationRun, estimate_study, read_result
 from flows.ingest import ingest_wave
 from flows.report import REPORT_SECTIONS, build_report
-from flows.report.scorecard import score_assumptions
 from flows.report.suppression import SUPPRESSED, Column, display_table
 from flows.study import Study, load_study
 from tests.flows.estimation.conftest import THREE_WAVES_WITH_A_SMALL_CELL, ingest_and_estimate
@@ -164,48 +163,6 @@ def test_the_report_reads_its_numbers_from_the_run_and_exports_the_estimates(
         assert f"{value:.3f}" in text
     assert "<script" not in text
     assert not re.search(r"""(src|href)=["']https?:""", text)
-
-
-def test_the_scorecard_is_never_stronger_than_a_pre_post_design() -> None:
-    estimates = pd.DataFrame(
-        {
-            "outcome": ["irregular_intention", "risk_perception", "trust_official"],
-            "estimate": [-0.4, 5.0, 0.5],
-            "adjusted_p_value": [0.001, 0.001, 0.001],
-            "p_value": [0.001, 0.001, 0.001],
-        }
-    )
-    randomised = {
-        card["name"]: card["verdict"]
-        for card in score_assumptions(estimates, assignment="cluster_randomised")
-    }
-    assert randomised["Risk information"] == "supported"
-    assert randomised["Decision-making"] == "not assessed"
-    pre_post = {
-        card["name"]: card["verdict"]
-        for card in score_assumptions(estimates, assignment="pre_post")
-    }
-    assert pre_post["Risk information"] == "inconclusive"
-    quasi = {
-        card["name"]: card["verdict"]
-        for card in score_assumptions(estimates, assignment="quasi_experimental")
-    }
-    assert quasi["Credibility"] == "supported (suggestive)"
-
-
-def test_the_scorecard_calls_a_moved_premise_without_a_moved_consequence_a_contradiction() -> None:
-    estimates = pd.DataFrame(
-        {
-            "outcome": ["irregular_intention", "risk_perception"],
-            "estimate": [-0.05, 5.0],
-            "adjusted_p_value": [0.6, 0.001],
-            "p_value": [0.6, 0.001],
-        }
-    )
-    cards = {
-        card["name"]: card for card in score_assumptions(estimates, assignment="cluster_randomised")
-    }
-    assert cards["Risk information"]["verdict"] == "contradicted"
 
 
 def test_display_table_requires_the_columns_that_give_cell_sizes() -> None:
