@@ -128,14 +128,10 @@ def init(
     if target.exists():
         errors.print(f"{target} already exists; choose another folder or edit that file.")
         raise typer.Exit(2)
-<<<<<<< HEAD
     if xlsform is not None:
         _init_from_xlsform(folder, target, xlsform, study_id=study_id, title=title)
         return
-    template = (REPOSITORY_ROOT / "data" / "templates" / "study.toml").read_text(encoding="utf-8")
-=======
     template = (TEMPLATES_DIR / "study.toml").read_text(encoding="utf-8")
->>>>>>> main
     text = (
         template.replace("{id}", study_id)
         .replace("{title}", title.replace('"', "'"))
