@@ -11,7 +11,6 @@ labels and loses its numbers.
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import numpy as np
@@ -46,9 +45,9 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
 def write_csv(frame: pd.DataFrame, path: Path) -> Path:
     """Write ``frame`` as CSV with every formula-like text cell neutralised."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    # Every text cell quoted: a lone carriage return inside a cell would otherwise end the
-    # record in a spreadsheet (pandas quotes only cells with the delimiter, quote or newline).
-    neutralise_formulas(frame).to_csv(path, index=False, quoting=csv.QUOTE_NONNUMERIC)
+    # CRLF line ends (RFC 4180): the writer then also quotes a cell holding a lone carriage
+    # return, which would otherwise end the record when a spreadsheet opens the file.
+    neutralise_formulas(frame).to_csv(path, index=False, lineterminator="\r\n")
     return path
 
 

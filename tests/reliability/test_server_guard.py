@@ -9,7 +9,9 @@ import sys
 import time
 from pathlib import Path
 
-from flows.orchestration.server_guard import guarded_command, server_ends_with_this_process
+import pytest
+
+from flows.orchestration.server_guard import _GuardedSubprocess, guarded_command
 
 PARENT = """
 import os, subprocess, sys, time
@@ -57,11 +59,13 @@ def test_the_guarded_server_ends_when_its_parent_is_killed(tmp_path: Path) -> No
             parent.stdout.close()
 
 
-def test_prefects_server_module_starts_its_server_through_the_guard() -> None:
-    from prefect.server.api import server
-
-    original = server.subprocess
-    with server_ends_with_this_process():
-        assert server.subprocess is not original
-        assert guarded_command(["uvicorn"], os.getpid())[-2:] == [str(os.getpid()), "uvicorn"]
-    assert server.subprocess is original
+def test_prefects_popen_goes_through_the_guard(monkeypatch: pytest.MonkeyPatch) -> None:
+    # What server_ends_with_this_process puts in place of prefect.server.api.server's
+    # subprocess module (importing Prefect's server here would cost seconds).
+    started: list[list[str]] = []
+    monkeypatch.setattr(subprocess, "Popen", lambda args, *rest, **options: started.append(args))
+    guarded = _GuardedSubprocess()
+    guarded.Popen([sys.executable, "-m", "uvicorn"])
+    assert started == [guarded_command([sys.executable, "-m", "uvicorn"], os.getpid())]
+    assert started[0][1:4] == ["-m", "flows.orchestration.server_guard", str(os.getpid())]
+    assert guarded.PIPE == subprocess.PIPE  # everything else is the real module

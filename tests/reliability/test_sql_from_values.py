@@ -11,7 +11,7 @@ FLOWS = Path(__file__).resolve().parents[2] / "flows"
 SQL = re.compile(r"\b(SELECT|INSERT|DELETE|UPDATE|CREATE|ALTER|DROP)\b")
 # The only names an SQL f-string may interpolate: identifiers fixed by the code (table and
 # column names, a column's type from the schema) and ``in_waves``, a list of ``?`` markers.
-IDENTIFIERS = {"table", "name", "columns", "column", "kind", "value_column", "in_waves"}
+IDENTIFIERS = {"table", "name", "columns", "column", "kind", "value_column", "in_waves", "staged"}
 
 
 def sql_interpolations() -> list[tuple[str, int, str]]:
