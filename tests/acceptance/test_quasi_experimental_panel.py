@@ -25,20 +25,31 @@ def stores(tmp_path_factory: pytest.TempPathFactory) -> StudyRun:
 
 
 @pytest.mark.parametrize(
-    ("outcome", "reference", "estimator"),
-    [
-        ("fte", "card_krueger_fte", "ancova"),
-        ("wage_st", "card_krueger_wage", "ancova"),
-        ("special_program", "card_krueger_special", "post_only_difference"),
-    ],
+    ("outcome", "reference"),
+    [("fte", "card_krueger_fte"), ("wage_st", "card_krueger_wage")],
 )
-def test_each_outcome_reproduces_r(
-    stores: StudyRun, outcome: str, reference: str, estimator: str
+def test_the_ancova_of_each_continuous_score_reproduces_r(
+    stores: StudyRun, outcome: str, reference: str
 ) -> None:
     expected = REFERENCE[reference]
-    row = stores.row(outcome, estimator)
+    row = stores.row(outcome, "ancova")
     assert row["estimate"] == pytest.approx(expected["estimate"], abs=TOLERANCE)
     assert row["std_error"] == pytest.approx(expected["std_error_hc1"], abs=TOLERANCE)
+    assert row["n_obs"] == expected["n_obs"]
+    assert row["primary_inference"] == "hc2"
+    assert row["p_value_primary"] == pytest.approx(expected["p_value"], abs=TOLERANCE)
+    assert row["conf_low_primary"] == pytest.approx(expected["conf_low"], abs=TOLERANCE)
+    assert row["conf_high_primary"] == pytest.approx(expected["conf_high"], abs=TOLERANCE)
+
+
+def test_the_post_only_outcome_is_the_difference_in_means_with_hc2_errors(
+    stores: StudyRun,
+) -> None:
+    expected = REFERENCE["card_krueger_special"]
+    row = stores.row("special_program", "post_only_difference")
+    assert str(row["inference"]).startswith("HC2")
+    for column in ("estimate", "std_error", "p_value", "conf_low", "conf_high"):
+        assert row[column] == pytest.approx(expected[column], abs=TOLERANCE), column
     assert row["n_obs"] == expected["n_obs"]
 
 
