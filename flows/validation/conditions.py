@@ -44,6 +44,16 @@ def check_row_arguments(expectation_type: str, kwargs: Mapping[str, Any], *, sou
             f"quarantine; found {sorted(kwargs)}. Use only {sorted(allowed)}, or express the "
             "rule with those arguments."
         )
+    condition = kwargs.get("row_condition")
+    if condition is not None and not (
+        isinstance(condition, Mapping) and condition.get("type") == "comparison"
+    ):
+        raise ValueError(
+            f"load_suites: {expectation_type!r} on column {kwargs.get('column')!r} of {source} "
+            f"has a row_condition of type {type(condition).__name__!r}; the quarantine applies "
+            "only GX's comparison conditions (a mapping with type 'comparison'). Rewrite the "
+            "condition as one."
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -153,3 +153,23 @@ def test_a_suite_with_an_argument_the_quarantine_cannot_apply_is_refused() -> No
     }
     with pytest.raises(ValueError, match=r"argument\(s\) \['parse_strings_as_datetimes'\]"):
         to_gx_suite(suite, source="hand_edited.json")
+
+
+def test_a_row_condition_the_quarantine_cannot_apply_is_refused_when_the_suite_loads() -> None:
+    suite = {
+        "name": "hand_edited",
+        "meta": {"target": "wave"},
+        "expectations": [
+            {
+                "type": NOT_NULL,
+                "kwargs": {
+                    "column": "label",
+                    "row_condition": 'group=="north"',
+                    "condition_parser": "pandas",
+                },
+                "meta": {"severity": "row"},
+            }
+        ],
+    }
+    with pytest.raises(ValueError, match="row_condition of type 'str'"):
+        to_gx_suite(suite, source="hand_edited.json")
