@@ -19,7 +19,7 @@ runner = CliRunner()
 
 # Counted by hand from each form's survey sheet: select_one (not from a file), select_multiple
 # and integer questions; notes, text, calculate, media and metadata are not items.
-EXPECTED_ITEMS = {"waste_collection.xlsx": 31, "camping.xls": 18, "thamel.xls": 35}
+EXPECTED_ITEMS = {"waste_collection.xlsx": 31, "camping.xlsx": 18, "thamel.xls": 35}
 
 
 def _init(tmp_path: Path, form: str) -> Path:
@@ -63,7 +63,7 @@ def test_select_one_choices_become_codes_with_the_choice_names_as_labels(tmp_pat
 def test_yes_no_questions_become_binary_and_select_multiple_one_item_per_choice(
     tmp_path: Path,
 ) -> None:
-    instrument = load_instrument(_init(tmp_path, "camping.xls") / "instrument.toml")
+    instrument = load_instrument(_init(tmp_path, "camping.xlsx") / "instrument.toml")
     fee = instrument.item("fee")
     assert fee.scale == "binary"
     assert {fee.labels["1"], fee.labels["0"]} == {"yes", "no"}
