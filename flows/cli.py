@@ -117,14 +117,25 @@ def init(
     instrument: Annotated[
         str, typer.Option(help="A bundled instrument name or the path to one.")
     ] = "migration_campaign",
+    xlsform: Annotated[
+        Path | None,
+        typer.Option(
+            "--xlsform",
+            help="An XLSForm (KoboToolbox, ODK, SurveyCTO; .xlsx, .xls, .csv or .md) to "
+            "write the study's instrument from.",
+        ),
+    ] = None,
 ) -> None:
-    """Create a new study (study.toml and an inbox) from an instrument."""
+    """Create a new study (study.toml and an inbox) from an instrument or an XLSForm."""
     from flows.study import load_study
 
     target = folder / "study.toml"
     if target.exists():
         errors.print(f"{target} already exists; choose another folder or edit that file.")
         raise typer.Exit(2)
+    if xlsform is not None:
+        _init_from_xlsform(folder, target, xlsform, study_id=study_id, title=title)
+        return
     template = (TEMPLATES_DIR / "study.toml").read_text(encoding="utf-8")
     text = (
         template.replace("{id}", study_id)
@@ -142,6 +153,41 @@ def init(
     console.print(
         f"Created {target}. Edit its column names, then drop survey exports into "
         f"{study.inbox} and run `trustshift run {target}`.",
+        highlight=False,
+    )
+
+
+def _init_from_xlsform(
+    folder: Path, target: Path, form: Path, *, study_id: str, title: str
+) -> None:
+    """Write instrument.toml from an XLSForm and a study file that uses it."""
+    from flows.study import load_study
+    from flows.xlsform import convert_xlsform, study_toml
+
+    conversion = convert_xlsform(form)
+    instrument = folder / "instrument.toml"
+    if instrument.exists():
+        errors.print(f"{instrument} already exists; choose another folder or remove it.")
+        raise typer.Exit(2)
+    folder.mkdir(parents=True, exist_ok=True)
+    instrument.write_text(conversion.instrument_toml, encoding="utf-8")
+    target.write_text(
+        study_toml(conversion, study_id=study_id, title=title, instrument_file=instrument.name),
+        encoding="utf-8",
+    )
+    try:
+        study = load_study(target)
+    except TrustshiftError:
+        target.unlink()
+        instrument.unlink()
+        raise
+    study.inbox.mkdir(exist_ok=True)
+    console.print(
+        f"Created {instrument} ({len(conversion.item_names)} items, "
+        f"{len(conversion.skip_rules)} skip-logic checks) and {target}. "
+        f"{len(conversion.untranslated)} part(s) of the form were not translated (listed at "
+        "the top of the study file). Fill in its column roles and design, then drop survey "
+        f"exports into {study.inbox}.",
         highlight=False,
     )
 
