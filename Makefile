@@ -107,6 +107,10 @@ bench: $(STAMP)
 	$(BIN)/python bench/validation_bench.py
 	$(BIN)/python bench/run_bench.py
 	$(BIN)/python bench/synthesis_coverage.py
+	$(BIN)/python bench/randomization_speed.py
+	$(BIN)/python bench/randomization_size.py
+	$(BIN)/python bench/design_diagnosis.py
+	$(BIN)/python bench/scorecard_simulation.py
 	$(BIN)/python bench/reliability.py
 
 clean:

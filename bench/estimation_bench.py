@@ -10,7 +10,7 @@ inference (9,999 draws) at least 100 times faster than pyfixest's ritest().
 pyfixest's ritest() refits per draw, so it runs fewer draws (``--ritest-reps``, default 20,
 after an untimed warm-up) and its time is scaled linearly to 9,999 draws (said in the output).
 Its p-value is not an exact reference: it draws cluster assignments independently rather than
-permuting within strata (FIELD_NOTES).
+permuting within strata (see its documentation).
 The wildboottest package compiles numba code on each call: its time includes that.
 """
 

@@ -46,7 +46,7 @@ class Construct(_Strict):
 
     name: str
     label: str
-    domain: str = Field(description="The DOMAIN.md area: trust, risk, knowledge, intention, ...")
+    domain: str = Field(description="The area of the construct: trust, risk, knowledge, intention, ...")
     description: str = ""
 
 

@@ -281,14 +281,14 @@ def baseline_balance(
     >>> rng = np.random.default_rng(3)
     >>> frame = pd.DataFrame({"cluster": np.repeat(np.arange(20), 15)})
     >>> frame["treated"] = (frame["cluster"] % 2).astype(float)
-    >>> frame["age"] = rng.normal(30, 8, size=300)
-    >>> frame["relatives_abroad"] = rng.integers(0, 2, size=300).astype(float)
-    >>> table = baseline_balance(frame, covariates=["age", "relatives_abroad"],
+    >>> frame["years"] = rng.normal(30, 8, size=300)
+    >>> frame["kin_abroad"] = rng.integers(0, 2, size=300).astype(float)
+    >>> table = baseline_balance(frame, covariates=["years", "kin_abroad"],
     ...                          treated="treated", cluster="cluster")
     >>> table[["covariate", "n_comparison", "n_treated", "n_clusters"]].to_dict("records")
     ... # doctest: +NORMALIZE_WHITESPACE
-    [{'covariate': 'age', 'n_comparison': 150, 'n_treated': 150, 'n_clusters': 20},
-     {'covariate': 'relatives_abroad', 'n_comparison': 150, 'n_treated': 150, 'n_clusters': 20}]
+    [{'covariate': 'years', 'n_comparison': 150, 'n_treated': 150, 'n_clusters': 20},
+     {'covariate': 'kin_abroad', 'n_comparison': 150, 'n_treated': 150, 'n_clusters': 20}]
     """
     caller = "baseline_balance"
     check_responses(responses, caller=caller)
@@ -426,9 +426,9 @@ def joint_orthogonality(
     >>> rng = np.random.default_rng(3)
     >>> frame = pd.DataFrame({"cluster": np.repeat(np.arange(20), 15)})
     >>> frame["treated"] = (frame["cluster"] % 2).astype(float)
-    >>> frame["age"] = rng.normal(30, 8, size=300)
-    >>> frame["relatives_abroad"] = rng.integers(0, 2, size=300).astype(float)
-    >>> result = joint_orthogonality(frame, covariates=["age", "relatives_abroad"],
+    >>> frame["years"] = rng.normal(30, 8, size=300)
+    >>> frame["kin_abroad"] = rng.integers(0, 2, size=300).astype(float)
+    >>> result = joint_orthogonality(frame, covariates=["years", "kin_abroad"],
     ...                              treated="treated", cluster="cluster")
     >>> result.df_numerator, result.df_denominator, result.n_obs
     (2, 19.0, 300)

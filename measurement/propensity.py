@@ -528,7 +528,7 @@ def estimate_propensity(
         0/1 column, 1 = exposed (for example recalls seeing the campaign).
     covariates : sequence of str
         Numeric characteristics measured before the campaign (or that it cannot change):
-        age, education, employment, household size, relatives abroad, a baseline outcome.
+        years of life, schooling, employment, household size, kin abroad, a baseline outcome.
     cluster : str or None, default None
         Cluster column; rows without a cluster are dropped so that the weights line up with
         a clustered outcome regression, and ``n_clusters`` is reported.
@@ -603,13 +603,13 @@ def estimate_propensity(
     --------
     >>> import numpy as np, pandas as pd
     >>> rng = np.random.default_rng(5)
-    >>> frame = pd.DataFrame({"age": rng.normal(30, 8, size=400),
-    ...                       "relatives_abroad": rng.integers(0, 2, size=400).astype(float)})
-    >>> chance = 1 / (1 + np.exp(-(-0.5 + 0.03 * (frame["age"] - 30)
-    ...                            + 0.8 * frame["relatives_abroad"])))
-    >>> frame["exposure_recall"] = (rng.random(400) < chance).astype(float)
-    >>> model = estimate_propensity(frame, exposure="exposure_recall",
-    ...                             covariates=["age", "relatives_abroad"])
+    >>> frame = pd.DataFrame({"years": rng.normal(30, 8, size=400),
+    ...                       "kin_abroad": rng.integers(0, 2, size=400).astype(float)})
+    >>> chance = 1 / (1 + np.exp(-(-0.5 + 0.03 * (frame["years"] - 30)
+    ...                            + 0.8 * frame["kin_abroad"])))
+    >>> frame["saw_campaign"] = (rng.random(400) < chance).astype(float)
+    >>> model = estimate_propensity(frame, exposure="saw_campaign",
+    ...                             covariates=["years", "kin_abroad"])
     >>> model.n_obs, model.n_exposed + model.n_unexposed, model.n_clipped_low
     (400, 400, 0)
     >>> model.tidy()["group"].tolist()
@@ -702,10 +702,10 @@ def weighted_balance(
     Examples
     --------
     >>> import pandas as pd
-    >>> frame = pd.DataFrame({"exposure_recall": [1, 1, 1, 0, 0, 0],
-    ...                       "age": [30.0, 40.0, 50.0, 20.0, 30.0, 40.0],
+    >>> frame = pd.DataFrame({"saw_campaign": [1, 1, 1, 0, 0, 0],
+    ...                       "years": [30.0, 40.0, 50.0, 20.0, 30.0, 40.0],
     ...                       "weight": [1.0, 1.0, 1.0, 1.0, 1.0, 1.0]})
-    >>> table = weighted_balance(frame, exposure="exposure_recall", covariates=["age"],
+    >>> table = weighted_balance(frame, exposure="saw_campaign", covariates=["years"],
     ...                          weight="weight")
     >>> float(table.loc[0, "standardized_difference"])
     1.0
@@ -895,17 +895,17 @@ def estimate_exposure_effect(
     >>> import numpy as np, pandas as pd
     >>> rng = np.random.default_rng(7)
     >>> frame = pd.DataFrame({"cluster": np.repeat(np.arange(40), 25)})
-    >>> frame["age"] = rng.normal(30, 8, size=1000)
-    >>> frame["relatives_abroad"] = rng.integers(0, 2, size=1000).astype(float)
-    >>> chance = 1 / (1 + np.exp(-(0.04 * (frame["age"] - 30) + frame["relatives_abroad"] - 0.5)))
-    >>> frame["exposure_recall"] = (rng.random(1000) < chance).astype(float)
-    >>> frame["trust_iom"] = (0.3 * frame["exposure_recall"] + 0.05 * frame["age"]
-    ...                       + frame["relatives_abroad"] + rng.normal(size=1000))
-    >>> effect = estimate_exposure_effect(frame, outcome="trust_iom", exposure="exposure_recall",
-    ...                                   covariates=["age", "relatives_abroad"],
+    >>> frame["years"] = rng.normal(30, 8, size=1000)
+    >>> frame["kin_abroad"] = rng.integers(0, 2, size=1000).astype(float)
+    >>> chance = 1 / (1 + np.exp(-(0.04 * (frame["years"] - 30) + frame["kin_abroad"] - 0.5)))
+    >>> frame["saw_campaign"] = (rng.random(1000) < chance).astype(float)
+    >>> frame["trust_iom"] = (0.3 * frame["saw_campaign"] + 0.05 * frame["years"]
+    ...                       + frame["kin_abroad"] + rng.normal(size=1000))
+    >>> effect = estimate_exposure_effect(frame, outcome="trust_iom", exposure="saw_campaign",
+    ...                                   covariates=["years", "kin_abroad"],
     ...                                   cluster="cluster")
     >>> effect.estimator, effect.term, effect.n_clusters
-    ('ipw', 'exposure_recall', 40)
+    ('ipw', 'saw_campaign', 40)
     >>> bool(effect.conf_low < 0.3 < effect.conf_high)
     True
     """

@@ -37,7 +37,7 @@ class BalanceRule:
         if isinstance(self.covariates, str) or not self.covariates:
             raise ValueError(
                 f"BalanceRule: covariates must be a non-empty tuple of column names; got "
-                f"{self.covariates!r}. Pass for example ('age', 'baseline_intention')."
+                f"{self.covariates!r}. Pass for example ('years', 'baseline_intention')."
             )
         if not (np.isfinite(self.threshold) and self.threshold > 0):
             raise ValueError(

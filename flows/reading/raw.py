@@ -246,7 +246,7 @@ def _read_statistical(path: Path, found: FileFormat) -> RawWave:
     try:
         if found == "sav":
             # user_missing=True: declared user-missing codes (don't know, refused) would
-            # otherwise arrive as NaN and their reason would be lost (FIELD_NOTES).
+            # otherwise arrive as NaN and their reason would be lost (pyreadstat docs).
             frame, meta = pyreadstat.read_sav(
                 str(path), user_missing=True, apply_value_formats=False
             )
