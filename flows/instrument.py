@@ -46,7 +46,9 @@ class Construct(_Strict):
 
     name: str
     label: str
-    domain: str = Field(description="The area of the construct: trust, risk, knowledge, intention, ...")
+    domain: str = Field(
+        description="The area of the construct: trust, risk, knowledge, intention, ..."
+    )
     description: str = ""
 
 
