@@ -399,8 +399,9 @@ def validate(
     unknown = [name for name in waves if name not in set(stored["wave"])]
     if not waves or unknown:
         errors.print(
-            f"No stored wave {unknown or ''} to validate in study {study.id!r}; stored: "
-            f"{stored['wave'].tolist()}. Ingest the wave first (`trustshift ingest`)."
+            f"No stored wave{f' {unknown}' if unknown else ''} to validate in study "
+            f"{study.id!r}; stored: {stored['wave'].tolist()}. Ingest the wave first "
+            "(`trustshift ingest`)."
         )
         raise typer.Exit(2)
     run_id = "validate-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

@@ -165,3 +165,14 @@ def test_simulate_rejects_an_unknown_format(tmp_path: Path) -> None:
     result = runner.invoke(app, ["simulate", "--out", str(tmp_path), "--formats", "parquet"])
     assert result.exit_code == 2
     assert "formats ['parquet']" in result.output
+
+
+def test_validate_with_nothing_stored_says_so_in_one_plain_sentence(
+    small_study: Callable[..., Path],
+) -> None:
+    study_file = small_study()
+    result = runner.invoke(app, ["validate", str(study_file)])
+    assert result.exit_code == 2
+    text = " ".join(result.output.split())
+    assert "No stored wave to validate in study" in text
+    assert "wave  to" not in result.output
