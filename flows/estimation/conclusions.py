@@ -32,7 +32,7 @@ df of its reference distribution, the MDE at 80% power in outcome units and in S
 declared SESOI in outcome units and in SD, the TOST p-value, the conclusion ("effect shown",
 "effect larger than the SESOI ruled out", "inconclusive") and the sentence saying it."""
 
-LINEAR_ESTIMATORS = ("ancova", "did", "ipw")
+LINEAR_ESTIMATORS = ("ancova", "did", "ipw", "post_only_difference")
 
 CR1_FALLBACK = "cr1 (no primary inference in the run)"
 """The ``evidence_inference`` of a row read from its CR1 columns for want of primary ones."""

@@ -26,6 +26,7 @@ from measurement.balance import BALANCE_COLUMNS, baseline_balance, joint_orthogo
 from measurement.binary import estimate_binary_effect
 from measurement.change import CHANGE_COLUMNS, within_arm_change
 from measurement.errors import DesignError
+from measurement.multiple_testing import adjust_within_families
 from measurement.ordinal import estimate_ordered_logit
 from measurement.post_only import estimate_post_only_difference
 from measurement.study_effects import estimate_study_effects
@@ -255,7 +256,31 @@ def effect_estimates(
     kept = [table for table in tables if not table.empty]
     if not kept:
         return pd.DataFrame(columns=[name for name, _ in RESULT_TABLES["estimates"]])
-    return pd.concat(kept, ignore_index=True)
+    return _with_post_only_in_families(pd.concat(kept, ignore_index=True), estimators[0])
+
+
+def _with_post_only_in_families(table: pd.DataFrame, main: str) -> pd.DataFrame:
+    """Q-values within each family and wave over the main estimator's and post-only rows.
+
+    A post-only outcome is a hypothesis of its family like the outcomes with a baseline, so
+    the family's q-values at a wave count it; the other estimator's rows keep their own.
+    """
+    if not (table["estimator"] == "post_only_difference").any():
+        return table
+    for wave in table["wave"].unique():
+        rows = table.index[
+            (table["wave"] == wave) & table["estimator"].isin([main, "post_only_difference"])
+        ]
+        adjusted = adjust_within_families(
+            table.loc[rows].assign(
+                p_value_primary=pd.to_numeric(table.loc[rows, "p_value_primary"]).astype(float)
+            ),
+            family="family",
+            p_value="p_value_primary",
+        )
+        table.loc[rows, "adjusted_p_value"] = adjusted["q_value_bh"].to_numpy()
+        table.loc[rows, "q_value"] = adjusted["q_value_sharpened"].to_numpy()
+    return table
 
 
 def post_only_estimates(
@@ -271,8 +296,10 @@ def post_only_estimates(
 
     The difference in means adjusted for the declared balance covariates (measured at
     baseline in a panel, at the wave in a cross-section) and strata
-    (:func:`measurement.post_only.estimate_post_only_difference`). These rows carry no
-    bootstrap, randomization or multiple-testing columns.
+    (:func:`measurement.post_only.estimate_post_only_difference`). Their primary inference
+    is the estimator's own: HC2 with t(N-K) without clusters, CR1 with t(G-1) with clusters
+    (no bootstrap or randomization inference); their q-values are set with their family's
+    in :func:`_with_post_only_in_families`.
     """
     if not outcomes:
         return pd.DataFrame()
@@ -322,12 +349,17 @@ def post_only_estimates(
                 "conf_low": effect.conf_low,
                 "conf_high": effect.conf_high,
                 "p_value": effect.p_value,
+                "df": effect.df,
+                "p_value_primary": effect.p_value,
+                "conf_low_primary": effect.conf_low,
+                "conf_high_primary": effect.conf_high,
+                "primary_inference": "cr1" if study.clustered else "hc2",
                 "n_obs": effect.n_obs,
                 "n_clusters": effect.n_clusters,
                 "comparison_mean": effect.comparison_mean,
                 "standardized_effect": effect.standardized_effect,
                 "specification": effect.specification,
-                "inference": effect.inference,
+                "inference": f"primary: {effect.inference}",
                 "notes": "; ".join(effect.notes),
                 "warnings": "; ".join(effect.warnings),
                 "wave": wave,

@@ -94,6 +94,50 @@ def test_an_outcome_measured_only_after_the_campaign_is_estimated_not_failed(est
     assert "wellbeing" in set(change["outcome"])
 
 
+def test_a_post_only_outcome_has_primary_inference_and_joins_its_family_q_values(estimated):
+    study, run = estimated
+    estimates = read_result(study, "estimates", run.run_id)
+    row = estimates[estimates["outcome"] == "took_up"].iloc[0]
+    # Individually randomised: the post-only estimate's own HC2 with t(N-K) is primary.
+    assert row["primary_inference"] == "hc2"
+    assert row["inference"].startswith("primary: HC2")
+    assert row["p_value_primary"] == pytest.approx(row["p_value"])
+    assert row["conf_low_primary"] == pytest.approx(row["conf_low"])
+    assert row["conf_high_primary"] == pytest.approx(row["conf_high"])
+    assert row["evidence_inference"] == "hc2"
+    assert row["evidence_df"] == pytest.approx(row["df"])
+    assert row["evidence_df"] == pytest.approx(row["n_obs"] - 3)  # treated, age, intercept
+    # One family with the main estimator's rows at the wave: BH over their primary p-values.
+    family = estimates[
+        (estimates["wave"] == row["wave"])
+        & (estimates["family"] == row["family"])
+        & estimates["estimator"].isin(["ancova", "post_only_difference"])
+    ]
+    assert len(family) >= 2
+    p_values = family["p_value_primary"].to_numpy(dtype=float)
+    ranks = p_values.argsort().argsort() + 1
+    raw = np.minimum(1.0, p_values * len(p_values) / ranks)
+    expected = [raw[p_values >= value].min() for value in p_values]
+    assert family["adjusted_p_value"].to_numpy(dtype=float) == pytest.approx(expected)
+    assert family["q_value"].notna().all()
+
+
+def test_an_individual_design_reports_hc1_beside_the_primary_hc2(estimated):
+    study, run = estimated
+    estimates = read_result(study, "estimates", run.run_id)
+    row = estimates[
+        (estimates["estimator"] == "ancova") & (estimates["outcome"] == "wellbeing")
+    ].iloc[0]
+    assert "HC1" in row["inference"] and row["primary_inference"] == "hc2"
+    # HC1 (std_error, p_value, conf_*) and HC2 (the primary columns) share the t(N-K)
+    # reference and differ only in the leverage correction.
+    assert row["p_value"] != pytest.approx(row["p_value_primary"], rel=1e-9)
+    assert row["conf_low"] != pytest.approx(row["conf_low_primary"], rel=1e-9)
+    half_hc1 = (row["conf_high"] - row["conf_low"]) / 2
+    half_hc2 = (row["conf_high_primary"] - row["conf_low_primary"]) / 2
+    assert half_hc2 / half_hc1 == pytest.approx(1.0, abs=0.05)
+
+
 def test_declared_heterogeneity_and_balance_covariates_are_used(estimated):
     study, run = estimated
     groups = read_result(study, "effects_by_group", run.run_id)
