@@ -192,7 +192,8 @@ def randomization_inference(
         ``term`` not in ``permuted``, a permuted regressor not among ``regressors``, bad
         ``draws``, ``statistic`` or ``enumeration``; a rule covariate not in ``responses``.
     DesignError
-        ``treated`` varies within a cluster or a cluster lies in several strata; the
+        ``treated`` varies within a cluster or a cluster lies in several strata; no stratum
+        holds clusters of both arms (the observed assignment is the only one); the
         observed assignment fails the re-randomization rule; the rule accepts too few
         permuted assignments (fewer than one in 1,000).
 
@@ -345,6 +346,12 @@ def randomization_inference(
     observed = float(algebra.statistics(assignment[None, :])[0])
     estimate = float(algebra.coefficients(assignment[None, :])[0])
     space = _assignment_count(assignment, cluster_strata)
+    if space < 2:
+        raise DesignError(
+            f"{caller}: no stratum holds clusters of both arms; found {g} clusters in "
+            f"{int(np.unique(cluster_strata).size)} strata, so the observed assignment is the "
+            "only one to re-draw. Declare coarser strata or read the model-based p-values."
+        )
     enumerated = enumeration == "auto" and space <= draws
     if enumerated:
         redrawn = _enumerate_within_strata(assignment, cluster_strata)

@@ -330,7 +330,10 @@ def estimate_study_effects(
     Notes
     -----
     An outcome the data cannot identify (DesignError) gives a row with empty estimates and
-    the reason in ``warnings`` rather than stopping the whole table. Binary outcomes are
+    the reason in ``warnings`` rather than stopping the whole table; one that only
+    randomization inference cannot use (no stratum with clusters of both arms) keeps its
+    estimates, with ``p_value_randomization`` empty and the reason in ``warnings``. Binary
+    outcomes are
     estimated as linear probability models (noted in ``notes``).
 
     References
@@ -477,14 +480,19 @@ def estimate_study_effects(
             row["conf_low_wild_bootstrap"] = boot.conf_low
             row["conf_high_wild_bootstrap"] = boot.conf_high
             row["inference"] = f"{row['inference']}; {boot.inference}"
+        unidentified: list[str] = []
         if randomization_draws and cluster is not None:
-            permutation = randomization_inference_effect(
-                model,
-                draws=randomization_draws,
-                seed=np.random.default_rng(streams[2 * position + 1]),
-            )
-            row["p_value_randomization"] = permutation.p_value
-            row["inference"] = f"{row['inference']}; {permutation.inference}"
+            try:
+                permutation = randomization_inference_effect(
+                    model,
+                    draws=randomization_draws,
+                    seed=np.random.default_rng(streams[2 * position + 1]),
+                )
+            except DesignError as error:
+                unidentified.append(f"randomization inference not computed: {error}")
+            else:
+                row["p_value_randomization"] = permutation.p_value
+                row["inference"] = f"{row['inference']}; {permutation.inference}"
         primary = primary_inference(
             effect.n_clusters if cluster is not None else None,
             few_clusters_below=few_clusters_below,
@@ -514,7 +522,7 @@ def estimate_study_effects(
             f"primary: {words} ({_primary_reason(primary, effect.n_clusters, few_clusters_below)})"
             f"; {row['inference']}"
         )
-        row["warnings"] = "; ".join([*effect.warnings, *study_caveats, *given])
+        row["warnings"] = "; ".join([*effect.warnings, *unidentified, *study_caveats, *given])
         rows.append(row)
     table = pd.DataFrame(rows).reindex(columns=EFFECT_COLUMNS)
     for name in ("adjusted_p_value", "q_value", "p_value_romano_wolf", "p_value_westfall_young"):

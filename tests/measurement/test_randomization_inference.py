@@ -113,6 +113,23 @@ def test_randomization_inference_rejects_treatment_varying_within_a_cluster() ->
         )
 
 
+def test_randomization_inference_rejects_strata_of_one_cluster_each() -> None:
+    frame = simulate(5)
+    frame["stratum"] = frame["cluster"]
+    with pytest.raises(DesignError, match="no stratum holds clusters of both arms; found 16"):
+        randomization_inference(
+            frame,
+            outcome="outcome",
+            regressors=["treated"],
+            term="treated",
+            treated="treated",
+            cluster="cluster",
+            permuted={"treated": None},
+            stratum="stratum",
+            draws=9,
+        )
+
+
 def test_randomization_inference_rejects_clusters_spanning_strata() -> None:
     frame = simulate(4)
     frame.loc[0, "stratum"] = 3
