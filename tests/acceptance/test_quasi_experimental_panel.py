@@ -47,10 +47,15 @@ def test_the_post_only_outcome_is_the_difference_in_means_with_hc2_errors(
 ) -> None:
     expected = REFERENCE["card_krueger_special"]
     row = stores.row("special_program", "post_only_difference")
-    assert str(row["inference"]).startswith("HC2")
+    assert str(row["inference"]).startswith("primary: HC2")
     for column in ("estimate", "std_error", "p_value", "conf_low", "conf_high"):
         assert row[column] == pytest.approx(expected[column], abs=TOLERANCE), column
     assert row["n_obs"] == expected["n_obs"]
+    # The post-only row's primary inference is its own HC2 with t(N-K), as estimatr's.
+    assert row["primary_inference"] == "hc2"
+    for column in ("p_value", "conf_low", "conf_high"):
+        primary = row[f"{column}_primary"]
+        assert primary == pytest.approx(expected[column], abs=TOLERANCE), column
 
 
 def test_the_new_jersey_means_are_the_published_ones(stores: StudyRun) -> None:
