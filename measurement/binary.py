@@ -24,11 +24,13 @@ __all__ = [
     "BINARY_NOTE",
     "BinaryFit",
     "Link",
+    "Vcov",
     "estimate_binary_effect",
     "fit_binary_model",
 ]
 
 Link = Literal["logit", "probit"]
+Vcov = Literal["CR1", "CR2"]
 BINARY_NOTE = (
     "robustness check beside the linear probability model: the estimate is the average "
     "marginal effect of assignment on the probability (discrete change 0 to 1 averaged over "
@@ -39,19 +41,23 @@ SCORE_TOLERANCE = 1e-10
 """Fisher scoring stops when the largest absolute score is below this times (1 + N)."""
 MAXIMUM_ITERATIONS = 100
 _SEPARATION = 1e-8
+_EIGENVALUE_FLOOR = 1e-12
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BinaryFit:
-    """A logit or probit fit with model-based and cluster-robust (CR1) variances.
+    """A logit or probit fit with model-based and cluster-robust (CR1 or CR2) variances.
 
-    ``vcov`` is CR1: c (X'VX)^-1 (sum_g s_g s_g') (X'VX)^-1 with the expected information
-    X'VX and c = G/(G-1) (N-1)/(N-K), as R ``sandwich::vcovCL(type = "HC1")`` on a ``glm``
+    ``vcov`` is the variance named by ``vcov_type``. CR1 is
+    c (X'VX)^-1 (sum_g s_g s_g') (X'VX)^-1 with the expected information X'VX and
+    c = G/(G-1) (N-1)/(N-K), as R ``sandwich::vcovCL(type = "HC1")`` on a ``glm``
     (HC1, c = N/(N-K), without clusters). ``vcov_model`` is the inverse expected
     information (R ``vcov(glm)``). For the logit, expected and observed information are
     equal (statsmodels' ``Logit`` gives the same CR1); for the probit, statsmodels'
     ``Probit`` uses the observed Hessian in the bread, R's the expected information (we
-    follow R; the two differ by about 0.1% in the reference data).
+    follow R; the two differ by about 0.1% in the reference data). CR2 is Bell and
+    McCaffrey's bias-reduced variance as R ``clubSandwich::vcovCR(glm_fit, type = "CR2")``
+    (see :func:`fit_binary_model`).
     """
 
     outcome: str
@@ -67,9 +73,10 @@ class BinaryFit:
     iterations: int
     x: np.ndarray = field(repr=False)
     warnings: tuple[str, ...] = field(default=())
+    vcov_type: str = "CR1"
 
     def average_marginal_effect(self, term: str) -> tuple[float, float]:
-        """AME of a 0/1 regressor (discrete change) and its delta-method CR1 standard error.
+        """AME of a 0/1 regressor (discrete change) and its delta-method standard error on ``vcov``.
 
         AME = mean_i [F(x_i1'b) - F(x_i0'b)], where x_i1 and x_i0 set ``term`` to 1 and 0;
         its gradient is mean_i [f(x_i1'b) x_i1 - f(x_i0'b) x_i0].
@@ -121,6 +128,7 @@ def fit_binary_model(
     regressors: list[str] | tuple[str, ...],
     cluster: str | None = None,
     link: Link = "logit",
+    vcov: Vcov = "CR1",
 ) -> BinaryFit:
     """Fit ``P(outcome = 1) = F(Intercept + regressors' b)`` by maximum likelihood.
 
@@ -137,8 +145,13 @@ def fit_binary_model(
     regressors : list of str
         Numeric regressors (dummies already built); an intercept is added.
     cluster : str or None, default None
-        Cluster column of the CR1 variance; None gives HC1.
+        Cluster column of the robust variance; None treats each row as its own cluster
+        (CR1 then is HC1).
     link : {"logit", "probit"}, default "logit"
+    vcov : {"CR1", "CR2"}, default "CR1"
+        The robust variance in ``BinaryFit.vcov``: CR1 (``sandwich::vcovCL`` type HC1) or
+        CR2, the bias-reduced linearization of Bell and McCaffrey for a GLM as in
+        clubSandwich (see Notes).
 
     Returns
     -------
@@ -157,8 +170,25 @@ def fit_binary_model(
     StatisticalCaveatWarning
         Fisher scoring stopped before the tolerance (also in ``warnings``).
 
+    Notes
+    -----
+    CR2 follows clubSandwich's default for a ``glm``: the design is :math:`X^* = \\mathrm{diag}(d)
+    X` with :math:`d = d\\mu/d\\eta` at convergence, the working weights are
+    :math:`W = \\mathrm{diag}(1/v)` with :math:`v = \\mu(1-\\mu)` and the target variance is
+    :math:`\\Theta = W^{-1}`. With :math:`M = (X^{*\\prime} W X^*)^{-1}` (the inverse expected
+    information), :math:`L_g = \\Theta_g^{1/2}` and :math:`G_g = L_g (I - X_g^* M X_g^{*\\prime}
+    W_g) \\Theta_g L_g`, the adjustment is :math:`A_g = L_g G_g^{-1/2} L_g` and the variance
+    :math:`M \\sum_g X_g^{*\\prime} W_g A_g e_g e_g' A_g W_g X_g^* M` with response residuals
+    :math:`e = y - \\mu`. It costs one eigendecomposition of a cluster-size square matrix per
+    cluster.
+
     References
     ----------
+    Bell, R. M., & McCaffrey, D. F. (2002). Bias reduction in standard errors for linear
+    regression with multi-stage samples. Survey Methodology, 28(2), 169-181.
+    Pustejovsky, J. E., & Tipton, E. (2018). Small-sample methods for cluster-robust variance
+    estimation and hypothesis testing in fixed effects models. Journal of Business and
+    Economic Statistics, 36(4), 672-683.
     McCullagh, P., & Nelder, J. A. (1989). Generalized Linear Models (2nd ed.). Chapman and
     Hall.
     Zeileis, A., Köll, S., & Graham, N. (2020). Various versatile variances: An
@@ -181,6 +211,8 @@ def fit_binary_model(
         raise ValueError(
             f"{caller}: link must be 'logit' or 'probit'; got {link!r}. Pass one of these."
         )
+    if vcov not in ("CR1", "CR2"):
+        raise ValueError(f"{caller}: vcov must be 'CR1' or 'CR2'; got {vcov!r}. Pass one of these.")
     names = check_names(regressors, what="regressors", caller=caller, minimum=0)
     check_columns(responses, [outcome, *names, cluster], caller=caller, numeric=[outcome, *names])
     used = [outcome, *names, *([cluster] if cluster is not None else [])]
@@ -256,7 +288,10 @@ def fit_binary_model(
     factor = (
         n_clusters / (n_clusters - 1) * (n - 1) / (n - k) if cluster is not None else n / (n - k)
     )
-    robust = factor * bread @ (cluster_scores.T @ cluster_scores) @ bread
+    if vcov == "CR2":
+        robust = _bias_reduced_variance(x, y, beta, bread, groups, n_clusters, link)
+    else:
+        robust = factor * bread @ (cluster_scores.T @ cluster_scores) @ bread
     index = [INTERCEPT, *names]
     return BinaryFit(
         outcome=outcome,
@@ -272,7 +307,42 @@ def fit_binary_model(
         iterations=iterations,
         x=x,
         warnings=tuple(caveats),
+        vcov_type=vcov,
     )
+
+
+def _bias_reduced_variance(
+    x: np.ndarray,
+    y: np.ndarray,
+    beta: np.ndarray,
+    bread: np.ndarray,
+    groups: np.ndarray,
+    n_clusters: int,
+    link: str,
+) -> np.ndarray:
+    """CR2 of a binary GLM as clubSandwich ``vcovCR(glm_fit, type = "CR2")`` (see the Notes of
+    :func:`fit_binary_model`)."""
+    cdf, density = _link_parts(x @ beta, link)
+    variance = np.clip(cdf * (1 - cdf), np.finfo(float).tiny, None)
+    design = x * density[:, None]
+    residuals = y - cdf
+    meat = np.zeros((x.shape[1], x.shape[1]))
+    for group in range(n_clusters):
+        rows = np.flatnonzero(groups == group)
+        design_g, variance_g = design[rows], variance[rows]
+        root = np.sqrt(variance_g)
+        leverage = design_g @ bread @ design_g.T
+        # L (I - X* M X*' W) Theta L with Theta = diag(v), W = Theta^-1, L = Theta^1/2.
+        middle = root[:, None] * (np.diag(variance_g) - leverage) * root[None, :]
+        values, vectors = np.linalg.eigh((middle + middle.T) / 2)
+        # clubSandwich's matrix_power: eigenvalues at or below 1e-12 (a cluster that alone
+        # identifies a coefficient) get a zero inverse root, a generalized inverse.
+        kept = values > _EIGENVALUE_FLOOR
+        inverse_root = (vectors[:, kept] / np.sqrt(values[kept])) @ vectors[:, kept].T
+        adjustment = root[:, None] * inverse_root * root[None, :]
+        component = (design_g / variance_g[:, None]).T @ (adjustment @ residuals[rows])
+        meat += np.outer(component, component)
+    return bread @ meat @ bread
 
 
 def estimate_binary_effect(
@@ -286,6 +356,7 @@ def estimate_binary_effect(
     covariates: list[str] | tuple[str, ...] = (),
     link: Link = "logit",
     confidence: float = 0.95,
+    vcov: Vcov = "CR1",
 ) -> EffectEstimate:
     """Estimate the campaign's effect on a 0/1 outcome as a logit or probit average marginal effect.
 
@@ -295,8 +366,9 @@ def estimate_binary_effect(
     :math:`F(\\hat\\alpha + \\hat\\tau + x_i'\\hat\\gamma) - F(\\hat\\alpha + x_i'\\hat\\gamma)`
     (R ``margins``, Stata ``margins, dydx(i.treated)``, statsmodels
     ``get_margeff(dummy=True)``), a difference in probabilities comparable with the linear
-    probability model's coefficient. Its standard error is the delta method on the CR1
-    cluster-robust variance; p-value and interval use t(G-1), as the linear estimators.
+    probability model's coefficient. Its standard error is the delta method on the CR1 (or,
+    with ``vcov="CR2"``, the bias-reduced CR2) cluster-robust variance; p-value and interval
+    use t(G-1), as the linear estimators.
 
     Parameters
     ----------
@@ -316,6 +388,8 @@ def estimate_binary_effect(
         Numeric covariates.
     link : {"logit", "probit"}, default "logit"
     confidence : float, default 0.95
+    vcov : {"CR1", "CR2"}, default "CR1"
+        Cluster-robust variance under the delta method (see :func:`fit_binary_model`).
 
     Returns
     -------
@@ -334,8 +408,9 @@ def estimate_binary_effect(
 
     Notes
     -----
-    CR2 (bias-reduced) errors for GLMs are not computed here; with few clusters read the
-    linear probability model's primary (wild bootstrap or CR2) inference.
+    With CR2 the reference stays t(G-1): no Satterthwaite degrees of freedom are computed
+    for the nonlinear AME. With few clusters the linear probability model's primary (wild
+    bootstrap or CR2 with Satterthwaite df) inference is the one to read.
 
     References
     ----------
@@ -385,6 +460,7 @@ def estimate_binary_effect(
             regressors=list(regressors.columns),
             cluster=cluster,
             link=link,
+            vcov=vcov,
         )
     for item in caught:
         if not issubclass(item.category, StatisticalCaveatWarning):
@@ -396,12 +472,20 @@ def estimate_binary_effect(
     statistic = estimate / std_error
     critical = float(stats.t.ppf(0.5 + confidence / 2, fit.df_resid))
     comparison = frame.loc[frame[treated] == 0, outcome]
-    variance = (
-        f"delta method on the CR1 cluster-robust variance on {cluster} "
-        "(G/(G-1)(N-1)/(N-K), as sandwich::vcovCL type HC1)"
-        if cluster is not None
-        else "delta method on the HC1 variance"
-    )
+    if vcov == "CR2":
+        variance = (
+            f"delta method on the CR2 (Bell-McCaffrey) cluster-robust variance on {cluster} "
+            "(as clubSandwich::vcovCR type CR2 on a glm)"
+            if cluster is not None
+            else "delta method on the CR2 variance with each row its own cluster"
+        )
+    else:
+        variance = (
+            f"delta method on the CR1 cluster-robust variance on {cluster} "
+            "(G/(G-1)(N-1)/(N-K), as sandwich::vcovCL type HC1)"
+            if cluster is not None
+            else "delta method on the HC1 variance"
+        )
     return EffectEstimate(
         outcome=outcome,
         term=treated,

@@ -16,7 +16,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import integrate, optimize, stats
 
 from measurement.errors import DesignError
 
@@ -324,10 +324,34 @@ def power_from_standard_error(
         value = stats.norm.sf(critical - noncentrality) + stats.norm.cdf(-critical - noncentrality)
     else:
         critical = stats.t.ppf(1 - alpha / 2, df)
-        value = stats.nct.sf(critical, df, noncentrality) + stats.nct.cdf(
-            -critical, df, noncentrality
+        value = np.asarray(
+            stats.nct.sf(critical, df, noncentrality) + stats.nct.cdf(-critical, df, noncentrality),
+            dtype=float,
         )
+        unstable = np.isnan(value)
+        if unstable.any():
+            # scipy's noncentral t returns NaN for some (df, noncentrality) pairs (for example
+            # df = 1 with noncentrality 8, or df = 5 with 16): integrate over the chi-square.
+            value = np.where(
+                unstable,
+                np.vectorize(lambda delta: _power_by_integration(critical, df, delta))(
+                    noncentrality
+                ),
+                value,
+            )
     return float(value) if np.ndim(value) == 0 else np.asarray(value)
+
+
+def _power_by_integration(critical: float, df: float, noncentrality: float) -> float:
+    """P(|T| > c) for T noncentral t, as E[Phi(d - c S) + Phi(-d - c S)], S^2 = chi2_df / df."""
+
+    def integrand(variance: float) -> float:
+        scale = critical * math.sqrt(variance / df)
+        tails = stats.norm.cdf(noncentrality - scale) + stats.norm.cdf(-noncentrality - scale)
+        return float(tails * stats.chi2.pdf(variance, df))
+
+    value, _ = integrate.quad(integrand, 0.0, math.inf, limit=200)
+    return float(min(max(value, 0.0), 1.0))
 
 
 def design_power(planned: PlannedDesign, *, effect: float) -> PowerResult:

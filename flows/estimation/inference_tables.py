@@ -469,7 +469,9 @@ def binary_robustness(
     """Logit and probit average-marginal-effect rows for each 0/1 outcome at one later wave.
 
     They sit beside the linear probability model's rows (panels control for the baseline
-    answer); like the ordered-logit rows they carry no multiple-testing adjustment.
+    answer); like the ordered-logit rows they carry no multiple-testing adjustment. Their
+    cluster-robust variance is the one the study's inference reads for G clusters (CR2 below
+    the few-cluster threshold, else CR1), named in the row's specification.
     """
     # Outcomes measured only after the campaign are not in the frame (no baseline to adjust for).
     binary = [
@@ -480,6 +482,7 @@ def binary_robustness(
     later = frame[frame["wave"] == wave]
     # Individually randomised designs have no cluster: HC1 errors then.
     cluster = "cluster" if "cluster" in frame and frame["cluster"].notna().any() else None
+    vcov = study.inference.vcov_for(int(later["cluster"].nunique())) if cluster else "CR1"
     panel = study.design.sampling == "panel"
     rows = []
     for spec in binary:
@@ -505,6 +508,7 @@ def binary_robustness(
                         baseline=baseline,
                         stratum=stratum,
                         link=link,
+                        vcov=vcov,
                     )
             except DesignError as error:
                 messages.append((label, str(error)))
@@ -525,7 +529,9 @@ def binary_robustness(
                     "p_value": effect.p_value,
                     "n_obs": effect.n_obs,
                     "n_clusters": effect.n_clusters,
-                    "specification": effect.specification,
+                    "specification": f"{effect.specification}; {vcov} errors"
+                    if cluster
+                    else effect.specification,
                     "inference": effect.inference,
                     "notes": "; ".join(effect.notes),
                     "warnings": "; ".join(

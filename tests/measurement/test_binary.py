@@ -91,3 +91,23 @@ def test_stopping_early_is_reported_as_a_statistical_caveat(
             trial(3), outcome="plans", treated="treated", cluster="cluster", baseline="baseline"
         )
     assert effect.warnings
+
+
+def test_with_only_an_intercept_the_cr2_variance_is_the_hand_formula() -> None:
+    # Intercept-only logit: mu = p for every row, so A_g = (I - J/N)^-1/2 and the CR2
+    # variance of the intercept is sum_g S_g^2 / (1 - n_g/N) / (N p (1 - p))^2, with S_g the
+    # cluster's sum of residuals y - p.
+    sizes = [3, 5, 4, 6, 2]
+    cluster = np.repeat(np.arange(len(sizes)), sizes)
+    plans = np.array([1, 0, 0, 1, 1, 0, 1, 0, 0, 0, 1, 0, 1, 1, 1, 0, 1, 0, 0, 1], dtype=float)
+    frame = pd.DataFrame({"cluster": cluster, "plans": plans})
+    fit = fit_binary_model(frame, outcome="plans", regressors=[], cluster="cluster", vcov="CR2")
+    n, share = len(plans), plans.mean()
+    sums = np.bincount(cluster, weights=plans - share)
+    expected = np.sum(sums**2 / (1 - np.array(sizes) / n)) / (n * share * (1 - share)) ** 2
+    assert fit.vcov.loc["Intercept", "Intercept"] == pytest.approx(expected, rel=1e-10)
+
+
+def test_fit_binary_model_rejects_an_unknown_vcov() -> None:
+    with pytest.raises(ValueError, match="vcov must be 'CR1' or 'CR2'; got 'HC3'"):
+        fit_binary_model(trial(3), outcome="plans", regressors=["treated"], vcov="HC3")  # type: ignore[arg-type]

@@ -114,3 +114,24 @@ def test_planned_design_rejects_bad_arguments(arguments: dict[str, object], mess
 def test_a_design_without_degrees_of_freedom_is_a_design_error() -> None:
     with pytest.raises(DesignError, match="degrees of freedom"):
         design_power(PlannedDesign(n_clusters=3, cluster_size=10, n_strata=2), effect=0.5)
+
+
+def test_power_stays_defined_where_scipys_noncentral_t_returns_nan() -> None:
+    # scipy's nct gives NaN at df = 1 with noncentrality 8 (and at df = 5 with 16); a small
+    # simulated study with Satterthwaite df near 1 then crashed the MDE of its estimates.
+    from scipy import stats
+
+    from measurement.power import (
+        _power_by_integration,
+        minimum_detectable_effect_from_standard_error,
+        power_from_standard_error,
+    )
+
+    critical = float(stats.t.ppf(0.975, 3))
+    reference = stats.nct.sf(critical, 3, 4.0) + stats.nct.cdf(-critical, 3, 4.0)
+    assert _power_by_integration(critical, 3, 4.0) == pytest.approx(reference, rel=1e-9)
+    powers = [float(power_from_standard_error(x, std_error=1.0, df=1.0)) for x in (4, 8, 16)]
+    assert all(0 < value < 1 for value in powers)
+    assert powers == sorted(powers)
+    mde = minimum_detectable_effect_from_standard_error(std_error=1.0, df=1.0)
+    assert float(power_from_standard_error(mde, std_error=1.0, df=1.0)) == pytest.approx(0.8)

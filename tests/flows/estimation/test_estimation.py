@@ -111,6 +111,11 @@ def test_binary_outcomes_get_logit_and_probit_ame_rows_beside_the_linear_probabi
         assert set(rows["outcome"]) <= set(binary["outcome"]) and len(rows) > 0
         assert rows["warnings"].str.contains("average marginal effect").all()
         assert rows[["q_value", "adjusted_p_value"]].isna().all().all()
+        # The robust variance is the one the study's inference reads for G clusters.
+        for _, row in rows.iterrows():
+            vcov = study.inference.vcov_for(int(row["n_clusters"]))
+            assert row["specification"].endswith(f"; {vcov} errors")
+            assert f"{vcov} " in row["inference"]
         linear = estimates[
             estimates["estimator"].eq("ancova") & estimates["outcome"].isin(rows["outcome"])
         ].set_index(["outcome", "wave"])["estimate"]
