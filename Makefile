@@ -68,6 +68,9 @@ wheel-check: | $(UV)
 		$(WHEEL_CHECK)/dist/*.whl
 	cd $(WHEEL_CHECK) && venv/bin/python -c "import flows.bundled as b, sys; \
 		sys.exit(0 if '/site-packages/' in str(b.BUNDLED_DATA) else 'bundled data not from the wheel')"
+	cd $(WHEEL_CHECK) && venv/bin/python -c "import sys; from flows.assumptions import \
+		default_assumptions as d; sys.exit(0 if d('migration_campaign') else \
+		'the wheel finds no default assumptions')"
 	cd $(WHEEL_CHECK) && venv/bin/trustshift init new-study --id wheel_check >/dev/null
 	cd $(WHEEL_CHECK) && PREFECT_HOME=$$PWD/.prefect venv/bin/trustshift demo --workdir demo \
 		--bootstrap-draws 99

@@ -15,9 +15,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from flows.bundled import BUNDLED_DATA
 from flows.errors import StudyFileError, format_validation_error
 
-DEFAULTS = Path(__file__).resolve().parent.parent / "data" / "assumptions"
+# An installed wheel carries data/ as flows/_data/: read it through flows.bundled.
+DEFAULTS = BUNDLED_DATA / "assumptions"
 
 
 class _Strict(BaseModel):
