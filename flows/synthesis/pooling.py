@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import pandas as pd
 from scipy import stats
 
 from flows.estimation.caveats import record_caveats
 from measurement.errors import DesignError
-from measurement.meta_analysis import meta_analysis, meta_regression
+from measurement.meta_analysis import PooledEffect, meta_analysis, meta_regression
 from measurement.meta_bias import EGGER_COLUMNS, egger_test, funnel_data
-from measurement.meta_multilevel import multilevel_meta_analysis
+from measurement.meta_multilevel import MULTILEVEL_COLUMNS, multilevel_meta_analysis
 
 POOLED_TABLE_COLUMNS = [
     "outcome",
@@ -51,6 +51,19 @@ POOLED_TABLE_COLUMNS = [
 baseline. ``equivalence_low``/``equivalence_high`` are the (1 - 2 alpha) interval of the two
 one-sided tests against ``sesoi``; ``conclusion`` is "effect shown", "effect larger than the
 SESOI ruled out" or "inconclusive"; ``n_respondents`` adds each study's largest ``n_obs``."""
+
+# The pooled table's statistics that each model's result carries under the same name (the
+# counts are the synthesis's own, computed from the harmonized rows).
+_RANDOM_EFFECTS_STATISTICS = tuple(
+    name
+    for name in POOLED_TABLE_COLUMNS
+    if name in {item.name for item in fields(PooledEffect)} and not name.startswith("n_")
+)
+_MULTILEVEL_STATISTICS = tuple(
+    name
+    for name in POOLED_TABLE_COLUMNS
+    if name in MULTILEVEL_COLUMNS and not name.startswith("n_")
+)
 
 MODERATOR_COLUMNS = [
     "outcome",
@@ -153,25 +166,7 @@ def pool_outcome(
         narrow = multilevel_meta_analysis(rows, confidence=equivalence_level).tidy().iloc[0]
         row.update(
             model="three-level random effects (REML, t)",
-            **{
-                name: fit[name]
-                for name in (
-                    "estimate",
-                    "std_error",
-                    "conf_low",
-                    "conf_high",
-                    "p_value",
-                    "df",
-                    "tau2",
-                    "q",
-                    "q_df",
-                    "q_p_value",
-                    "prediction_low",
-                    "prediction_high",
-                    "sigma2_study",
-                    "sigma2_estimate",
-                )
-            },
+            **{name: fit[name] for name in _MULTILEVEL_STATISTICS},
             tau=math.sqrt(float(fit["tau2"])),
             equivalence_low=narrow["conf_low"],
             equivalence_high=narrow["conf_high"],
@@ -182,29 +177,7 @@ def pool_outcome(
         label = "HKSJ" if test == "knha" else "Wald"
         row.update(
             model=f"random effects ({method}, {label})",
-            **{
-                name: getattr(random, name)
-                for name in (
-                    "estimate",
-                    "std_error",
-                    "conf_low",
-                    "conf_high",
-                    "p_value",
-                    "df",
-                    "tau2",
-                    "tau",
-                    "i_squared",
-                    "h_squared",
-                    "q",
-                    "q_df",
-                    "q_p_value",
-                    "prediction_low",
-                    "prediction_high",
-                    "fixed_estimate",
-                    "fixed_conf_low",
-                    "fixed_conf_high",
-                )
-            },
+            **{name: getattr(random, name) for name in _RANDOM_EFFECTS_STATISTICS},
             equivalence_low=tost.conf_low,
             equivalence_high=tost.conf_high,
         )
