@@ -354,7 +354,9 @@ def assign_command(
     ] = None,
 ) -> None:
     """Randomly assign the clusters (within strata) and write the study's arm column."""
-    from measurement.assignment import RerandomisationRule, assign_units
+    from flows.assignment_record import write_assignment_record
+    from measurement.assignment import assign_units
+    from measurement.rerandomization import BalanceRule
 
     study = load_study(study_file)
     unit = study.columns.cluster or study.columns.respondent
@@ -377,12 +379,17 @@ def assign_command(
             f"columns are {list(frame.columns)}. Add it or rename the column."
         )
     chosen = [name.strip() for name in covariates.split(",") if name.strip()]
-    rule = (
-        RerandomisationRule(covariates=tuple(chosen), maximum=max_difference)
-        if max_difference is not None and chosen
-        else None
-    )
+    if max_difference is not None and not chosen:
+        raise StudyFileError(
+            "assign: --max-difference needs --covariates, the columns the rule judges. Name "
+            "them, for example --covariates population,baseline_trust."
+        )
     try:
+        rule = (
+            BalanceRule(covariates=tuple(chosen), threshold=max_difference)
+            if max_difference is not None
+            else None
+        )
         drawn = assign_units(
             frame,
             unit=unit,
@@ -399,18 +406,20 @@ def assign_command(
         arm.treatment[0] if value else arm.comparison[0] for value in drawn.treated.to_numpy()
     ]
     written.to_csv(out, index=False)
-    record = {
-        "study_id": study.id,
-        "units_file": str(units),
-        "seed": drawn.seed,
-        "treated_share": treated_share,
-        "stratum": stratum,
-        "rule": drawn.rule,
-        "draws": drawn.draws,
-        "balance": drawn.balance.to_dict("records"),
-    }
     record_path = out.with_suffix(".json")
-    record_path.write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")
+    write_assignment_record(
+        record_path,
+        drawn.record,
+        units_file=units,
+        unit=unit,
+        stratum=stratum,
+        extra={
+            "study_id": study.id,
+            "treated_share": treated_share,
+            "rule_description": drawn.rule,
+            "balance": drawn.balance.to_dict("records"),
+        },
+    )
     table = Table(title=f"Assignment (seed {seed}; {drawn.rule}; {drawn.draws} draw(s))")
     for column in ("stratum", "campaign", "comparison"):
         table.add_column(column)

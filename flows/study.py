@@ -301,6 +301,13 @@ class Inference(_Strict):
     many_clusters_method: Literal["cr1", "cr2"] = Field(
         default="cr1", description="CR1 with t(G-1), or CR2 with Satterthwaite df"
     )
+    assignment_record: str | None = Field(
+        default=None,
+        description=(
+            "the assignment JSON written by `trustshift assign` (relative to the study file): "
+            "randomization inference re-draws only assignments its recorded rule accepts"
+        ),
+    )
 
     def vcov_for(self, n_clusters: int) -> Literal["CR1", "CR2"]:
         """The variance of Wald tests and group effects for a design with G clusters.

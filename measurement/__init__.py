@@ -1,5 +1,6 @@
 """Pure statistics for campaign evaluations: DataFrames in, tidy results out."""
 
+from measurement.assignment_record import AssignmentRecord
 from measurement.attrition import (
     ATTRITION_COLUMNS,
     DifferentialAttrition,
@@ -84,6 +85,7 @@ __all__ = [
     "RELIABILITY_COLUMNS",
     "STEPDOWN_COLUMNS",
     "WEIGHTED_BALANCE_COLUMNS",
+    "AssignmentRecord",
     "BalanceRule",
     "BinaryFit",
     "DesignError",

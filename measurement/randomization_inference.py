@@ -21,6 +21,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from measurement.assignment_record import AssignmentRecord
 from measurement.effects import EffectModel
 from measurement.errors import DesignError
 from measurement.linear_model import (
@@ -132,7 +133,7 @@ def randomization_inference(
     seed: int | np.random.Generator | None = None,
     statistic: RandomizationStatistic = "coefficient",
     enumeration: Enumeration = "auto",
-    rerandomization: BalanceRule | None = None,
+    rerandomization: BalanceRule | AssignmentRecord | None = None,
 ) -> RandomizationResult:
     """Randomization-inference p-value for an effect of a cluster-level assignment.
 
@@ -171,11 +172,18 @@ def randomization_inference(
     enumeration : {"auto", "never"}, default "auto"
         "auto" enumerates every assignment reachable by permuting within strata when there
         are at most ``draws`` of them (an exact, deterministic p-value); "never" always draws.
-    rerandomization : BalanceRule or None, default None
-        The acceptance rule the study used when it randomised (see
-        :class:`measurement.rerandomization.BalanceRule`); re-drawn (or enumerated)
-        assignments that the rule rejects are discarded, so the reference distribution is
-        that of the design actually used (Morgan and Rubin 2012).
+    rerandomization : BalanceRule, AssignmentRecord or None, default None
+        How the study randomised, so that the reference distribution is that of the design
+        actually used (Morgan and Rubin 2012). A
+        :class:`measurement.rerandomization.BalanceRule` judges the clusters' means of its
+        covariates in ``responses``; re-drawn (or enumerated) assignments that it rejects
+        are discarded. An :class:`measurement.assignment_record.AssignmentRecord` (written
+        at assignment) carries each unit's stratum, arm and covariate values: every
+        recorded unit is re-drawn within its recorded stratum (units absent from the data
+        take part in the rule), the draws the record's rule rejects are discarded, and the
+        statistic is computed on the clusters in the data (``cluster`` values matched to
+        the record's units as text). Without a rule in the record, it only checks the data
+        against it.
 
     Returns
     -------
@@ -195,7 +203,10 @@ def randomization_inference(
         ``treated`` varies within a cluster or a cluster lies in several strata; no stratum
         holds clusters of both arms (the observed assignment is the only one); the
         observed assignment fails the re-randomization rule; the rule accepts too few
-        permuted assignments (fewer than one in 1,000).
+        permuted assignments (fewer than one in 1,000); a record that does not match the
+        data (a cluster it does not list, a cluster whose arm differs from the recorded one,
+        or a rule covariate present in ``responses`` whose cluster means differ from the
+        recorded values).
 
     Notes
     -----
@@ -258,11 +269,13 @@ def randomization_inference(
             f"{caller}: enumeration must be 'auto' or 'never'; got {enumeration!r}. "
             "Pass one of these."
         )
-    if rerandomization is not None and not isinstance(rerandomization, BalanceRule):
+    if rerandomization is not None and not isinstance(
+        rerandomization, BalanceRule | AssignmentRecord
+    ):
         raise TypeError(
-            f"{caller}: rerandomization must be a BalanceRule or None; got "
+            f"{caller}: rerandomization must be a BalanceRule, an AssignmentRecord or None; got "
             f"{type(rerandomization).__name__}. Build it with BalanceRule(covariates=..., "
-            "threshold=...)."
+            "threshold=...) or read the record written at assignment."
         )
     fixed = [name for name in regressors if name not in permuted]
     extra = [treated, *[m for m in permuted.values() if m is not None]]
@@ -322,18 +335,34 @@ def randomization_inference(
     else:
         cluster_strata = np.zeros(g, dtype=np.int64)
 
-    rule_values = None
-    if rerandomization is not None:
-        rule_values = _cluster_means(frame, rerandomization, cluster_codes, g, caller)
-        observed_differences = standardized_differences(rule_values, assignment[None, :])
-        if not np.all(np.abs(observed_differences) <= rerandomization.threshold):
-            raise DesignError(
-                f"{caller}: the observed assignment does not satisfy the re-randomization "
-                f"rule; its largest |standardized difference| is "
-                f"{float(np.nanmax(np.abs(observed_differences))):.3g} against "
-                f"{rerandomization.threshold:g}. Check the rule recorded at assignment and "
-                "its covariates."
-            )
+    universe = _Universe(assignment=assignment, strata=cluster_strata)
+    if isinstance(rerandomization, AssignmentRecord):
+        labels = pd.Series(frame[cluster].to_numpy()).groupby(cluster_codes).first()
+        universe = _recorded_universe(
+            rerandomization, list(labels), assignment, frame, cluster_codes, caller
+        )
+    elif rerandomization is not None:
+        universe = _Universe(
+            assignment=assignment,
+            strata=cluster_strata,
+            values=_cluster_means(frame, rerandomization.covariates, cluster_codes, g, caller),
+            rule=rerandomization,
+        )
+    if (
+        universe.rule is not None
+        and universe.values is not None
+        and not bool(universe.rule.accepts(universe.values, universe.assignment[None, :])[0])
+    ):
+        observed_differences = standardized_differences(
+            universe.values, universe.assignment[None, :]
+        )
+        raise DesignError(
+            f"{caller}: the observed assignment does not satisfy the re-randomization "
+            f"rule; its largest |standardized difference| is "
+            f"{float(np.nanmax(np.abs(observed_differences))):.3g} against "
+            f"{universe.rule.threshold:g}. Check the rule recorded at assignment and "
+            "its covariates."
+        )
     algebra = _ClusterAlgebra.build(
         frame,
         full,
@@ -345,28 +374,28 @@ def randomization_inference(
     )
     observed = float(algebra.statistics(assignment[None, :])[0])
     estimate = float(algebra.coefficients(assignment[None, :])[0])
-    space = _assignment_count(assignment, cluster_strata)
+    space = _assignment_count(universe.assignment, universe.strata)
     if space < 2:
         raise DesignError(
-            f"{caller}: no stratum holds clusters of both arms; found {g} clusters in "
-            f"{int(np.unique(cluster_strata).size)} strata, so the observed assignment is the "
-            "only one to re-draw. Declare coarser strata or read the model-based p-values."
+            f"{caller}: no stratum holds clusters of both arms; found "
+            f"{universe.assignment.size} clusters in {int(np.unique(universe.strata).size)} "
+            "strata, so the observed assignment is the only one to re-draw. Declare coarser "
+            "strata or read the model-based p-values."
         )
     enumerated = enumeration == "auto" and space <= draws
     if enumerated:
-        redrawn = _enumerate_within_strata(assignment, cluster_strata)
-        if rule_values is not None:
-            redrawn = redrawn[_accepted(rule_values, redrawn, rerandomization)]
+        redrawn = _enumerate_within_strata(universe.assignment, universe.strata)
+        redrawn = universe.project(redrawn[universe.accepted(redrawn)])
         values = np.concatenate([algebra.statistics(chunk) for chunk in _chunks(redrawn, g)])
     else:
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-        values = _draw_statistics(
-            algebra, assignment, cluster_strata, draws, rng, rule_values, rerandomization
-        )
+        values = _draw_statistics(algebra, universe, draws, rng)
     tolerance = TIE_TOLERANCE * max(abs(observed), 1e-12)
     count = int(np.sum(np.abs(values) >= abs(observed) - tolerance))
     where = f"within strata of {stratum!r}" if stratum is not None else "across all clusters"
-    rule_words = f"; {rerandomization.describe()}" if rerandomization is not None else ""
+    if isinstance(rerandomization, AssignmentRecord):
+        where = f"of all {universe.assignment.size} recorded units within their recorded strata"
+    rule_words = f"; {universe.rule.describe()}" if universe.rule is not None else ""
     words = "|t| (CR1)" if statistic == "studentized" else "|coefficient|"
     if enumerated:
         p_value = count / values.size
@@ -402,23 +431,79 @@ def _chunks(assignments: np.ndarray, clusters: int) -> list[np.ndarray]:
     return [assignments[start : start + size] for start in range(0, len(assignments), size)]
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Universe:
+    """The units re-drawn: their assignment, strata and rule, and where the data's clusters are.
+
+    ``positions[c]`` is the unit of the data's cluster c (None: the units are the clusters).
+    """
+
+    assignment: np.ndarray
+    strata: np.ndarray
+    values: np.ndarray | None = None
+    rule: BalanceRule | None = None
+    positions: np.ndarray | None = None
+
+    def accepted(self, assignments: np.ndarray) -> np.ndarray:
+        if self.rule is None or self.values is None:
+            return np.ones(assignments.shape[0], dtype=bool)
+        return self.rule.accepts(self.values, assignments)
+
+    def project(self, assignments: np.ndarray) -> np.ndarray:
+        return assignments if self.positions is None else assignments[:, self.positions]
+
+
+def _recorded_universe(
+    record: AssignmentRecord,
+    labels: list[object],
+    assignment: np.ndarray,
+    frame: pd.DataFrame,
+    codes: np.ndarray,
+    caller: str,
+) -> _Universe:
+    """Match the data's clusters to the record's units and check the data against it."""
+    positions = record.locate(labels, assignment, caller=caller)
+    values = record.value_matrix()
+    present = [name for name in record.covariates if name in frame.columns]
+    if record.rule is not None and present:
+        means = _cluster_means(frame, tuple(present), codes, len(labels), caller)
+        columns = [record.covariates.index(name) for name in present]
+        expected = values[positions][:, columns]
+        scale = np.maximum(np.abs(expected), 1.0)
+        off = np.abs(means - expected) > 1e-9 * scale
+        if off.any():
+            names = [present[j] for j in np.flatnonzero(off.any(axis=0))]
+            raise DesignError(
+                f"{caller}: the recorded covariate values of {names!r} do not match the data "
+                f"in {int(off.any(axis=1).sum())} clusters. The rule must judge the values used "
+                "at assignment: restore them, or the record written with them."
+            )
+    _, strata = np.unique(np.asarray(record.strata), return_inverse=True)
+    return _Universe(
+        assignment=record.treated_array(),
+        strata=strata.astype(np.int64),
+        values=values if record.rule is not None else None,
+        rule=record.rule,
+        positions=positions,
+    )
+
+
 def _draw_statistics(
     algebra: _ClusterAlgebra,
-    assignment: np.ndarray,
-    strata: np.ndarray,
+    universe: _Universe,
     draws: int,
     rng: np.random.Generator,
-    rule_values: np.ndarray | None,
-    rule: BalanceRule | None,
 ) -> np.ndarray:
     """Statistics of ``draws`` permuted assignments (accepted by the rule, if any)."""
-    size = max(1, _CHUNK_CELLS // max(assignment.size, 1))
+    size = max(1, _CHUNK_CELLS // max(universe.assignment.size, 1))
     found: list[np.ndarray] = []
     total = 0
     attempts = 0
     while total < draws:
-        if rule_values is None:
-            chunk = permute_within_strata(assignment, strata, min(size, draws - total), rng)
+        if universe.rule is None:
+            chunk = permute_within_strata(
+                universe.assignment, universe.strata, min(size, draws - total), rng
+            )
         else:
             if attempts > _MAXIMUM_ATTEMPTS_PER_DRAW * draws:
                 raise DesignError(
@@ -427,32 +512,29 @@ def _draw_statistics(
                     "threshold against the one used at assignment, or pass fewer draws."
                 )
             batch = min(size, 4 * (draws - total) + 64)
-            candidates = permute_within_strata(assignment, strata, batch, rng)
+            candidates = permute_within_strata(universe.assignment, universe.strata, batch, rng)
             attempts += batch
-            chunk = candidates[_accepted(rule_values, candidates, rule)][: draws - total]
-        found.append(algebra.statistics(chunk))
+            chunk = candidates[universe.accepted(candidates)][: draws - total]
+        found.append(algebra.statistics(universe.project(chunk)))
         total += chunk.shape[0]
     return np.concatenate(found)
 
 
-def _accepted(values: np.ndarray, assignments: np.ndarray, rule: BalanceRule | None) -> np.ndarray:
-    if rule is None:
-        return np.ones(assignments.shape[0], dtype=bool)
-    differences = np.abs(standardized_differences(values, assignments))
-    return np.all(differences <= rule.threshold, axis=1)
-
-
 def _cluster_means(
-    frame: pd.DataFrame, rule: BalanceRule, codes: np.ndarray, clusters: int, caller: str
+    frame: pd.DataFrame,
+    covariates: tuple[str, ...],
+    codes: np.ndarray,
+    clusters: int,
+    caller: str,
 ) -> np.ndarray:
-    missing = [name for name in rule.covariates if name not in frame.columns]
+    missing = [name for name in covariates if name not in frame.columns]
     if missing:
         raise ValueError(
             f"{caller}: the re-randomization rule's covariates {missing!r} are not in "
             f"responses. Pass the columns the rule was computed on."
         )
-    out = np.empty((clusters, len(rule.covariates)))
-    for index, name in enumerate(rule.covariates):
+    out = np.empty((clusters, len(covariates)))
+    for index, name in enumerate(covariates):
         values = frame[name].to_numpy(dtype=float, na_value=np.nan)
         present = np.isfinite(values)
         counts = np.bincount(codes[present], minlength=clusters)
@@ -705,7 +787,7 @@ def randomization_inference_effect(
     seed: int | np.random.Generator | None = None,
     statistic: RandomizationStatistic = "coefficient",
     enumeration: Enumeration = "auto",
-    rerandomization: BalanceRule | None = None,
+    rerandomization: BalanceRule | AssignmentRecord | None = None,
 ) -> RandomizationResult:
     """:func:`randomization_inference` for the effect term of an :class:`EffectModel`."""
     if model.cluster is None:

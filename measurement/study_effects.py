@@ -9,6 +9,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from measurement.assignment_record import AssignmentRecord
 from measurement.effects import (
     EffectEstimate,
     EffectModel,
@@ -21,6 +22,7 @@ from measurement.errors import DesignError, FewClustersWarning
 from measurement.linear_model import SmallSample
 from measurement.multiple_testing import adjust_within_families, stepdown_p_values
 from measurement.randomization_inference import randomization_inference_effect
+from measurement.rerandomization import BalanceRule
 from measurement.wild_bootstrap import BootstrapWeights, wild_bootstrap_effect
 
 __all__ = [
@@ -250,6 +252,7 @@ def estimate_study_effects(
     few_clusters_below: int = FEW_CLUSTERS_BELOW,
     few_clusters_method: FewClustersMethod = "cr2",
     many_clusters_method: ManyClustersMethod = "cr1",
+    rerandomization: BalanceRule | AssignmentRecord | None = None,
 ) -> pd.DataFrame:
     """Estimate every outcome's intention-to-treat effect with all its inference.
 
@@ -305,6 +308,12 @@ def estimate_study_effects(
         With ``bootstrap_draws=0`` the bootstrap is skipped and CR2 is primary.
     many_clusters_method : {"cr1", "cr2"}, default "cr1"
         The primary inference with ``few_clusters_below`` clusters or more.
+    rerandomization : BalanceRule, AssignmentRecord or None, default None
+        How the clusters were randomised (the record written at assignment), passed to
+        :func:`measurement.randomization_inference.randomization_inference` so that it
+        re-draws only assignments the recorded rule would have accepted. A record that does
+        not match the data leaves the randomization-inference p-value empty and says why in
+        the row's caveats.
     seed : int or None
         Root seed; each outcome and method gets its own stream
         (``numpy.random.SeedSequence(seed).spawn``), so results do not depend on the
@@ -487,6 +496,7 @@ def estimate_study_effects(
                     model,
                     draws=randomization_draws,
                     seed=np.random.default_rng(streams[2 * position + 1]),
+                    rerandomization=rerandomization,
                 )
             except DesignError as error:
                 unidentified.append(f"randomization inference not computed: {error}")

@@ -7,6 +7,7 @@ from typing import Literal
 
 import pandas as pd
 
+from flows.assignment_record import check_record_against_data, read_assignment_record
 from flows.estimation.analysis_data import COMPARISON, AnalysisData
 from flows.estimation.caveats import record_caveats
 from flows.estimation.design_inference import (
@@ -208,6 +209,9 @@ def effect_estimates(
     # A slim frame: the effect functions copy their input, and the full frame is wide.
     frame = frame[[*roles, *(str(entry["outcome"]) for entry in outcomes)]]
     estimators = ["ancova", "did"] if study.design.sampling == "panel" else ["did"]
+    record = read_assignment_record(study)
+    if record is not None:
+        check_record_against_data(record, frame)
     stratum = "stratum" if frame["stratum"].notna().any() else None
     weight = "weight" if "weight" in frame and frame["weight"].notna().any() else None
     tables = []
@@ -239,6 +243,7 @@ def effect_estimates(
                     few_clusters_below=study.inference.few_clusters_below,
                     few_clusters_method=study.inference.few_clusters_method,
                     many_clusters_method=study.inference.many_clusters_method,
+                    rerandomization=record,
                 )
             table["wave"] = wave
             table["is_primary"] = table["outcome"].isin(primary)

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
+from flows.assignment_record import check_record_against_data, read_assignment_record
 from flows.cli import app
-from flows.estimation import estimate_study
+from flows.errors import DataQualityError, StudyFileError
+from flows.estimation import estimate_study, read_result
 from flows.ingest import ingest_wave
 from flows.plan import read_plan
 from flows.report import build_report
 from flows.study import load_study
+from measurement.rerandomization import standardized_differences
 from tests.flows.estimation.survey import SurveySettings, write_survey_study
 
 runner = CliRunner()
@@ -127,7 +133,12 @@ def test_assign_writes_the_arm_column_reproducibly_with_its_record(tmp_path: Pat
     drawn = pd.read_csv(tmp_path / "a.csv")
     assert drawn.groupby("region")["arm"].value_counts().unstack().eq(5).all().all()
     record = json.loads((tmp_path / "a.json").read_text(encoding="utf-8"))
-    assert record["seed"] == 9 and "0.2" in record["rule"] and record["draws"] >= 1
+    assert record["seed"] == 9 and record["draws"] >= 1
+    assert record["rule"]["kind"] == "max_abs_standardized_difference"
+    assert record["rule"]["covariates"] == ["population"] and record["rule"]["threshold"] == 0.2
+    assert [row["values"] for row in record["units"]] == [[float(v)] for v in range(100, 2100, 100)]
+    assert [row["treated"] for row in record["units"]] == list((drawn["arm"] == "campaign") * 1)
+    assert len(record["units_sha256"]) == 64 and record["units_file"] == "communities.csv"
     assert abs(record["balance"][0]["standardized_difference"]) <= 0.2
     assert second.exit_code == 0
     wrong = tmp_path / "villages.csv"
@@ -135,3 +146,103 @@ def test_assign_writes_the_arm_column_reproducibly_with_its_record(tmp_path: Pat
     missing = runner.invoke(app, ["assign", str(study_file), "--units", str(wrong), "--seed", "1"])
     assert missing.exit_code == 2
     assert "has no column 'community'" in missing.output
+    no_covariates = runner.invoke(
+        app, ["assign", str(study_file), "--units", str(units), "--seed", "1",
+              "--max-difference", "0.1"],
+    )  # fmt: skip
+    assert no_covariates.exit_code == 2 and "needs --covariates" in no_covariates.output
+
+
+def rerandomised_study(tmp_path: Path) -> tuple[Path, Path]:
+    """A study whose arm column comes from `trustshift assign` with a rule on population."""
+    study_file = write_survey_study(
+        tmp_path / "study", SurveySettings(study_id="rerandomised", n_clusters=8)
+    )
+    units = study_file.parent / "communities.csv"
+    pd.DataFrame(
+        {
+            "community": [f"C{i:02d}" for i in range(8)],
+            "region": ["north" if i % 2 == 0 else "south" for i in range(8)],
+            "population": [420, 980, 610, 1500, 230, 760, 1310, 540],
+        }
+    ).to_csv(units, index=False)
+    drawn = runner.invoke(
+        app,
+        ["assign", str(study_file), "--units", str(units), "--seed", "4", "--covariates",
+         "population", "--max-difference", "0.3", "--out",
+         str(study_file.parent / "assignment.csv")],
+    )  # fmt: skip
+    assert drawn.exit_code == 0, drawn.output
+    arms = pd.read_csv(study_file.parent / "assignment.csv").set_index("community")["arm"]
+    for wave in (study_file.parent / "inbox").iterdir():
+        frame = pd.read_csv(wave)
+        frame["arm"] = frame["community"].map(arms)
+        frame.to_csv(wave, index=False)
+    text = study_file.read_text(encoding="utf-8")
+    study_file.write_text(
+        text + '\n[inference]\nassignment_record = "assignment.json"\n', encoding="utf-8"
+    )
+    return study_file, units
+
+
+def test_the_runs_randomization_inference_draws_only_what_the_recorded_rule_accepts(
+    tmp_path: Path,
+) -> None:
+    study_file, units = rerandomised_study(tmp_path)
+    study = load_study(study_file)
+    for path in sorted(study.inbox.iterdir()):
+        ingest_wave(study, path)
+    run = estimate_study(study, bootstrap_draws=49, lee_draws=10, seed=3)
+    estimates = read_result(study, "estimates", run.run_id)
+    rows = estimates[estimates["p_value_randomization"].notna()]
+    assert not rows.empty
+    # By hand: 2 of 4 communities per region are treated, 36 assignments; the rule keeps
+    # those whose population difference is within 0.3 SD (over the 8 communities).
+    record = json.loads((study_file.parent / "assignment.json").read_text(encoding="utf-8"))
+    population = np.array([[row["values"][0]] for row in record["units"]])
+    strata = np.array([row["stratum"] for row in record["units"]])
+    candidates = []
+    for north in itertools.combinations(np.flatnonzero(strata == "north"), 2):
+        for south in itertools.combinations(np.flatnonzero(strata == "south"), 2):
+            chosen = np.zeros(8)
+            chosen[[*north, *south]] = 1
+            candidates.append(chosen)
+    accepted = int(
+        np.sum(np.abs(standardized_differences(population, np.array(candidates)))[:, 0] <= 0.3)
+    )
+    assert 1 < accepted < 36
+    for row in rows.itertuples():
+        assert f"all {accepted} assignments" in row.inference
+        assert "re-randomization rule: max |standardized difference| <= 0.3" in row.inference
+        count = row.p_value_randomization * accepted
+        assert count == pytest.approx(round(count), abs=1e-6)
+    # The units file edited after assignment: the run refuses, naming the file.
+    frame = pd.read_csv(units)
+    frame.loc[0, "population"] += 1
+    frame.to_csv(units, index=False)
+    with pytest.raises(DataQualityError, match="changed since the assignment was drawn"):
+        estimate_study(study, bootstrap_draws=49, lee_draws=10, seed=3)
+
+
+def test_a_record_whose_arms_differ_from_the_data_is_refused(tmp_path: Path) -> None:
+    study_file, _ = rerandomised_study(tmp_path)
+    record = read_assignment_record(load_study(study_file))
+    assert record is not None and record.rule is not None
+    frame = pd.DataFrame({"cluster": [f"C{i:02d}" for i in range(8)]})
+    frame["treated"] = [float(record.treated[record.units.index(c)]) for c in frame["cluster"]]
+    check_record_against_data(record, frame)
+    with pytest.raises(DataQualityError, match="8 of 8 clusters are in a different arm"):
+        check_record_against_data(record, frame.assign(treated=1 - frame["treated"]))
+    with pytest.raises(DataQualityError, match="arm varies within 1 clusters"):
+        check_record_against_data(
+            record, pd.concat([frame, frame.iloc[:1].assign(treated=1 - frame["treated"][0])])
+        )
+    broken = study_file.read_text(encoding="utf-8").replace('"assignment.json"', '"gone.json"')
+    study_file.write_text(broken, encoding="utf-8")
+    with pytest.raises(StudyFileError, match="no file at"):
+        read_assignment_record(load_study(study_file))
+    edited = json.loads((study_file.parent / "assignment.json").read_text(encoding="utf-8"))
+    edited["units"][0]["treated"] = 1 - edited["units"][0]["treated"]
+    (study_file.parent / "gone.json").write_text(json.dumps(edited), encoding="utf-8")
+    with pytest.raises(StudyFileError, match="changed after assignment"):
+        read_assignment_record(load_study(study_file))
