@@ -151,3 +151,26 @@ def test_the_kerry_bland_constant_and_design_effect_are_reproduced() -> None:
     )
     respondents = (clustered.design.n_clusters or 0) * 20
     assert respondents / (2 * per_group) == pytest.approx(1.95, abs=0.01)
+
+
+@pytest.mark.parametrize(
+    "row",
+    PUBLISHED["killip_mahfoud_pearce_2004"]["rows"],
+    ids=lambda row: f"k{row['n_clusters']}-m{row['cluster_size']}",
+)
+def test_the_killip_mahfoud_pearce_power_table_is_reproduced(row: dict[str, float]) -> None:
+    # The source rounds down: the effective sample size to whole respondents and the power
+    # to whole percent; its design effect is printed to three decimals.
+    example = PUBLISHED["killip_mahfoud_pearce_2004"]
+    deff = design_effect(cluster_size=row["cluster_size"], icc=example["icc"])
+    assert round(deff, 3) == pytest.approx(row["design_effect"], abs=1e-12)
+    effective = math.floor(row["n_clusters"] * row["cluster_size"] / deff)
+    assert effective == row["effective_sample_size"]
+    power = design_power(PlannedDesign(n_respondents=effective), effect=example["effect"]).power
+    assert math.floor(100 * power) == row["power_percent"]
+    # The table treats the effective sample as independent respondents (df = ESS - 2); with
+    # four clusters the project's cluster design (t with G - 2 = 2 df) gives far less power.
+    clustered = PlannedDesign(
+        n_clusters=row["n_clusters"], cluster_size=row["cluster_size"], icc=example["icc"]
+    )
+    assert design_power(clustered, effect=example["effect"]).power < power / 1.5
