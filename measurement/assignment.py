@@ -166,6 +166,11 @@ def assign_units(
     """
     caller = "assign_units"
     check_responses(units, caller=caller)
+    if rule is not None and not isinstance(rule, BalanceRule):
+        raise TypeError(
+            f"{caller}: rule must be a BalanceRule or None; got {type(rule).__name__}. Build "
+            "it with BalanceRule(covariates=..., threshold=...)."
+        )
     check_columns(
         units,
         [unit, *([stratum] if stratum else []), *covariates, *(rule.covariates if rule else ())],
@@ -184,11 +189,6 @@ def assign_units(
         raise DesignError(
             f"{caller}: stratum/strata {sorted(sizes[sizes < 2].index)} hold one unit; a "
             "stratum needs a unit in each arm. Merge small strata."
-        )
-    if rule is not None and not isinstance(rule, BalanceRule):
-        raise TypeError(
-            f"{caller}: rule must be a BalanceRule or None; got {type(rule).__name__}. Build "
-            "it with BalanceRule(covariates=..., threshold=...)."
         )
     rule_covariates = tuple(rule.covariates) if rule else ()
     values = (

@@ -241,18 +241,17 @@ class AssignmentRecord:
             assignment).
         """
         caller = "AssignmentRecord.from_dict"
+        rule_entry = mapping.get("rule")
+        if isinstance(rule_entry, Mapping) and rule_entry.get("kind") not in RULE_KINDS:
+            raise ValueError(
+                f"{caller}: {source} names the rule kind {rule_entry.get('kind')!r}; known "
+                f"kinds are {list(RULE_KINDS)!r}. Re-draw the assignment with this version."
+            )
         try:
-            rule_entry = mapping.get("rule")
             rule = None
             if rule_entry is not None:
                 if not isinstance(rule_entry, Mapping):
-                    raise TypeError("rule")
-                kind = rule_entry.get("kind")
-                if kind not in RULE_KINDS:
-                    raise ValueError(
-                        f"{caller}: {source} names the rule kind {kind!r}; known kinds are "
-                        f"{list(RULE_KINDS)!r}. Re-draw the assignment with this version."
-                    )
+                    raise TypeError("'rule' is not a table")
                 rule = BalanceRule(
                     covariates=tuple(str(name) for name in rule_entry["covariates"]),
                     threshold=float(rule_entry["threshold"]),
@@ -260,10 +259,10 @@ class AssignmentRecord:
                 )
             rows = mapping["units"]
             if not isinstance(rows, Sequence):
-                raise TypeError("units")
+                raise TypeError("'units' is not a list")
             covariates_entry = mapping.get("covariates", [])
             if not isinstance(covariates_entry, Sequence):
-                raise TypeError("covariates")
+                raise TypeError("'covariates' is not a list")
             record = cls(
                 units=tuple(unit_label(row["unit"]) for row in rows),
                 strata=tuple(str(row["stratum"]) for row in rows),
@@ -277,10 +276,15 @@ class AssignmentRecord:
                 seed=int(mapping["seed"]),  # type: ignore[call-overload]
                 draws=int(mapping["draws"]),  # type: ignore[call-overload]
             )
-        except (KeyError, TypeError) as error:
+        except KeyError as error:
             raise ValueError(
-                f"{caller}: {source} is not an assignment record (key {error} is missing or "
-                "malformed). Write it with `trustshift assign`."
+                f"{caller}: {source} is not an assignment record; key {error} is missing. "
+                "Write it with `trustshift assign`."
+            ) from None
+        except (TypeError, ValueError) as error:
+            raise ValueError(
+                f"{caller}: {source} is not a readable assignment record ({error}). Restore "
+                "the file written by `trustshift assign`."
             ) from None
         for key, found in (("units_sha256", record.units_sha256()), ("sha256", record.sha256())):
             if mapping.get(key) != found:

@@ -207,3 +207,39 @@ def test_a_record_that_does_not_match_the_data_is_refused() -> None:
         randomization_inference(frame, **SIMPLE, rerandomization="x <= 0.1")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="one entry per unit"):
         dataclasses.replace(record, strata=("all",))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"units": ("k1",) * 6}, "5 unit\\(s\\) are listed more than once"),
+        ({"treated": (1, 0, 0, 2, 0, 1)}, "treated must hold 0 or 1"),
+        ({"values": ((1.0, 2.0),) * 6}, "one value per covariate"),
+        ({"covariates": ("y",)}, "the rule judges \\['x'\\] but the record holds values of"),
+        ({"values": ((float("nan"),),) * 6}, "missing values in the record"),
+    ],
+)
+def test_an_inconsistent_record_is_refused(change: dict[str, object], message: str) -> None:
+    _, record = tiny_design()
+    with pytest.raises(ValueError, match=message):
+        dataclasses.replace(record, **change)  # type: ignore[arg-type]
+
+
+def test_a_malformed_record_or_rule_is_refused() -> None:
+    _, record = tiny_design()
+    mapping = record.to_dict()
+    with pytest.raises(ValueError, match="not a readable assignment record"):
+        AssignmentRecord.from_dict({**mapping, "seed": "soon"}, source="record.json")
+    with pytest.raises(ValueError, match="key 'draws' is missing"):
+        AssignmentRecord.from_dict(
+            {key: value for key, value in mapping.items() if key != "draws"}, source="r.json"
+        )
+    with pytest.raises(ValueError, match="maximum_draws must be a positive integer"):
+        BalanceRule(covariates=("x",), threshold=0.1, maximum_draws=0)
+    with pytest.raises(ValueError, match="covariates must be a non-empty tuple"):
+        BalanceRule(covariates="x", threshold=0.1)  # type: ignore[arg-type]
+    units = pd.DataFrame({"village": [1, "1", 2, 3], "x": [1.0, 2.0, 3.0, 4.0]})
+    with pytest.raises(DesignError, match="coincide once written as text"):
+        assign_units(units, unit="village", seed=1)
+    with pytest.raises(TypeError, match="rule must be a BalanceRule or None"):
+        assign_units(units.assign(village=list("abcd")), unit="village", seed=1, rule="x")  # type: ignore[arg-type]

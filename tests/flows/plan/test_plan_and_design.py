@@ -246,3 +246,25 @@ def test_a_record_whose_arms_differ_from_the_data_is_refused(tmp_path: Path) -> 
     (study_file.parent / "gone.json").write_text(json.dumps(edited), encoding="utf-8")
     with pytest.raises(StudyFileError, match="changed after assignment"):
         read_assignment_record(load_study(study_file))
+
+
+def test_an_unreadable_or_misplaced_assignment_record_names_the_fix(tmp_path: Path) -> None:
+    study_file, units = rerandomised_study(tmp_path)
+    record_file = study_file.parent / "assignment.json"
+    kept = record_file.read_text(encoding="utf-8")
+    record_file.write_text("[1, 2]", encoding="utf-8")
+    with pytest.raises(StudyFileError, match="does not hold a JSON object"):
+        read_assignment_record(load_study(study_file))
+    record_file.write_text("{not json", encoding="utf-8")
+    with pytest.raises(StudyFileError, match="cannot be read as JSON"):
+        read_assignment_record(load_study(study_file))
+    record_file.write_text(kept, encoding="utf-8")
+    pd.read_csv(units).drop(columns="population").to_csv(units, index=False)
+    with pytest.raises(DataQualityError, match="no longer has the columns \\['population'\\]"):
+        read_assignment_record(load_study(study_file))
+    individual = study_file.read_text(encoding="utf-8").replace(
+        'assignment = "cluster_randomised"', 'assignment = "individually_randomised"'
+    )
+    study_file.write_text(individual, encoding="utf-8")
+    with pytest.raises(StudyFileError, match="re-draws a recorded cluster assignment only"):
+        read_assignment_record(load_study(study_file))
