@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from flows.assignment_record import read_assignment_record
 from flows.estimation.analysis_data import analysable_keys, analysable_responses, analysis_data
 from flows.estimation.conclusions import add_conclusions
 from flows.estimation.descriptive_tables import (
@@ -78,6 +79,9 @@ def _settings_table(
         ("study_title", study.title),
         ("study_file_sha256", study.file_hash),
     ]
+    record = read_assignment_record(study)
+    if record is not None:
+        rows.append(("assignment_record_sha256", record.sha256()))
     rows.extend((f"version {name}", found) for name, found in software_versions().items())
     return pd.DataFrame(rows, columns=["name", "value"])
 

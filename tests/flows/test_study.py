@@ -164,5 +164,10 @@ def test_an_unknown_inference_method_is_rejected_with_the_valid_options(tmp_path
 
 def test_the_init_template_documents_the_inference_keys() -> None:
     template = (Path(__file__).parents[2] / "data" / "templates" / "study.toml").read_text()
-    for key in ("few_clusters_below", "few_clusters_method", "many_clusters_method"):
+    for key in (
+        "few_clusters_below",
+        "few_clusters_method",
+        "many_clusters_method",
+        "assignment_record",
+    ):
         assert key in template

@@ -194,6 +194,9 @@ def test_the_runs_randomization_inference_draws_only_what_the_recorded_rule_acce
         ingest_wave(study, path)
     run = estimate_study(study, bootstrap_draws=49, lee_draws=10, seed=3)
     estimates = read_result(study, "estimates", run.run_id)
+    settings = read_result(study, "run_settings", run.run_id).set_index("name")["value"]
+    stored = json.loads((study_file.parent / "assignment.json").read_text(encoding="utf-8"))
+    assert settings["assignment_record_sha256"] == stored["sha256"]
     rows = estimates[estimates["p_value_randomization"].notna()]
     assert not rows.empty
     # By hand: 2 of 4 communities per region are treated, 36 assignments; the rule keeps
