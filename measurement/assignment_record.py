@@ -81,6 +81,17 @@ class AssignmentRecord:
         Seed of the draw.
     draws : int
         Draws taken until the rule held (1 without a rule).
+
+    Examples
+    --------
+    >>> rule = BalanceRule(covariates=("x",), threshold=0.5)
+    >>> record = AssignmentRecord(units=("a", "b", "c", "d"), strata=("all",) * 4,
+    ...     treated=(1, 0, 0, 1), covariates=("x",), values=((1.0,), (2.0,), (3.0,), (4.0,)),
+    ...     rule=rule, seed=7, draws=2)
+    >>> AssignmentRecord.from_dict(record.to_dict(), source="record.json") == record
+    True
+    >>> record.locate(["d", "b"], [1, 0], caller="example").tolist()
+    [3, 1]
     """
 
     units: tuple[str, ...]

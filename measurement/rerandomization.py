@@ -39,6 +39,13 @@ class BalanceRule:
         The largest absolute standardized difference accepted (for example 0.1).
     maximum_draws : int, default 10,000
         At assignment, the number of draws after which the search stops with an error.
+
+    Examples
+    --------
+    >>> rule = BalanceRule(covariates=("x",), threshold=1.0)
+    >>> rule.accepts(np.array([[1.0], [2.0], [3.0], [4.0]]),
+    ...     np.array([[1, 0, 0, 1], [0, 0, 1, 1]])).tolist()
+    [True, False]
     """
 
     covariates: tuple[str, ...]
