@@ -86,7 +86,7 @@ def _check_units_file(
     if not source.is_file():
         return
     try:
-        frame = pd.read_csv(source)
+        frame = pd.read_csv(source, dtype={unit: str})
     except (OSError, pd.errors.ParserError, UnicodeDecodeError):
         return
     stratum = mapping.get("stratum_column")

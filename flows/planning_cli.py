@@ -367,7 +367,8 @@ def assign_command(
             'Declare columns.arm = { column = "arm", treatment = [...], comparison = [...] }.'
         )
     try:
-        frame = pd.read_csv(units)
+        # Identifiers stay text: "007" must not become 7 in the assignment and its record.
+        frame = pd.read_csv(units, dtype={unit: str})
     except (OSError, pd.errors.ParserError, UnicodeDecodeError) as error:
         raise StudyFileError(
             f"assign: cannot read {units} as CSV ({error}). Fix the file."

@@ -151,6 +151,16 @@ def test_assign_writes_the_arm_column_reproducibly_with_its_record(tmp_path: Pat
               "--max-difference", "0.1"],
     )  # fmt: skip
     assert no_covariates.exit_code == 2 and "needs --covariates" in no_covariates.output
+    zeros = tmp_path / "zeros.csv"
+    zeros.write_text("community,region\n007,north\n008,north\n010,south\n011,south\n")
+    kept = runner.invoke(
+        app, ["assign", str(study_file), "--units", str(zeros), "--seed", "1", "--out",
+              str(tmp_path / "zeros_assignment.csv")],
+    )  # fmt: skip
+    assert kept.exit_code == 0, kept.output
+    record = json.loads((tmp_path / "zeros_assignment.json").read_text(encoding="utf-8"))
+    assert [row["unit"] for row in record["units"]] == ["007", "008", "010", "011"]
+    assert (tmp_path / "zeros_assignment.csv").read_text().splitlines()[1].startswith("007,")
 
 
 def rerandomised_study(tmp_path: Path) -> tuple[Path, Path]:
