@@ -87,8 +87,11 @@ def _check_units_file(
         return
     try:
         frame = pd.read_csv(source, dtype={unit: str})
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError):
-        return
+    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise DataQualityError(
+            f"{where}: the units file {source} the assignment was drawn from cannot be read "
+            f"({error}). Restore it, or move it away if it is no longer kept."
+        ) from None
     stratum = mapping.get("stratum_column")
     wanted = [unit, *record.covariates, *([stratum] if isinstance(stratum, str) else [])]
     absent = [column for column in wanted if column not in frame.columns]

@@ -275,6 +275,9 @@ def test_an_unreadable_or_misplaced_assignment_record_names_the_fix(tmp_path: Pa
     pd.read_csv(units).drop(columns="population").to_csv(units, index=False)
     with pytest.raises(DataQualityError, match="no longer has the columns \\['population'\\]"):
         read_assignment_record(load_study(study_file))
+    units.write_bytes(b"community,region\n\xff\xfe\xfa,\x81\n")
+    with pytest.raises(DataQualityError, match="cannot be read"):
+        read_assignment_record(load_study(study_file))
     individual = study_file.read_text(encoding="utf-8").replace(
         'assignment = "cluster_randomised"', 'assignment = "individually_randomised"'
     )
