@@ -240,7 +240,7 @@ def reliability(study: Study, data: AnalysisData, messages: list[tuple[str, str]
 
 
 def outcome_catalogue(data: AnalysisData) -> pd.DataFrame:
-    """One row per outcome: label, kind, family, whether primary, scale."""
+    """One row per outcome: label, kind, family, whether primary, scale, question, unit."""
     return pd.DataFrame(
         [
             {
@@ -254,6 +254,8 @@ def outcome_catalogue(data: AnalysisData) -> pd.DataFrame:
                 "direction": spec.direction,
                 "n_items": spec.n_items,
                 "description": spec.description,
+                "question": spec.question,
+                "unit": spec.unit,
             }
             for spec in data.outcomes
         ],

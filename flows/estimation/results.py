@@ -86,6 +86,8 @@ RESULT_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("direction", _TEXT),
         ("n_items", _INT),
         ("description", _TEXT),
+        ("question", _TEXT),
+        ("unit", _TEXT),
     ),
     "index_components": (
         ("family", _TEXT),
