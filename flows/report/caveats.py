@@ -42,14 +42,17 @@ def report_caveats(
             "Fewer than 30 clusters: the CR1 p-values may be too small; the wild cluster "
             "bootstrap and randomization-inference p-values are the ones to read."
         )
-    caveats.append(
-        "Intentions are not behaviour: a change in the intention to migrate does not show a "
-        "change in migration. A message aimed at one destination may divert people to another."
-    )
-    caveats.append(
-        "Survey answers on sensitive intentions can be shaded towards what respondents think "
-        "the interviewer wants to hear, more so in communities that received the campaign."
-    )
+    # The intention caveats apply only to a study that measures intentions.
+    instrument = study.resolved_instrument()
+    if any(construct.domain == "intention" for construct in instrument.constructs):
+        caveats.append(
+            "Intentions are not behaviour: a change in the intention to migrate does not show a "
+            "change in migration. A message aimed at one destination may divert people to another."
+        )
+        caveats.append(
+            "Survey answers on sensitive intentions can be shaded towards what respondents think "
+            "the interviewer wants to hear, more so in communities that received the campaign."
+        )
     if settings.get("validation_caveat"):
         caveats.append(settings["validation_caveat"])
     for message in warnings.get("message", pd.Series(dtype=str)):
