@@ -233,6 +233,7 @@ RESULT_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("arm", _TEXT),
         ("n_obs", _INT),
         ("share", _FLOAT),
+        ("base", _TEXT),
     ),
     "risk_beliefs": (
         ("item", _TEXT),

@@ -28,6 +28,7 @@ from flows.report.labels import (
     wave_words,
 )
 from flows.report.methods import estimator_methods
+from flows.report.pdf import pdf_skip_reason, skip_pdf, write_pdf
 from flows.report.results import read_run_results
 from flows.report.scorecard import RULE_TEXT, not_declared_card, score_assumptions
 from flows.report.sections import absent_sections, report_sections
@@ -50,7 +51,8 @@ def template_environment() -> Environment:
 
 
 def build_report(study: Study, *, run_id: str | None = None, out_dir: Path | None = None) -> Path:
-    """Write ``report.html`` (and the estimates as CSV and Parquet) for one estimation run.
+    """Write ``report.html``, ``report.pdf`` (unless the study file's ``[report] pdf`` is
+    false) and the estimates as CSV and Parquet for one estimation run.
 
     ``run_id`` defaults to the latest finished run; ``out_dir`` to ``reports/<run_id>`` beside
     the study file. Returns the report's path.
@@ -182,6 +184,11 @@ def _build_report(study: Study, *, run_id: str | None, out_dir: Path | None) -> 
     )
     path = out_dir / "report.html"
     path.write_text(page, encoding="utf-8")
+    skipped = pdf_skip_reason(study.report.pdf)
+    if skipped is None:
+        write_pdf(path)
+    else:
+        skip_pdf(path, skipped)
     return path
 
 
@@ -190,4 +197,6 @@ def report_command(study_file: Path, run_id: str | None = None) -> Path:
     study = load_study(study_file)
     path = build_report(study, run_id=run_id)
     print(f"Report written to {path}")
+    if path.with_suffix(".pdf").is_file() and pdf_skip_reason(study.report.pdf) is None:
+        print(f"PDF written to {path.with_suffix('.pdf')}")
     return path

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import re
-import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from flows.estimation import EstimationRun, estimate_study, read_result
-from flows.ingest import ingest_wave
+from flows.estimation import EstimationRun, read_result
 from flows.report import REPORT_SECTIONS, build_report
 from flows.report.suppression import SUPPRESSED, Column, display_table
-from flows.study import Study, load_study
+from flows.study import Study
 from tests.flows.estimation.conftest import THREE_WAVES_WITH_A_SMALL_CELL, ingest_and_estimate
 from tests.flows.report.chromium import render
 from tests.flows.report.prose import codes_in_prose
@@ -33,16 +31,9 @@ def reported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Study, Estimatio
 
 
 @pytest.fixture(scope="module")
-def example_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def example_report(design_reports: dict[str, Path]) -> Path:
     """The bundled example study (simulated, with field faults), ingested, estimated, reported."""
-    root = tmp_path_factory.mktemp("example")
-    shutil.copy2(EXAMPLE / "study.toml", root / "study.toml")
-    shutil.copytree(EXAMPLE / "inbox", root / "inbox")
-    study = load_study(root / "study.toml")
-    for path in sorted(study.inbox.iterdir()):
-        ingest_wave(study, path)
-    run = estimate_study(study, bootstrap_draws=99, lee_draws=20, seed=5)
-    return build_report(study, run_id=run.run_id, out_dir=root / "report")
+    return design_reports["example"]
 
 
 class _Rows(HTMLParser):
