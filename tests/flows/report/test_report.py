@@ -12,7 +12,7 @@ import pytest
 from flows.estimation import EstimationRun, read_result
 from flows.report import REPORT_SECTIONS, build_report
 from flows.report.suppression import SUPPRESSED, Column, display_table
-from flows.study import Study
+from flows.study import Study, load_study
 from tests.flows.estimation.conftest import THREE_WAVES_WITH_A_SMALL_CELL, ingest_and_estimate
 from tests.flows.report.chromium import render
 from tests.flows.report.prose import codes_in_prose
