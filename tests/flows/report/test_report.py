@@ -15,7 +15,7 @@ from flows.report.suppression import SUPPRESSED, Column, display_table
 from flows.study import Study, load_study
 from tests.flows.estimation.conftest import THREE_WAVES_WITH_A_SMALL_CELL, ingest_and_estimate
 from tests.flows.report.chromium import render
-from tests.flows.report.prose import codes_in_prose
+from tests.flows.report.prose import codes_in_prose, prose
 
 REPOSITORY = Path(__file__).resolve().parents[3]
 ARTIFACTS = REPOSITORY / "test-artifacts"
@@ -287,3 +287,30 @@ def test_data_quality_counts_under_the_minimum_read_less_than_the_minimum_not_su
     assert table.n_suppressed == 0 and table.sizes == [None]
     withheld = display_table(frame, columns, size_columns=["n_rows"], minimum=10, label_columns=3)
     assert withheld.rows[0][3] == SUPPRESSED
+
+
+@pytest.mark.parametrize("design", ["example", "individually_randomised", "own_instrument"])
+def test_each_designs_report_words_its_design_and_data(
+    design_reports: dict[str, Path], design: str
+) -> None:
+    report = design_reports[design]
+    page = report.read_text(encoding="utf-8")
+    study = load_study(report.parents[1] / "study.toml")
+    assert codes_in_prose(page, _variable_names(study)) == []
+    first = _first_screen(page)
+    lines = re.findall(r'<li class="primary-outcome([^"]*)"[^>]*>(.*?)</li>', first, re.S)
+    assert len(lines) == len(study.outcomes.primary)
+    assert all("95% CI" in text for css, text in lines if "no-estimate" not in css)
+    text = prose(page)
+    if design == "individually_randomised":
+        assert "Respondents were randomly assigned" in first
+        assert "communit" not in text.lower()
+    if design != "example":
+        # an instrument without migration items: no migration wording, no empty section
+        assert "migrat" not in text.lower()
+        assert 'class="empty"' not in page
+    parser = _Rows()
+    parser.feed(page)
+    for size, css, cells in parser.rows:
+        if size == "not-estimable" or css == "not-estimable":
+            assert SUPPRESSED not in cells, cells
