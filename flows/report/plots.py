@@ -82,7 +82,7 @@ def forest_figure(effects: pd.DataFrame) -> Figure:
     families = list(dict.fromkeys(rows["family"].astype(str)))
     # One line per effect plus one per family heading.
     n_lines = len(rows) + len(families)
-    figure = _figure(max(2.4, 0.27 * n_lines + 1.4))
+    figure = _figure(max(2.4, 0.22 * n_lines + 1.4))
     axes = figure.add_subplot()
     # Yellow is too pale for thin lines on white; the other seven Okabe-Ito colours remain.
     palette = [colour for name, colour in OKABE_ITO.items() if name != "yellow"]
@@ -134,7 +134,7 @@ def trust_plot(trust: pd.DataFrame) -> str:
     between sources (the official-minus-informal gap) belongs on its own axis.
     """
     sources = trust.sort_values("source_order")["label"].drop_duplicates().tolist()
-    figure = _figure(max(2.6, 0.34 * len(sources) + 1.6))
+    figure = _figure(max(2.6, 0.28 * len(sources) + 1.6))
     axes = figure.add_subplot()
     positions = {label: k for k, label in enumerate(reversed(sources))}
     waves = trust.sort_values("wave_order")["wave"].drop_duplicates().tolist()
@@ -220,7 +220,7 @@ def cascade_plot(cascade: pd.DataFrame) -> str:
         for base in bases
     }
     bar_height = 0.8 / max(1, len(groups))
-    heights = [max(1.0, len(steps_of[base]) * len(groups) * 0.12 + 0.5) for base in bases]
+    heights = [max(1.0, len(steps_of[base]) * len(groups) * 0.095 + 0.5) for base in bases]
     figure = _figure(sum(heights) + 1.1)
     panels = figure.subplots(len(bases), 1, sharex=True, height_ratios=heights, squeeze=False)
     hatches = ["", "//", "..", "xx"]

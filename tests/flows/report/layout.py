@@ -30,8 +30,10 @@ OVERFLOWING = """(() => {
 
 PAGE_HEIGHT = "document.documentElement.scrollHeight"
 TABLE_ROWS = "document.querySelectorAll('tr').length"
+# Rows a reader sees without opening anything: not inside a folded <details>.
 VISIBLE_TABLE_ROWS = (
-    "Array.from(document.querySelectorAll('tr')).filter(r => r.getClientRects().length > 0).length"
+    "Array.from(document.querySelectorAll('tr'))"
+    ".filter(r => !r.closest('details:not([open])')).length"
 )
 
 # Open every folded <details>; each one's height before and after.

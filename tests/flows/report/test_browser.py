@@ -65,6 +65,7 @@ def test_every_section_of_each_design_has_content_beyond_its_heading(
 ) -> None:
     for section_id, n_characters, n_heading, text in seen[name, 1280]["sections"]:
         assert n_characters > n_heading + 40, (section_id, text[:300])
+        assert "no rows in this run" not in text, (section_id, text[:300])
 
 
 @pytest.mark.parametrize("name", [name for name in DESIGNS if name != "example"])
