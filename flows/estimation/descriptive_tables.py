@@ -109,9 +109,12 @@ def trust_shift(study: Study, data: AnalysisData) -> pd.DataFrame:
 
 
 def _source_label(item: Item) -> str:
-    """The source named at the end of a trust question ("your own government")."""
+    """The item's short label, else the source named at the end of a trust question ("your
+    own government")."""
+    if item.label:
+        return item.label
     if " from " not in item.question:
-        return item.name
+        return item.short_label
     return item.question.rsplit(" from ", 1)[-1].rstrip("?").strip()
 
 

@@ -250,6 +250,17 @@ RESULT_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
     ),
 }
 
+RESULT_TABLES["trust_source_effects"] = (
+    ("source", _TEXT),
+    ("label", _TEXT),
+    ("source_group", _TEXT),
+    ("source_order", _INT),
+    *(column for column in RESULT_TABLES["estimates"] if column[0] in EFFECT_COLUMNS),
+    ("wave", _TEXT),
+    ("n_smallest_cell", _INT),
+)
+"""The campaign's effect on trust in each source (flows.estimation.trust_effects)."""
+
 
 def result_table_ddl(name: str) -> str:
     """The CREATE TABLE statement of one result table."""

@@ -129,6 +129,14 @@ def _build_report(study: Study, *, run_id: str | None, out_dir: Path | None) -> 
         minimum=minimum,
         wave=wave,
         assignment=assignment,
+        change=results.change,
+        units=dict(
+            zip(
+                results.catalogue["outcome"].astype(str),
+                results.catalogue.get("unit", pd.Series("", index=results.catalogue.index)),
+                strict=True,
+            )
+        ),
     )
     groups = effect_groups(effects, minimum, assignment, main=main)
     left_out = absent_sections(

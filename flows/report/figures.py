@@ -29,7 +29,24 @@ def report_figures(results: RunResults, forest: pd.DataFrame) -> dict[str, str]:
     levels = publishable_trust[publishable_trust["source_group"] != GAP_GROUP]
     if not levels.empty:
         figures["trust"] = plots.trust_plot(levels)
-    shifts = trust_shift_rows(forest, trust)
+    per_source = results.trust_effects
+    per_source = per_source[passes(per_source, ["n_smallest_cell"], minimum)].dropna(
+        subset=["estimate", "conf_low_primary", "conf_high_primary"]
+    )
+    # the effect per source (estimation's trust_source_effects) where the run has it, else
+    # the effects on the source groups
+    shifts = (
+        pd.DataFrame(
+            {
+                "label": per_source["label"].to_numpy(),
+                "estimate": per_source["estimate"].to_numpy(dtype=float),
+                "conf_low": per_source["conf_low_primary"].to_numpy(dtype=float),
+                "conf_high": per_source["conf_high_primary"].to_numpy(dtype=float),
+            }
+        )
+        if not per_source.empty
+        else trust_shift_rows(forest, trust)
+    )
     if not shifts.empty:
         figures["trust_shift"] = plots.trust_shift_plot(shifts)
     cascade_plotted = cascade[passes(cascade, ["n_obs"], minimum) & cascade["arm"].isin(arms_only)]

@@ -160,11 +160,15 @@ def primary_findings(
     minimum: int,
     wave: str,
     assignment: str,
+    change: pd.DataFrame | None = None,
+    units: Mapping[str, str] | None = None,
 ) -> list[Finding]:
     """One line per pre-specified primary outcome, in the order the study lists them.
 
     ``main`` holds the publishable main-estimator rows at ``wave``; ``effects`` all labelled
-    estimates (to tell an outcome under the minimum cell size from one not estimated).
+    estimates (to tell an outcome under the minimum cell size from one not estimated). A
+    pre/post study has no effect: its line gives the change within the study group from
+    ``change`` (the within-arm change table), said not to be an effect.
     """
     findings = []
     by_outcome = {str(row["outcome"]): row for _, row in main.iterrows()}
@@ -183,11 +187,29 @@ def primary_findings(
             )
             continue
         rows = effects[effects["outcome"] == outcome] if not effects.empty else effects
-        if assignment == "pre_post":
-            text = (
-                f"{label}: no effect is estimated without a comparison group; the change "
-                "within the study group is under the details."
+        before_after = _change_row(change, outcome, wave, minimum)
+        if assignment == "pre_post" and before_after is not None:
+            row = before_after.copy()
+            row["unit"] = (units or {}).get(outcome, "")
+            low, high = _number(row.get("conf_low")), _number(row.get("conf_high"))
+            scale = 100.0 if row["unit"] == PERCENTAGE_POINTS else 1.0
+            findings.append(
+                Finding(
+                    outcome=outcome,
+                    label=label,
+                    sentence=(
+                        f"{label}: changed by {_in_units(row, _number(row.get('estimate')))} "
+                        f"from baseline to the {str(wave).replace('_', ' ')} wave (95% CI "
+                        f"{_format(scale * low)} to {_format(scale * high)}); a change over "
+                        "time, not an effect of the campaign."
+                    ),
+                    conclusion="change",
+                    has_number=True,
+                )
             )
+            continue
+        if assignment == "pre_post":
+            text = f"{label}: no effect is estimated without a comparison group."
         elif (
             not rows.empty
             and not passes(rows, ["n_smallest_cell"], minimum).any()
@@ -200,3 +222,18 @@ def primary_findings(
             Finding(outcome=outcome, label=label, sentence=text, conclusion="", has_number=False)
         )
     return findings
+
+
+def _change_row(
+    change: pd.DataFrame | None, outcome: str, wave: str, minimum: int
+) -> pd.Series | None:
+    """The publishable within-arm change of ``outcome`` to ``wave`` (a t test's row)."""
+    if change is None or change.empty:
+        return None
+    rows = change[
+        (change["outcome"] == outcome)
+        & (change["wave_after"] == wave)
+        & (change["test"] != "wilcoxon")
+    ]
+    rows = rows[passes(rows, ["n_before", "n_after"], minimum)]
+    return rows.iloc[0] if not rows.empty else None

@@ -302,6 +302,20 @@ def section_tables(
         Column(name="n_obs", header="n", kind="count"),
     ]
     tables["trust"] = _table(results.trust, trust_columns, ["n_obs"], minimum, labels=3)
+    tables["trust_effects"] = _table(
+        results.trust_effects,
+        [
+            Column(name="label", header="Source", kind="text"),
+            Column(name="wave", header="Wave", kind="text"),
+            Column(name="estimate", header="Effect (points of 1-5)", kind="estimate"),
+            Column(name="conf_low_primary|conf_high_primary", header="95% CI", kind="interval"),
+            Column(name="p_value_primary", header="p", kind="p_value"),
+            Column(name="n_obs", header="n", kind="count"),
+        ],
+        ["n_smallest_cell"],
+        minimum,
+        labels=2,
+    )
     tables["cascade"] = _table(
         results.cascade,
         [
