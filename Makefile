@@ -96,6 +96,9 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 		echo "installing Debian's chromium for the report test"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@command -v pdftoppm >/dev/null 2>&1 || { \
+		echo "installing Debian's poppler-utils for the report's PDF test"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null; }
 
 pytest: $(STAMP) browser
 	$(BIN)/pytest

@@ -66,3 +66,9 @@ def format_validation_error(path: Path | str, error: Exception) -> str:
             fix = f"found {given!r}" if not isinstance(given, dict | list) else "fix the value"
         lines.append(f"  - {location}: {what}; {fix}")
     return "\n".join(lines)
+
+
+class ReportError(TrustshiftError):
+    """The report could not be written in full (the PDF printer is missing or failed)."""
+
+    exit_code = 1

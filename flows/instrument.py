@@ -29,6 +29,9 @@ NUMERIC_SCALES: frozenset[str] = frozenset(
 
 SELECT_MULTIPLE_SEPARATOR = "__"
 
+SHORT_QUESTION = 80
+"""Longest question that serves as an item's label when the instrument gives none."""
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -64,6 +67,10 @@ class Item(_Strict):
     construct_name: str = Field(alias="construct")
     scale: ScaleKind
     question: str
+    label: str = Field(
+        default="",
+        description="short label the report names the item by (the question stays in the methods)",
+    )
     minimum: float | None = None
     maximum: float | None = None
     # "positive": a higher code means more of the construct; "negative": reverse-code it.
@@ -80,6 +87,16 @@ class Item(_Strict):
     )
     true_value: float | None = Field(default=None, description="benchmark for a risk belief")
     correct_answer: float | None = Field(default=None, description="answer key of a quiz item")
+
+    @property
+    def short_label(self) -> str:
+        """The item's name for readers: its ``label``, else a question of at most
+        :data:`SHORT_QUESTION` characters, else its name in words."""
+        if self.label:
+            return self.label
+        if len(self.question) <= SHORT_QUESTION:
+            return self.question
+        return self.name.replace("_", " ").capitalize()
 
     @model_validator(mode="after")
     def _check_scale(self) -> Item:

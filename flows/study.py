@@ -375,6 +375,16 @@ class Locations(_Strict):
     )
 
 
+class ReportSettings(_Strict):
+    """What the report step writes beside the HTML report."""
+
+    pdf: bool = Field(
+        default=True,
+        description="also print the report to report.pdf with Chromium; without Chromium the "
+        "report step fails unless this is false (then it logs that no PDF was written)",
+    )
+
+
 class Study(_Strict):
     """Everything trustshift needs to know about one evaluation."""
 
@@ -395,6 +405,7 @@ class Study(_Strict):
     analysis: Analysis = Field(default_factory=Analysis)
     inference: Inference = Field(default_factory=Inference)
     locations: Locations = Field(default_factory=Locations)
+    report: ReportSettings = Field(default_factory=ReportSettings)
     assumptions: list[AssumptionDeclaration] | None = Field(
         default=None,
         description=(

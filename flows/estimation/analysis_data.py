@@ -24,6 +24,37 @@ SCORED_SCALES = frozenset({"likert", "percentage", "binary", "count", "money", "
 COMPARISON, CAMPAIGN, EVERYONE = "comparison", "campaign", "everyone"
 
 
+PERCENTAGE_POINTS = "percentage points"
+STANDARD_DEVIATIONS = "SD"
+
+
+def outcome_unit(items: list[Item]) -> str:
+    """The unit an effect on a score of ``items`` is in, in words (the report states it).
+
+    A 0/1 item's effect is a difference of shares (``percentage points``: the report shows
+    it times 100), a quiz's a difference of the share answered correctly, a rating's points
+    on its scale; "" when the items do not share one scale with known bounds.
+    """
+    if not items:
+        return ""
+    if all(item.correct_answer is not None for item in items):
+        return PERCENTAGE_POINTS
+    scales = {item.scale for item in items}
+    bounds = {(item.minimum, item.maximum) for item in items}
+    if len(scales) != 1:
+        return ""
+    scale = scales.pop()
+    if scale == "binary":
+        return PERCENTAGE_POINTS
+    if scale == "percentage":
+        return "points on a 0-100 scale"
+    if len(bounds) == 1:
+        low, high = bounds.pop()
+        if low is not None and high is not None:
+            return f"points on a {low:g}-{high:g} scale"
+    return ""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OutcomeSpec:
     """One pre-declared outcome: an item, a construct score, or a family's summary index."""
@@ -38,6 +69,8 @@ class OutcomeSpec:
     direction: str
     n_items: int
     description: str = ""
+    question: str = ""
+    unit: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -201,6 +234,8 @@ def _outcome_specs(study: Study, available: set[str]) -> list[OutcomeSpec]:
                     direction="positive",
                     n_items=len(stored),
                     description=construct.description,
+                    question="; ".join(member.question for member in construct_members),
+                    unit=outcome_unit(construct_members),
                 )
             )
         elif name in available:
@@ -208,7 +243,7 @@ def _outcome_specs(study: Study, available: set[str]) -> list[OutcomeSpec]:
             specs.append(
                 OutcomeSpec(
                     name=name,
-                    label=item.question,
+                    label=item.short_label,
                     kind="item",
                     family=family_of[name],
                     domain=constructs[item.construct_name].domain,
@@ -216,6 +251,8 @@ def _outcome_specs(study: Study, available: set[str]) -> list[OutcomeSpec]:
                     scale=item.scale,
                     direction=item.direction,
                     n_items=1,
+                    question=item.question,
+                    unit=outcome_unit([item]),
                 )
             )
     return specs
@@ -312,6 +349,7 @@ def analysis_data(study: Study, responses: pd.DataFrame) -> AnalysisData:
                 scale="z-score",
                 direction="positive",
                 n_items=len(present),
+                unit=STANDARD_DEVIATIONS,
                 description=f"{index.method}; {index.reference}",
             )
         )

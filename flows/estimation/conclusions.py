@@ -12,6 +12,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from flows.plan.lock import main_estimator
 from flows.study import Study
 from measurement.equivalence import read_evidence
 
@@ -25,12 +26,19 @@ EVIDENCE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("p_value_equivalence", "DOUBLE"),
     ("conclusion", "VARCHAR"),
     ("conclusion_text", "VARCHAR"),
+    ("conf_low_standardized", "DOUBLE"),
+    ("conf_high_standardized", "DOUBLE"),
+    ("is_main_estimator", "BOOLEAN"),
 )
 """Columns added to ``estimates``: the inference read (``primary_inference``, or
 :data:`CR1_FALLBACK`), the
 df of its reference distribution, the MDE at 80% power in outcome units and in SD, the
 declared SESOI in outcome units and in SD, the TOST p-value, the conclusion ("effect shown",
-"effect larger than the SESOI ruled out", "inconclusive") and the sentence saying it."""
+"effect larger than the SESOI ruled out", "inconclusive") and the sentence saying it; the
+primary interval in SD (over the same standard deviation as ``standardized_effect``); and
+whether the row is the pre-specified main estimator's (:func:`flows.plan.main_estimator`, or
+the difference in means of an outcome measured only after the campaign): the rows the report
+leads with and the scorecard reads."""
 
 LINEAR_ESTIMATORS = ("ancova", "did", "ipw", "post_only_difference")
 
@@ -104,6 +112,14 @@ def _reference_df(row: pd.Series, inference: str) -> float:
     return observations - 2.0 if math.isfinite(observations) and observations > 2 else math.inf
 
 
+def _in_sd(value: object, scale: float) -> float:
+    """``value`` in outcome units over ``scale`` (outcome units per SD; a positive SD)."""
+    number = _number(value)
+    if not (math.isfinite(number) and math.isfinite(scale)) or scale == 0:
+        return math.nan
+    return number / abs(scale)
+
+
 def add_conclusions(
     study: Study, estimates: pd.DataFrame, messages: list[tuple[str, str]]
 ) -> pd.DataFrame:
@@ -125,6 +141,7 @@ def add_conclusions(
             )
         )
     evidence = primary_evidence(estimates)
+    main = {main_estimator(study), "post_only_difference"}
     rows = []
     for position, (_, row) in enumerate(estimates.iterrows()):
         chosen = evidence.iloc[position]
@@ -164,6 +181,9 @@ def add_conclusions(
                 "p_value_equivalence": reading.p_value_equivalence,
                 "conclusion": reading.conclusion if math.isfinite(estimate) else "not estimated",
                 "conclusion_text": text,
+                "conf_low_standardized": _in_sd(chosen["conf_low"], scale),
+                "conf_high_standardized": _in_sd(chosen["conf_high"], scale),
+                "is_main_estimator": str(row.get("estimator")) in main,
             }
         )
     added = pd.DataFrame(rows, index=estimates.index)

@@ -19,6 +19,8 @@ from measurement.descriptives import describe_responses, missing_by_reason
 from measurement.errors import DesignError
 from measurement.reliability import RELIABILITY_COLUMNS, construct_reliability
 
+# The base of a cascade step asked of every respondent.
+EVERYONE_ASKED = "all respondents"
 # "Likely" or "very likely" on the 1-5 intention scales counts as intending, for the cascade.
 INTENDING_FROM = 4.0
 
@@ -107,9 +109,12 @@ def trust_shift(study: Study, data: AnalysisData) -> pd.DataFrame:
 
 
 def _source_label(item: Item) -> str:
-    """The source named at the end of a trust question ("your own government")."""
+    """The item's short label, else the source named at the end of a trust question ("your
+    own government")."""
+    if item.label:
+        return item.label
     if " from " not in item.question:
-        return item.name
+        return item.short_label
     return item.question.rsplit(" from ", 1)[-1].rstrip("?").strip()
 
 
@@ -126,15 +131,22 @@ def intention_cascade(study: Study, data: AnalysisData) -> pd.DataFrame:
         construct.name for construct in instrument.constructs if construct.domain == "intention"
     ]
     steps: dict[str, tuple[str, pd.Series]] = {}
+    bases: dict[str, str] = {}
+    gate: str | None = None
     for item in instrument.items:
         if item.construct_name not in intention:
             continue
         if item.scale == "binary" and item.name in frame.columns:
             steps[item.name] = (item.question, frame[item.name])
+            gate = item.question
         elif item.scale == "select_multiple":
+            # A select-multiple step is asked only of those who said yes to the step before
+            # it: its shares are of them, not of the whole sample.
+            base = f"those who said yes to: {gate}" if gate else "those asked this question"
             for stored, label in zip(item.stored_names(), item.choices.values(), strict=True):
                 if stored in frame.columns:
                     steps[stored] = (f"Preparation: {label}", frame[stored])
+                    bases[stored] = base
     for item in instrument.items:
         if item.construct_name in intention and item.scale == "likert" and item.name in frame:
             values = pd.to_numeric(frame[item.name], errors="coerce")
@@ -147,8 +159,11 @@ def intention_cascade(study: Study, data: AnalysisData) -> pd.DataFrame:
         working[step] = pd.to_numeric(values, errors="coerce").astype("float64")
     described = describe_cells(working, list(steps))
     labels = pd.DataFrame(
-        [(step, label, k) for k, (step, (label, _)) in enumerate(steps.items())],
-        columns=["variable", "label", "step_order"],
+        [
+            (step, label, k, bases.get(step, EVERYONE_ASKED))
+            for k, (step, (label, _)) in enumerate(steps.items())
+        ],
+        columns=["variable", "label", "step_order", "base"],
     )
     table = described.merge(labels, on="variable").rename(
         columns={"variable": "step", "mean": "share"}
@@ -240,7 +255,7 @@ def reliability(study: Study, data: AnalysisData, messages: list[tuple[str, str]
 
 
 def outcome_catalogue(data: AnalysisData) -> pd.DataFrame:
-    """One row per outcome: label, kind, family, whether primary, scale."""
+    """One row per outcome: label, kind, family, whether primary, scale, question, unit."""
     return pd.DataFrame(
         [
             {
@@ -254,6 +269,8 @@ def outcome_catalogue(data: AnalysisData) -> pd.DataFrame:
                 "direction": spec.direction,
                 "n_items": spec.n_items,
                 "description": spec.description,
+                "question": spec.question,
+                "unit": spec.unit,
             }
             for spec in data.outcomes
         ],

@@ -86,6 +86,8 @@ RESULT_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("direction", _TEXT),
         ("n_items", _INT),
         ("description", _TEXT),
+        ("question", _TEXT),
+        ("unit", _TEXT),
     ),
     "index_components": (
         ("family", _TEXT),
@@ -231,6 +233,7 @@ RESULT_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("arm", _TEXT),
         ("n_obs", _INT),
         ("share", _FLOAT),
+        ("base", _TEXT),
     ),
     "risk_beliefs": (
         ("item", _TEXT),
@@ -246,6 +249,17 @@ RESULT_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("share_under", _FLOAT),
     ),
 }
+
+RESULT_TABLES["trust_source_effects"] = (
+    ("source", _TEXT),
+    ("label", _TEXT),
+    ("source_group", _TEXT),
+    ("source_order", _INT),
+    *(column for column in RESULT_TABLES["estimates"] if column[0] in EFFECT_COLUMNS),
+    ("wave", _TEXT),
+    ("n_smallest_cell", _INT),
+)
+"""The campaign's effect on trust in each source (flows.estimation.trust_effects)."""
 
 
 def result_table_ddl(name: str) -> str:

@@ -41,6 +41,7 @@ from flows.estimation.results import (
     results_directory,
     write_results,
 )
+from flows.estimation.trust_effects import trust_source_effects
 from flows.faults import fault_point
 from flows.locations import check_run_id
 from flows.locking import study_lock
@@ -220,6 +221,9 @@ def _estimate_study(
             )
         tables["estimates"] = add_conclusions(study, tables["estimates"], messages)
         tables["effects_by_group"] = effects_by_group(study, data, messages)
+        tables["trust_source_effects"] = trust_source_effects(
+            study, data, bootstrap_draws=bootstrap_draws, seed=seed, messages=messages
+        )
         tables["run_settings"] = _settings_table(
             study, run_id=run_id, bootstrap_draws=bootstrap_draws, seed=seed, lee_draws=lee_draws
         )

@@ -8,9 +8,14 @@ from flows.study import Study
 
 
 def report_caveats(
-    study: Study, settings: dict[str, str], warnings: pd.DataFrame, estimates: pd.DataFrame
+    study: Study,
+    settings: dict[str, str],
+    warnings: pd.DataFrame,
+    estimates: pd.DataFrame,
+    domains: frozenset[str] = frozenset(),
 ) -> list[str]:
-    """The caveats of the report, each once: the design's, few clusters, intentions, validation."""
+    """The caveats of the report, each once: the design's, few clusters, intentions (when an
+    outcome's construct is of the ``intention`` domain), validation."""
     caveats = []
     assignment = settings.get("assignment", study.design.assignment)
     if assignment == "pre_post":
@@ -33,23 +38,26 @@ def report_caveats(
         )
     else:
         caveats.append(
-            "The campaign was randomised across clusters: effects are intention-to-treat "
-            "effects of being in a campaign cluster, whether or not a person saw it."
+            "The campaign was randomised across communities: effects are intention-to-treat "
+            "effects of living in a campaign community, whether or not a person saw it."
         )
     clustered = assignment != "individually_randomised"
     if clustered and not estimates.empty and (estimates["n_clusters"].dropna() < 30).any():
         caveats.append(
-            "Fewer than 30 clusters: the CR1 p-values may be too small; the wild cluster "
-            "bootstrap and randomization-inference p-values are the ones to read."
+            "Fewer than 30 communities: plain cluster-robust (CR1) p-values would be too small, "
+            "so the conclusions read the design's primary inference; the randomization-"
+            "inference p-values are in the folded tables beside it."
         )
-    caveats.append(
-        "Intentions are not behaviour: a change in the intention to migrate does not show a "
-        "change in migration. A message aimed at one destination may divert people to another."
-    )
-    caveats.append(
-        "Survey answers on sensitive intentions can be shaded towards what respondents think "
-        "the interviewer wants to hear, more so in communities that received the campaign."
-    )
+    if "intention" in domains:
+        caveats.append(
+            "Intentions are not behaviour: a change in the intention to migrate does not show "
+            "a change in migration. A message aimed at one destination may divert people to "
+            "another."
+        )
+        caveats.append(
+            "Survey answers on sensitive intentions can be shaded towards what respondents "
+            "think the interviewer wants to hear, more so where the campaign was received."
+        )
     if settings.get("validation_caveat"):
         caveats.append(settings["validation_caveat"])
     for message in warnings.get("message", pd.Series(dtype=str)):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from flows.report.findings import estimator_words
+
 ESTIMATOR_FORMULAS = {
     "ipw": "y_{i,t} = α + τ·exposed_i [+ β·y_{i,baseline}] + γ'x_i + μ_stratum + ε_i, "
     "weighted by 1/e(x_i) or 1/(1 − e(x_i)), e(x) = P(exposed | x) by logistic regression",
@@ -27,6 +29,7 @@ def estimator_methods(estimates: pd.DataFrame) -> list[dict[str, object]]:
     return [
         {
             "estimator": row.estimator,
+            "name": estimator_words(row.estimator).capitalize(),
             "specification": row.specification,
             "inference": row.inference,
             "formula": ESTIMATOR_FORMULAS.get(str(row.estimator).lower().split()[0], ""),

@@ -36,6 +36,7 @@ class RunResults:
     exposure_balance: pd.DataFrame
     change: pd.DataFrame
     effects_by_group: pd.DataFrame
+    trust_effects: pd.DataFrame
 
 
 def read_run_results(study: Study, run_id: str) -> RunResults:
@@ -68,4 +69,5 @@ def read_run_results(study: Study, run_id: str) -> RunResults:
         exposure_balance=table("exposure_balance"),
         change=table("within_arm_change"),
         effects_by_group=table("effects_by_group"),
+        trust_effects=table("trust_source_effects").sort_values("source_order"),
     )

@@ -10,12 +10,13 @@ instrument's defaults in ``data/assumptions/``); nothing here names an outcome.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
 from flows.assumptions import AssumptionDeclaration, Bearing
 from flows.estimation.conclusions import primary_evidence
+from flows.report.findings import inference_words
 
 SIGNIFICANCE = 0.05
 """Level of the moderator's difference test."""
@@ -61,7 +62,7 @@ def _interval(row: pd.Series, evidence: pd.Series) -> str:
     return (
         f"{_number(row.get('estimate')):.3g} (95% CI {_number(evidence['conf_low']):.3g} to "
         f"{_number(evidence['conf_high']):.3g}; p = {_number(evidence['p_value']):.3f}, "
-        f"{evidence['inference']})"
+        f"{inference_words(evidence['inference']) or evidence['inference']})"
     )
 
 
@@ -81,8 +82,9 @@ def read_bearing(row: pd.Series, evidence: pd.Series, bearing: Bearing) -> dict[
     mde = _number(row.get("mde"))
     mde_sd = _number(row.get("mde_standardized"))
     sesoi = _number(row.get("sesoi"))
+    label = row.get("label")
     return {
-        "outcome": bearing.outcome,
+        "outcome": str(label) if isinstance(label, str) and label else bearing.outcome,
         "expected": bearing.direction,
         "reading": reading,
         "estimate": estimate,
@@ -125,10 +127,14 @@ def decision_difference(
 
 
 def _moderator_card(
-    declaration: AssumptionDeclaration, difference: pd.Series | None
+    declaration: AssumptionDeclaration,
+    difference: pd.Series | None,
+    labels: Mapping[str, str] | None = None,
 ) -> tuple[str, str, list[dict[str, object]]]:
     moderator = declaration.moderator
-    subject = f"{moderator.outcome} by {moderator.grouping}" if moderator else "a moderator"
+    outcome = (labels or {}).get(moderator.outcome, moderator.outcome) if moderator else ""
+    grouping = str(moderator.grouping or "group").replace("_", " ") if moderator else ""
+    subject = f"{outcome} by {grouping}" if moderator else "a moderator"
     if difference is None:
         return (
             "not assessed",
@@ -142,7 +148,7 @@ def _moderator_card(
         f"{difference['wave']}"
     )
     reading = {
-        "outcome": f"{moderator.outcome if moderator else ''}: {difference.get('group', '')}",
+        "outcome": f"{outcome}: {difference.get('group', '')}",
         "role": f"difference of effects at {difference['wave']}",
         "expected": "no difference",
         "reading": "differs" if p_value < SIGNIFICANCE else "no clear difference",
@@ -249,14 +255,21 @@ def score_assumptions(
     by_group: pd.DataFrame | None = None,
     primary_wave: str | None = None,
     wave_names: Sequence[str] = (),
+    labels: Mapping[str, str] | None = None,
 ) -> list[dict[str, object]]:
     """One card per declared assumption: verdict, its one-sentence reason, the readings.
 
     ``estimates`` holds the publishable rows of the main estimator at the primary wave (with
     the evidence columns of :mod:`flows.estimation.conclusions`); ``assumptions`` the study's
     declarations (or the locked plan's); ``primary`` the pre-specified primary outcomes;
-    ``by_group`` the publishable ``effects_by_group`` rows for moderator assumptions.
+    ``by_group`` the publishable ``effects_by_group`` rows for moderator assumptions;
+    ``labels`` the readers' name of each outcome (the reasons name outcomes by it).
     """
+    named = dict(labels or {})
+
+    def name(outcome: str) -> str:
+        return named.get(outcome, outcome)
+
     by_outcome = {str(row["outcome"]): row for _, row in estimates.iterrows()}
     evidence = primary_evidence(estimates) if not estimates.empty else estimates
     positions = {str(name): i for i, name in enumerate(estimates.get("outcome", []))}
@@ -272,7 +285,7 @@ def score_assumptions(
                 primary_wave=primary_wave,
                 wave_names=list(wave_names),
             )
-            verdict, reason, readings = _moderator_card(declaration, difference)
+            verdict, reason, readings = _moderator_card(declaration, difference, named)
             qualifier_parts.append("rests on a non-randomised moderator")
         else:
             bearings: dict[str, list[dict[str, object]]] = {}
@@ -285,7 +298,7 @@ def score_assumptions(
                 for bearing in declared:
                     if bearing.outcome not in by_outcome:
                         reading: dict[str, object] = {
-                            "outcome": bearing.outcome,
+                            "outcome": name(bearing.outcome),
                             "expected": bearing.direction,
                             "reading": "not estimated",
                             "numbers": "",
@@ -302,7 +315,7 @@ def score_assumptions(
             headline = bearings["headline"][0] if bearings["headline"] else None
             if headline is None or headline["reading"] == "not estimated":
                 verdict = "not assessed"
-                missing = declaration.headline.outcome if declaration.headline else ""
+                missing = name(declaration.headline.outcome) if declaration.headline else ""
                 reason = (
                     f"Its headline outcome {missing} has no publishable estimate at the primary "
                     "wave, and no other outcome is read in its place."
@@ -316,7 +329,7 @@ def score_assumptions(
                 )
             if declaration.headline and primary and declaration.headline.outcome not in primary:
                 qualifier_parts.append(
-                    f"the headline {declaration.headline.outcome} is not a pre-specified "
+                    f"the headline {name(declaration.headline.outcome)} is not a pre-specified "
                     "primary outcome"
                 )
         if assignment == "pre_post" and verdict != "not assessed":

@@ -2,25 +2,55 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+from flows.report.suppression import DisplayTable
+
 REPORT_SECTIONS: tuple[tuple[str, str], ...] = (
-    ("summary", "Summary"),
+    ("findings", "Findings"),
+    ("forest", "Effects by family, in standard deviations"),
+    ("trust-shift", "Trust in each source"),
+    ("intention-cascade", "The intention cascade"),
+    ("risk-beliefs", "Risk beliefs against the true values"),
+    ("scorecard", "The assumptions, outcome by outcome"),
+    ("effects", "Effects of the campaign: tables"),
     ("design", "Design and sample"),
     ("data-quality", "Data quality"),
     ("attrition", "Attrition"),
     ("balance", "Baseline balance"),
     ("reliability", "Reliability of the constructs"),
-    ("effects", "Effects of the campaign"),
-    ("forest", "Standardized effects by family"),
     ("change", "Change within each arm"),
-    ("trust-shift", "Trust in each source"),
-    ("intention-cascade", "The intention cascade"),
-    ("risk-beliefs", "Risk beliefs against the true values"),
-    ("scorecard", "The five assumptions"),
     ("caveats", "Caveats"),
+    ("glossary", "Glossary"),
     ("methods", "Methods appendix"),
 )
+"""The first screen (findings), the evidence (plots), then the details, each folded."""
+
+
+def absent_sections(
+    tables: Mapping[str, DisplayTable],
+    *,
+    has_effects: bool,
+    sampling: str,
+    has_assumptions: bool = True,
+) -> frozenset[str]:
+    """The sections a run has nothing for: left out, never shown empty (a repeated
+    cross-section has no attrition, a study without trust items no trust section, a
+    pre/post study no effects)."""
+    empty = {
+        "trust-shift": tables["trust"].empty,
+        "intention-cascade": tables["cascade"].empty,
+        "risk-beliefs": tables["beliefs"].empty,
+        "attrition": sampling != "panel" or tables["attrition"].empty,
+        "balance": tables["balance"].empty,
+        "reliability": tables["reliability"].empty,
+        "change": tables["change"].empty,
+        "effects": not has_effects,
+        "forest": not has_effects,
+        "scorecard": not has_assumptions,
+    }
+    return frozenset(key for key, missing in empty.items() if missing)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -17,6 +17,9 @@ import pandas as pd
 SUPPRESSED = "suppressed"
 NOT_ESTIMABLE = "not estimable"
 
+WAVE_COLUMNS = frozenset({"wave", "wave_after", "waves_compared"})
+"""Columns holding wave names."""
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Column:
@@ -38,7 +41,8 @@ class Column:
         if _missing(value):
             return "–"
         if self.kind == "text":
-            return str(value)
+            # wave names are the study's identifiers: read as words (follow_up: "follow up")
+            return str(value).replace("_", " ") if self.name in WAVE_COLUMNS else str(value)
         number = float(value)  # type: ignore[arg-type]
         if self.kind == "count":
             if 0 < number < minimum:
@@ -130,11 +134,13 @@ def display_table(
     minimum: int,
     label_columns: int = 1,
     row_filter: Callable[[pd.Series], bool] | None = None,
+    counts_only: bool = False,
 ) -> DisplayTable:
     """Format ``frame`` for the report, withholding the numbers of rows under the minimum.
 
     The first ``label_columns`` displayed columns are labels and stay visible; the others of a
-    suppressed row read "suppressed".
+    suppressed row read "suppressed". With ``counts_only`` (tables that count interviews, not
+    answers: data quality) no row is withheld and a count under the minimum reads "<minimum".
     """
     if not size_columns:
         raise ValueError(
@@ -142,6 +148,8 @@ def display_table(
             "each row's number of respondents so that the minimum cell rule can be applied."
         )
     keep = passes(frame, size_columns, minimum)
+    if counts_only:
+        keep = pd.Series(True, index=frame.index)
     rows, sizes, suppressed, unknown = [], [], [], []
     for position_of_row, (_, row) in enumerate(frame.iterrows()):
         if row_filter is not None and not row_filter(row):
@@ -166,7 +174,8 @@ def display_table(
             else:
                 cells.append(NOT_ESTIMABLE if none else SUPPRESSED)
         rows.append(cells)
-        sizes.append(cell_size(row, size_columns) if allowed else None)
+        size = cell_size(row, size_columns) if allowed else None
+        sizes.append(None if size is not None and 0 < size < minimum else size)
         suppressed.append(not allowed)
         unknown.append(none)
     return DisplayTable(

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import pandas as pd
 
 from flows.report.effects import effects_frame, numbered_warnings
+from flows.report.findings import estimator_words, inference_words
+from flows.report.labels import CHANGE_TESTS, in_words
 from flows.report.results import RunResults
 from flows.report.suppression import Column, DisplayTable, display_table
+
+WITHHELD = "withheld"
+"""An enumerator's share of answers when the enumerator did fewer interviews than the minimum."""
 
 BY_GROUP_TERMS = {"effect": "effect in the group", "difference": "difference"}
 
@@ -20,9 +27,17 @@ def _table(
     minimum: int,
     labels: int = 1,
     assignment: str | None = None,
+    counts_only: bool = False,
 ) -> DisplayTable:
     columns = design_columns(columns, assignment)
-    return display_table(frame, columns, size_columns=sizes, minimum=minimum, label_columns=labels)
+    return display_table(
+        frame,
+        columns,
+        size_columns=sizes,
+        minimum=minimum,
+        label_columns=labels,
+        counts_only=counts_only,
+    )
 
 
 def design_columns(columns: list[Column], assignment: str | None) -> list[Column]:
@@ -41,8 +56,19 @@ def design_columns(columns: list[Column], assignment: str | None) -> list[Column
     return adapted
 
 
-def section_tables(results: RunResults) -> dict[str, DisplayTable]:
-    """The display tables of every section but the effects, keyed as the template reads them."""
+def _named(frame: pd.DataFrame, column: str, names: Mapping[str, str]) -> pd.DataFrame:
+    """``frame`` with ``column``'s variable names replaced by their labels."""
+    if frame.empty or column not in frame.columns:
+        return frame
+    return frame.assign(**{column: frame[column].map(lambda text: in_words(text, names))})
+
+
+def section_tables(
+    results: RunResults, names: Mapping[str, str] | None = None
+) -> dict[str, DisplayTable]:
+    """The display tables of every section but the effects, keyed as the template reads them;
+    ``names`` the label of each variable name (outcomes, constructs, items) tables show."""
+    names = dict(names or {})
     minimum = results.minimum
     catalogue = results.catalogue
     change = results.change
@@ -74,6 +100,7 @@ def section_tables(results: RunResults) -> dict[str, DisplayTable]:
         ["n_rows"],
         minimum,
         labels=2,
+        counts_only=True,
     )
     tables["reasons"] = _table(
         results.reasons,
@@ -81,27 +108,42 @@ def section_tables(results: RunResults) -> dict[str, DisplayTable]:
             Column(name="wave", header="Wave", kind="text"),
             Column(name="check_name", header="Check", kind="text"),
             Column(name="severity", header="Severity", kind="text"),
-            Column(name="n_rows", header="Rows quarantined", kind="count"),
+            Column(name="n_rows", header="Interviews quarantined", kind="count"),
         ],
         ["n_rows"],
         minimum,
         labels=3,
+        counts_only=True,
+    )
+    enumerators = results.enumerators
+    small = pd.to_numeric(enumerators["n_interviews"], errors="coerce").fillna(0) < minimum
+    # an enumerator's don't-know share describes respondents' answers: withheld under the minimum
+    enumerators = enumerators.assign(
+        dont_know_shown=[
+            WITHHELD
+            if hidden
+            else Column(name="", header="", kind="share").show(rate, row, minimum)
+            for hidden, rate, (_, row) in zip(
+                small, enumerators["dont_know_rate"], enumerators.iterrows(), strict=True
+            )
+        ]
     )
     tables["enumerators"] = _table(
-        results.enumerators,
+        enumerators,
         [
             Column(name="wave", header="Wave", kind="text"),
             Column(name="enumerator", header="Enumerator", kind="text"),
             Column(name="n_interviews", header="Interviews", kind="count"),
             Column(name="median_duration_minutes", header="Median minutes"),
             Column(name="duration_z", header="Duration z"),
-            Column(name="dont_know_rate", header="Don't know", kind="share"),
+            Column(name="dont_know_shown", header="Don't know", kind="text"),
             Column(name="near_duplicate_share", header="Near duplicates", kind="share"),
             Column(name="n_quarantined", header="Quarantined", kind="count"),
         ],
         ["n_interviews"],
         minimum,
         labels=2,
+        counts_only=True,
     )
     tables["attrition"] = _table(
         results.attrition,
@@ -120,7 +162,7 @@ def section_tables(results: RunResults) -> dict[str, DisplayTable]:
         labels=2,
     )
     tables["attrition_tests"] = _table(
-        results.attrition_tests,
+        _named(results.attrition_tests, "characteristics", names),
         [
             Column(name="wave", header="Follow-up wave", kind="text"),
             Column(name="characteristics", header="Baseline characteristics", kind="text"),
@@ -151,7 +193,7 @@ def section_tables(results: RunResults) -> dict[str, DisplayTable]:
         labels=2,
     )
     tables["balance"] = _table(
-        results.balance,
+        _named(results.balance, "covariate", names),
         [
             Column(name="covariate", header="Baseline characteristic", kind="text"),
             Column(name="mean_comparison", header="Comparison mean"),
@@ -168,7 +210,7 @@ def section_tables(results: RunResults) -> dict[str, DisplayTable]:
         minimum,
     )
     tables["exposure_balance"] = _table(
-        results.exposure_balance,
+        _named(_named(results.exposure_balance, "outcome", names), "covariate", names),
         [
             Column(name="wave", header="Wave", kind="text"),
             Column(name="outcome", header="Model of", kind="text"),
@@ -189,7 +231,7 @@ def section_tables(results: RunResults) -> dict[str, DisplayTable]:
         labels=3,
     )
     tables["balance_joint"] = _table(
-        results.balance_joint,
+        _named(results.balance_joint, "terms", names),
         [
             Column(name="terms", header="Characteristics tested jointly", kind="text"),
             Column(name="statistic", header="F"),
@@ -211,7 +253,8 @@ def section_tables(results: RunResults) -> dict[str, DisplayTable]:
     )
     change_rows = (
         change[change["test"] != "wilcoxon"].assign(
-            outcome_label=lambda rows: rows["outcome"].map(labels_of).fillna(rows["outcome"])
+            outcome_label=lambda rows: rows["outcome"].map(labels_of).fillna(rows["outcome"]),
+            test=lambda rows: rows["test"].map(CHANGE_TESTS).fillna(rows["test"]),
         )
         if not change.empty
         else change.assign(outcome_label=pd.Series(dtype=str))
@@ -237,7 +280,7 @@ def section_tables(results: RunResults) -> dict[str, DisplayTable]:
         labels=4,
     )
     tables["reliability"] = _table(
-        results.reliability,
+        _named(results.reliability, "construct", names),
         [
             Column(name="construct", header="Construct", kind="text"),
             Column(name="wave", header="Wave", kind="text"),
@@ -259,6 +302,20 @@ def section_tables(results: RunResults) -> dict[str, DisplayTable]:
         Column(name="n_obs", header="n", kind="count"),
     ]
     tables["trust"] = _table(results.trust, trust_columns, ["n_obs"], minimum, labels=3)
+    tables["trust_effects"] = _table(
+        results.trust_effects,
+        [
+            Column(name="label", header="Source", kind="text"),
+            Column(name="wave", header="Wave", kind="text"),
+            Column(name="estimate", header="Effect (points of 1-5)", kind="estimate"),
+            Column(name="conf_low_primary|conf_high_primary", header="95% CI", kind="interval"),
+            Column(name="p_value_primary", header="p", kind="p_value"),
+            Column(name="n_obs", header="n", kind="count"),
+        ],
+        ["n_smallest_cell"],
+        minimum,
+        labels=2,
+    )
     tables["cascade"] = _table(
         results.cascade,
         [
@@ -273,7 +330,7 @@ def section_tables(results: RunResults) -> dict[str, DisplayTable]:
         labels=3,
     )
     tables["beliefs"] = _table(
-        results.beliefs,
+        _named(results.beliefs, "item", names),
         [
             Column(name="item", header="Risk", kind="text"),
             Column(name="wave", header="Wave", kind="text"),
@@ -329,74 +386,107 @@ def section_tables(results: RunResults) -> dict[str, DisplayTable]:
     return tables
 
 
-INFERENCE_LABELS = {
-    "wild_bootstrap": "wild cluster bootstrap",
-    "cr2_satterthwaite": "CR2, Satterthwaite df",
-    "cr1": "CR1, t(G-1)",
-    "hc2": "HC2, t(N-K)",
-}
-"""Words for the estimates' ``primary_inference`` codes: which inference the CI and p are."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EffectGroup:
+    """The effects of one group of outcomes (the primary outcomes, or one family)."""
+
+    title: str
+    main: DisplayTable
+    robustness: DisplayTable
+    others: DisplayTable
+    notes: list[str]
+    inference: str
+
+
+MAIN_EFFECT_COLUMNS = [
+    Column(name="label", header="Outcome", kind="text"),
+    Column(name="unit", header="Unit", kind="text"),
+    Column(name="estimate", header="Effect", kind="estimate"),
+    Column(name="standardized_effect", header="Effect in SD", kind="estimate"),
+    Column(name="conf_low_primary|conf_high_primary", header="95% CI", kind="interval"),
+    Column(name="p_value_primary", header="p", kind="p_value"),
+    Column(name="q_value", header="q", kind="p_value"),
+    Column(name="n_obs", header="n", kind="count"),
+    Column(name="notes_marker", header="Notes", kind="text"),
+]
+"""The effects table a reader scans: one row per outcome, the primary inference only."""
+
+ROBUSTNESS_COLUMNS = [
+    Column(name="label", header="Outcome", kind="text"),
+    Column(name="p_value_romano_wolf", header="p, step-down (Romano-Wolf)", kind="p_value"),
+    Column(name="p_value_westfall_young", header="p, step-down (Westfall-Young)", kind="p_value"),
+    Column(name="p_value_randomization", header="p, randomization inference", kind="p_value"),
+    Column(name="p_value", header="p (CR1)", kind="p_value"),
+    Column(name="p_value_wild_bootstrap", header="p (wild bootstrap)", kind="p_value"),
+    Column(name="adjusted_p_value", header="q (Benjamini-Hochberg)", kind="p_value"),
+    Column(name="mde_standardized", header="MDE in SD", kind="estimate"),
+    Column(name="n_clusters", header="Communities", kind="integer"),
+]
+"""The same rows' other p-values, for the statistician (folded)."""
+
+OTHER_COLUMNS = [
+    Column(name="label", header="Outcome", kind="text"),
+    Column(name="wave", header="Wave", kind="text"),
+    Column(name="estimator_label", header="Estimator", kind="text"),
+    Column(name="estimate", header="Effect", kind="estimate"),
+    Column(name="conf_low_primary|conf_high_primary", header="95% CI", kind="interval"),
+    Column(name="p_value_primary", header="p", kind="p_value"),
+    Column(name="n_obs", header="n", kind="count"),
+]
+"""Every other estimate of the group: other waves, the other estimator, robustness models."""
 
 
 def effect_groups(
-    effects: pd.DataFrame, minimum: int, assignment: str | None = None
-) -> list[tuple[str, DisplayTable, list[str]]]:
-    """The effects tables: primary outcomes first, then one per family, each with its notes.
+    effects: pd.DataFrame,
+    minimum: int,
+    assignment: str | None = None,
+    *,
+    main: pd.DataFrame | None = None,
+) -> list[EffectGroup]:
+    """The effects tables: primary outcomes first, then one per family.
 
-    The interval and p-value shown first are the design's primary inference, named in the
-    Inference column; CR1's p-value stays beside them.
+    Each group's main table holds the main estimator's rows at the primary wave (``main``)
+    with the design's primary inference; the robustness table the other p-values of the same
+    rows; the third every other estimate of the group's outcomes (other waves, estimators).
     """
-    if "primary_inference" in effects:
-        effects = effects.assign(
-            inference_label=effects["primary_inference"].map(INFERENCE_LABELS).fillna("")
+    if effects.empty:
+        return []
+    effects = effects.assign(
+        estimator_label=effects["estimator"].map(estimator_words),
+        inference_label=effects.get("primary_inference", pd.Series("", index=effects.index))
+        .map(inference_words)
+        .fillna(""),
+    )
+    chosen = set(main.index) if main is not None else set()
+    primary = effects[effects["is_primary"].astype(bool)]
+    groups = [("Primary outcomes", primary)] if not primary.empty else []
+    groups += [
+        (f"Family: {str(family).replace('_', ' ')}", rows)
+        for family, rows in effects[~effects["is_primary"].astype(bool)].groupby(
+            "family", sort=False
         )
-    effect_columns = [
-        Column(name="label", header="Outcome", kind="text"),
-        Column(name="family", header="Family", kind="text"),
-        Column(name="waves_compared", header="Waves", kind="text"),
-        Column(name="estimator", header="Estimator", kind="text"),
-        Column(name="estimate", header="Effect", kind="estimate"),
-        Column(name="conf_low_primary|conf_high_primary", header="95% CI", kind="interval"),
-        Column(name="p_value_primary", header="p", kind="p_value"),
-        Column(name="inference_label", header="Inference", kind="text"),
-        Column(name="p_value", header="p (CR1)", kind="p_value"),
-        Column(name="p_value_wild_bootstrap", header="p (wild bootstrap)", kind="p_value"),
-        Column(name="p_value_randomization", header="p (randomization)", kind="p_value"),
-        Column(name="adjusted_p_value", header="q (BH)", kind="p_value"),
-        Column(name="q_value", header="sharpened q", kind="p_value"),
-        Column(name="p_value_romano_wolf", header="p (Romano-Wolf)", kind="p_value"),
-        Column(name="comparison_mean", header="Comparison mean", kind="estimate"),
-        Column(name="standardized_effect", header="Effect in SD", kind="estimate"),
-        Column(name="mde_standardized", header="MDE in SD (80% power)", kind="estimate"),
-        Column(name="conclusion", header="What it shows", kind="text"),
-        Column(name="n_obs", header="n", kind="count"),
-        Column(name="n_clusters", header="Communities", kind="integer"),
-        Column(name="notes_marker", header="Notes", kind="text"),
     ]
-    shown: list[tuple[str, DisplayTable, list[str]]] = []
-    if not effects.empty:
-        primary = effects[effects["is_primary"].astype(bool)]
-        groups = [("Primary outcomes", primary)] if not primary.empty else []
-        groups += [
-            (f"Family: {family}", rows)
-            for family, rows in effects[~effects["is_primary"].astype(bool)].groupby(
-                "family", sort=False
+    shown: list[EffectGroup] = []
+    for title, rows in groups:
+        leading = rows[rows.index.isin(chosen)]
+        marked, notes = numbered_warnings(leading)
+        inference = ", ".join(dict.fromkeys(label for label in marked["inference_label"] if label))
+        shown.append(
+            EffectGroup(
+                title=title,
+                main=_table(marked, MAIN_EFFECT_COLUMNS, ["n_smallest_cell"], minimum, 2),
+                robustness=_table(
+                    leading, ROBUSTNESS_COLUMNS, ["n_smallest_cell"], minimum, 1, assignment
+                ),
+                others=_table(
+                    rows[~rows.index.isin(chosen)],
+                    OTHER_COLUMNS,
+                    ["n_smallest_cell"],
+                    minimum,
+                    3,
+                ),
+                notes=notes,
+                inference=inference,
             )
-        ]
-        for title, rows in groups:
-            marked, notes = numbered_warnings(rows)
-            shown.append(
-                (
-                    title,
-                    _table(
-                        marked,
-                        effect_columns,
-                        ["n_smallest_cell"],
-                        minimum,
-                        labels=4,
-                        assignment=assignment,
-                    ),
-                    notes,
-                )
-            )
+        )
     return shown

@@ -7,6 +7,8 @@ figure, 0.47 (0.48), and equal R's paired t test to 1e-6.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from flows import api
@@ -41,3 +43,18 @@ def test_the_change_in_employment_is_the_published_one(new_jersey: StudyRun) -> 
     assert change["estimate"].iloc[0] == pytest.approx(reference["estimate"], abs=TOLERANCE)
     assert change["std_error"].iloc[0] == pytest.approx(reference["std_error"], abs=TOLERANCE)
     assert change["n_pairs"].iloc[0] == reference["n_pairs"]
+
+
+def test_the_first_screen_of_a_pre_post_study_gives_each_primary_outcome_its_change(
+    new_jersey: StudyRun,
+) -> None:
+    first = new_jersey.report[
+        new_jersey.report.index('<section id="findings">') : new_jersey.report.index("</section>")
+    ]
+    assert "There is no comparison group" in first
+    lines = re.findall(r'<li class="primary-outcome[^"]*"[^>]*>(.*?)</li>', first, re.S)
+    assert len(lines) == 2
+    for line in lines:
+        assert re.search(r"changed by -?\d+\.\d+ .*95% CI", line), line
+        assert "not an effect of the campaign" in line
+    assert 'id="forest"' not in new_jersey.report and 'id="effects"' not in new_jersey.report

@@ -19,9 +19,15 @@ class _Outcomes:
         self.sesoi = sesoi
 
 
+class _Design:
+    def __init__(self, sampling: str) -> None:
+        self.sampling = sampling
+
+
 class _Study:
-    def __init__(self, sesoi: dict[str, float]) -> None:
+    def __init__(self, sesoi: dict[str, float], sampling: str = "panel") -> None:
         self.outcomes = _Outcomes(sesoi)
+        self.design = _Design(sampling)
 
 
 ROWS = pd.DataFrame(
@@ -64,6 +70,33 @@ def test_the_primary_inference_is_read_where_a_row_has_it() -> None:
     table = add_conclusions(_Study({}), rows, [])  # type: ignore[arg-type]
     # CR1 calls the third row an effect; the primary inference (p = 0.2) does not.
     assert table.iloc[2]["conclusion"] == "inconclusive"
+
+
+def test_the_primary_interval_is_stored_in_standard_deviations_beside_the_effect() -> None:
+    rows = ROWS.assign(
+        p_value_primary=[0.9, None, 0.2],
+        conf_low_primary=[-0.2, None, -1.2],
+        conf_high_primary=[0.25, None, 0.2],
+        primary_inference=["wild_bootstrap", None, "wild_bootstrap"],
+    )
+    table = add_conclusions(_Study({}), rows, [])  # type: ignore[arg-type]
+    # SD 2 (0.02 / 0.01 and -0.5 / -0.25): the primary interval halves, CR1's is not read.
+    assert table.iloc[0]["conf_low_standardized"] == pytest.approx(-0.1)
+    assert table.iloc[0]["conf_high_standardized"] == pytest.approx(0.125)
+    assert table.iloc[2]["conf_low_standardized"] == pytest.approx(-0.6)
+    assert table.iloc[2]["conf_high_standardized"] == pytest.approx(0.1)
+    # a log-odds row has no standardized effect, so no interval in SD
+    assert math.isnan(table.iloc[1]["conf_low_standardized"])
+
+
+def test_the_main_estimator_is_the_plans_not_the_first_row() -> None:
+    rows = pd.concat(
+        [ROWS.assign(estimator=["post_only_difference", "ordered_logit", "did"]), ROWS]
+    )
+    panel = add_conclusions(_Study({}), rows, [])  # type: ignore[arg-type]
+    assert list(panel["is_main_estimator"]) == [True, False, False, True, False, True]
+    cross_section = add_conclusions(_Study({}, "repeated_cross_section"), rows, [])  # type: ignore[arg-type]
+    assert list(cross_section["is_main_estimator"]) == [True, False, True, False, False, False]
 
 
 def test_an_estimated_study_stores_the_evidence_columns(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -118,61 +118,104 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-def render(page: Path, *, screenshot: Path | None = None, width: int = 1280) -> RenderedPage:
-    """Open ``page`` (a local HTML file), wait for load, and report what the browser saw."""
-    result = RenderedPage()
-    # Chromium's helper processes can still write to the profile for a moment after the main
-    # process exits; a leftover temporary folder is harmless, a failed test is not.
-    with tempfile.TemporaryDirectory(
-        prefix="trustshift-chromium-", ignore_cleanup_errors=True
-    ) as profile_name:
-        profile = Path(profile_name)
-        process = subprocess.Popen(
+class ChromiumSession:
+    """One headless Chromium kept open for several pages and widths (tests only).
+
+    Starting Chromium costs about a second; the browser tests open each report once per width
+    in one session. Use as a context manager; ``open`` navigates and waits for the load.
+    """
+
+    def __init__(self) -> None:
+        self._profile = tempfile.TemporaryDirectory(
+            prefix="trustshift-chromium-", ignore_cleanup_errors=True
+        )
+        self._process: subprocess.Popen[bytes] | None = None
+        self._tools: _DevTools | None = None
+
+    def __enter__(self) -> ChromiumSession:
+        # Chromium's helper processes can still write to the profile for a moment after the
+        # main process exits; a leftover temporary folder is harmless, a failed test is not.
+        profile = Path(self._profile.name)
+        self._process = subprocess.Popen(
             [chromium_executable(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,  # its own process group, so its helpers end with it
         )
         try:
-            port = _devtools_port(profile, process)
+            port = _devtools_port(profile, self._process)
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as r:
                 targets = json.loads(r.read())
             target = next(t for t in targets if t.get("type") == "page")
-            tools = _DevTools(target["webSocketDebuggerUrl"])
-            try:
-                for domain in ("Page", "Runtime", "Log", "Network"):
-                    tools.call(f"{domain}.enable")
-                tools.call(
-                    "Emulation.setDeviceMetricsOverride",
-                    width=width,
-                    height=900,
-                    deviceScaleFactor=1,
-                    mobile=False,
-                )
-                tools.call("Page.navigate", url=page.resolve().as_uri())
-                tools.wait_for("Page.loadEventFired")
-                evaluated = tools.call(
-                    "Runtime.evaluate",
-                    expression=(
-                        "JSON.stringify({ids: Array.from(document.querySelectorAll('section[id]'))"
-                        ".map(s => s.id), text: document.body.innerText})"
-                    ),
-                    returnByValue=True,
-                )
-                seen = json.loads(evaluated["result"]["value"])
-                result.section_ids = list(seen["ids"])
-                result.text = str(seen["text"])
-                if screenshot is not None:
-                    shot = tools.call(
-                        "Page.captureScreenshot", format="png", captureBeyondViewport=True
-                    )
-                    screenshot.parent.mkdir(parents=True, exist_ok=True)
-                    screenshot.write_bytes(base64.b64decode(shot["data"]))
-                    result.screenshot = screenshot
-            finally:
-                tools.close()
-        finally:
-            _stop(process)
+            self._tools = _DevTools(target["webSocketDebuggerUrl"])
+            for domain in ("Page", "Runtime", "Log", "Network"):
+                self._tools.call(f"{domain}.enable")
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._tools is not None:
+            self._tools.close()
+        if self._process is not None:
+            _stop(self._process)
+        self._profile.cleanup()
+
+    @property
+    def tools(self) -> _DevTools:
+        if self._tools is None:
+            raise RuntimeError("ChromiumSession: not started; use it in a with block")
+        return self._tools
+
+    def open(self, page: Path, *, width: int = 1280, height: int = 900) -> None:
+        """Load ``page`` (a local HTML file) in a window ``width`` CSS pixels wide."""
+        self.tools.call(
+            "Emulation.setDeviceMetricsOverride",
+            width=width,
+            height=height,
+            deviceScaleFactor=1,
+            mobile=width < 600,
+        )
+        self.tools.events.clear()
+        self.tools.call("Page.navigate", url=page.resolve().as_uri())
+        self.tools.wait_for("Page.loadEventFired")
+
+    def evaluate(self, expression: str) -> Any:
+        """The JSON value of a JavaScript expression evaluated in the page."""
+        evaluated = self.tools.call(
+            "Runtime.evaluate", expression=f"JSON.stringify({expression})", returnByValue=True
+        )
+        if "exceptionDetails" in evaluated:
+            raise RuntimeError(
+                f"evaluate: {expression[:60]!r} threw {evaluated['exceptionDetails']}"
+            )
+        return json.loads(evaluated["result"]["value"])
+
+    def screenshot(self, path: Path, *, full_page: bool = True) -> Path:
+        """A PNG of the page (the whole page by default) written to ``path``."""
+        shot = self.tools.call(
+            "Page.captureScreenshot", format="png", captureBeyondViewport=full_page
+        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(base64.b64decode(shot["data"]))
+        return path
+
+
+def render(page: Path, *, screenshot: Path | None = None, width: int = 1280) -> RenderedPage:
+    """Open ``page`` (a local HTML file), wait for load, and report what the browser saw."""
+    result = RenderedPage()
+    with ChromiumSession() as session:
+        session.open(page, width=width)
+        seen = session.evaluate(
+            "{ids: Array.from(document.querySelectorAll('section[id]')).map(s => s.id),"
+            " text: document.body.innerText}"
+        )
+        result.section_ids = list(seen["ids"])
+        result.text = str(seen["text"])
+        if screenshot is not None:
+            result.screenshot = session.screenshot(screenshot)
+        tools = session.tools
     for event in tools.events:
         method = event.get("method")
         params = event.get("params", {})

@@ -94,7 +94,7 @@ def test_the_report_shows_effects_by_who_decides_under_the_minimum_cell_rule(
     difference = stored[
         (stored["outcome"] == "irregular_intention") & (stored["term"] == "difference")
     ].iloc[0]
-    section = text[text.index('id="effects-by-who-decides"') : text.index('id="forest"')]
+    section = text[text.index('id="effects-by-who-decides"') : text.index('id="design"')]
     publishable = bool(difference["n_smallest_cell"] >= minimum_cell_size)
     assert publishable == (minimum_cell_size == 10), "the test study's cells changed size"
     if publishable:

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import re
-import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from flows.estimation import EstimationRun, estimate_study, read_result
-from flows.ingest import ingest_wave
+from flows.estimation import EstimationRun, read_result
 from flows.report import REPORT_SECTIONS, build_report
 from flows.report.suppression import SUPPRESSED, Column, display_table
 from flows.study import Study, load_study
 from tests.flows.estimation.conftest import THREE_WAVES_WITH_A_SMALL_CELL, ingest_and_estimate
 from tests.flows.report.chromium import render
+from tests.flows.report.prose import codes_in_prose, prose
 
 REPOSITORY = Path(__file__).resolve().parents[3]
 ARTIFACTS = REPOSITORY / "test-artifacts"
@@ -32,16 +31,9 @@ def reported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Study, Estimatio
 
 
 @pytest.fixture(scope="module")
-def example_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def example_report(design_reports: dict[str, Path]) -> Path:
     """The bundled example study (simulated, with field faults), ingested, estimated, reported."""
-    root = tmp_path_factory.mktemp("example")
-    shutil.copy2(EXAMPLE / "study.toml", root / "study.toml")
-    shutil.copytree(EXAMPLE / "inbox", root / "inbox")
-    study = load_study(root / "study.toml")
-    for path in sorted(study.inbox.iterdir()):
-        ingest_wave(study, path)
-    run = estimate_study(study, bootstrap_draws=99, lee_draws=20, seed=5)
-    return build_report(study, run_id=run.run_id, out_dir=root / "report")
+    return design_reports["example"]
 
 
 class _Rows(HTMLParser):
@@ -128,7 +120,7 @@ def test_no_cell_under_the_minimum_appears(reported: tuple[Study, EstimationRun,
         assert SUPPRESSED in cells
         assert not any(re.fullmatch(r"-?[\d.,]+%?|\[.*\]", cell) for cell in cells), cells
     follow_up_comparison = [
-        cells for _, _, cells in parser.rows if cells[:2] == ["follow_up", "comparison"]
+        cells for _, _, cells in parser.rows if cells[:2] == ["follow up", "comparison"]
     ]
     assert follow_up_comparison and all(SUPPRESSED in cells for cells in follow_up_comparison)
     # ...and no count of respondents between 1 and the minimum is printed as a number.
@@ -199,3 +191,126 @@ def test_a_row_with_no_count_and_no_estimate_reads_not_estimable_not_suppressed(
     )  # fmt: skip
     assert table.rows == [["a", "0.500"], ["b", NOT_ESTIMABLE]]
     assert table.n_suppressed == 0 and table.n_not_estimable == 1
+
+
+def _first_screen(page: str) -> str:
+    return page[page.index('<section id="findings">') : page.index("</section>")]
+
+
+def _variable_names(study: Study) -> list[str]:
+    instrument = study.resolved_instrument()
+    return [
+        *(item.name for item in instrument.items),
+        *(construct.name for construct in instrument.constructs),
+        *(f"index_{family}" for family in study.outcomes.families),
+    ]
+
+
+def test_the_first_screen_gives_each_primary_outcome_a_number_and_every_assumption_a_reason(
+    example_report: Path,
+) -> None:
+    page = example_report.read_text(encoding="utf-8")
+    first = _first_screen(page)
+    study = load_study(example_report.parents[1] / "study.toml")
+    lines = re.findall(r'<li class="primary-outcome[^"]*"[^>]*>(.*?)</li>', first, re.S)
+    assert len(lines) == len(study.outcomes.primary)
+    for line in lines:
+        assert re.search(r"\d+\.\d+ .*95% CI -?\d", line), line
+        assert re.search(r"raised it|lowered it|no clear change|no detectable change", line)
+    # the risk index rose with the campaign: the line says so in its own units
+    assert any("raised it by" in line and "0-100 scale" in line for line in lines)
+    assert first.count('class="assumption"') == 5
+    reasons = re.findall(r'<p class="reason">(.*?)</p>', first, re.S)
+    assert len(reasons) == 5 and all(len(reason) > 40 for reason in reasons)
+    assert "Communities were randomly assigned" in first
+
+
+def test_no_prose_of_the_report_holds_a_variable_name_or_an_estimator_code(
+    example_report: Path,
+) -> None:
+    page = example_report.read_text(encoding="utf-8")
+    study = load_study(example_report.parents[1] / "study.toml")
+    assert codes_in_prose(page, _variable_names(study)) == []
+    # the check is not vacuous: the exported numbers still carry the codes
+    assert "irregular_intention" in (example_report.parent / "estimates.csv").read_text()
+
+
+def test_the_prose_check_finds_a_planted_variable_name_and_code() -> None:
+    page = "<p>The effect on index_risk (ancova) rose.</p><code>ancova</code>"
+    assert codes_in_prose(page, ["index_risk"]) == ["ancova", "index_risk"]
+    assert codes_in_prose("<code>index_risk</code>", ["index_risk"]) == []
+
+
+def test_long_tables_are_folded_and_the_main_effects_table_has_few_columns(
+    example_report: Path,
+) -> None:
+    page = example_report.read_text(encoding="utf-8")
+    effects = page[page.index('<section id="effects">') : page.index('<section id="design">')]
+    first_table = effects[effects.index("<table") : effects.index("</table>")]
+    assert first_table.count("<th ") <= 9
+    # every table outside the first screen and the first effects group sits in a <details>
+    parts = page.split("<details")
+    assert len(parts) > 15
+    assert page.index("<table") > page.index('<section id="trust-shift">')
+
+
+def test_a_not_estimable_row_never_reads_suppressed() -> None:
+    table = display_table(
+        pd.DataFrame({"label": ["none"], "estimate": [None], "p_value": [None], "n": [None]}),
+        [
+            Column(name="label", header="Outcome", kind="text"),
+            Column(name="estimate", header="Effect", kind="estimate"),
+            Column(name="p_value", header="p", kind="p_value"),
+            Column(name="n", header="n", kind="count"),
+        ],
+        size_columns=["n"],
+        minimum=10,
+    )
+    assert table.rows == [["none", "not estimable", "not estimable", "not estimable"]]
+    assert table.n_suppressed == 0 and table.n_not_estimable == 1
+
+
+def test_data_quality_counts_under_the_minimum_read_less_than_the_minimum_not_suppressed(
+    reported: tuple[Study, EstimationRun, Path],
+) -> None:
+    frame = pd.DataFrame(
+        {"wave": ["baseline"], "check_name": ["speeders"], "severity": ["row"], "n_rows": [3]}
+    )
+    columns = [
+        Column(name="wave", header="Wave", kind="text"),
+        Column(name="check_name", header="Check", kind="text"),
+        Column(name="severity", header="Severity", kind="text"),
+        Column(name="n_rows", header="Interviews", kind="count"),
+    ]
+    table = display_table(frame, columns, size_columns=["n_rows"], minimum=10, counts_only=True)
+    assert table.rows == [["baseline", "speeders", "row", "<10"]]
+    assert table.n_suppressed == 0 and table.sizes == [None]
+    withheld = display_table(frame, columns, size_columns=["n_rows"], minimum=10, label_columns=3)
+    assert withheld.rows[0][3] == SUPPRESSED
+
+
+@pytest.mark.parametrize("design", ["example", "individually_randomised", "own_instrument"])
+def test_each_designs_report_words_its_design_and_data(
+    design_reports: dict[str, Path], design: str
+) -> None:
+    report = design_reports[design]
+    page = report.read_text(encoding="utf-8")
+    study = load_study(report.parents[1] / "study.toml")
+    assert codes_in_prose(page, _variable_names(study)) == []
+    first = _first_screen(page)
+    lines = re.findall(r'<li class="primary-outcome([^"]*)"[^>]*>(.*?)</li>', first, re.S)
+    assert len(lines) == len(study.outcomes.primary)
+    assert all("95% CI" in text for css, text in lines if "no-estimate" not in css)
+    text = prose(page)
+    if design == "individually_randomised":
+        assert "Respondents were randomly assigned" in first
+        assert "communit" not in text.lower()
+    if design != "example":
+        # an instrument without migration items: no migration wording, no empty section
+        assert "migrat" not in text.lower()
+        assert 'class="empty"' not in page
+    parser = _Rows()
+    parser.feed(page)
+    for size, css, cells in parser.rows:
+        if size == "not-estimable" or css == "not-estimable":
+            assert SUPPRESSED not in cells, cells
