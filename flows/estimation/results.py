@@ -7,7 +7,6 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 
 from flows import api
@@ -15,7 +14,7 @@ from flows.estimation.conclusions import EVIDENCE_COLUMNS
 from flows.estimation.errors import EstimationError
 from flows.exports import withhold_small_cells, write_csv
 from flows.study import Study
-from flows.warehouse import connect, has_table, insert_frame, warehouse_path
+from flows.warehouse import WarehouseConnection, connect, has_table, insert_frame, warehouse_path
 from measurement.attrition import ATTRITION_COLUMNS
 from measurement.balance import BALANCE_COLUMNS
 from measurement.change import CHANGE_COLUMNS
@@ -257,14 +256,16 @@ def result_table_ddl(name: str) -> str:
     )
 
 
-def create_result_tables(connection: duckdb.DuckDBPyConnection) -> None:
+def create_result_tables(connection: WarehouseConnection) -> None:
     """Create every result table that is missing, and add columns an older table lacks."""
     for name, columns in RESULT_TABLES.items():
         connection.execute(result_table_ddl(name))
         present = {
             row[0]
             for row in connection.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [name]
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_schema = current_schema() AND table_name = ?",
+                [name],
             ).fetchall()
         }
         for column, kind in columns:
@@ -298,7 +299,7 @@ def conform_table(name: str, frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_results(
-    connection: duckdb.DuckDBPyConnection,
+    connection: WarehouseConnection,
     *,
     run_id: str,
     study_id: str,
@@ -329,10 +330,9 @@ def read_result(study: Study, table: str, run_id: str) -> pd.DataFrame:
         if not has_table(connection, table):
             return pd.DataFrame(columns=[column for column, _ in RESULT_TABLES[table]])
         frame = connection.execute(
-            f"SELECT * EXCLUDE (run_id, study_id) FROM {table} WHERE run_id = ? AND study_id = ?",
-            [run_id, study.id],
+            f"SELECT * FROM {table} WHERE run_id = ? AND study_id = ?", [run_id, study.id]
         ).fetch_df()
-    return frame
+    return frame.drop(columns=["run_id", "study_id"])
 
 
 def run_record(study: Study, run_id: str) -> dict[str, object]:
