@@ -247,12 +247,18 @@ RESULT_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 
+# Each row's place in the table as the run computed it: reads order by it, since not every
+# warehouse returns rows in the order they were written (PostgreSQL fills free space first).
+ROW_POSITION = "row_position"
+KEY_COLUMNS = ("run_id", "study_id", ROW_POSITION)
+
+
 def result_table_ddl(name: str) -> str:
     """The CREATE TABLE statement of one result table."""
     columns = ", ".join(f'"{column}" {kind}' for column, kind in RESULT_TABLES[name])
     return (
         f"CREATE TABLE IF NOT EXISTS {name} "
-        f"(run_id VARCHAR NOT NULL, study_id VARCHAR NOT NULL, {columns})"
+        f"(run_id VARCHAR NOT NULL, study_id VARCHAR NOT NULL, row_position INTEGER, {columns})"
     )
 
 
@@ -268,7 +274,7 @@ def create_result_tables(connection: WarehouseConnection) -> None:
                 [name],
             ).fetchall()
         }
-        for column, kind in columns:
+        for column, kind in ((ROW_POSITION, "INTEGER"), *columns):
             if column not in present:
                 connection.execute(f'ALTER TABLE {name} ADD COLUMN "{column}" {kind}')
 
@@ -309,6 +315,7 @@ def write_results(
     written: dict[str, int] = {}
     for name, frame in tables.items():
         staged = conform_table(name, frame)
+        staged.insert(0, ROW_POSITION, range(len(staged)))
         staged.insert(0, "study_id", study_id)
         staged.insert(0, "run_id", run_id)
         connection.execute(
@@ -330,9 +337,10 @@ def read_result(study: Study, table: str, run_id: str) -> pd.DataFrame:
         if not has_table(connection, table):
             return pd.DataFrame(columns=[column for column, _ in RESULT_TABLES[table]])
         frame = connection.execute(
-            f"SELECT * FROM {table} WHERE run_id = ? AND study_id = ?", [run_id, study.id]
+            f"SELECT * FROM {table} WHERE run_id = ? AND study_id = ? ORDER BY row_position",
+            [run_id, study.id],
         ).fetch_df()
-    return frame.drop(columns=["run_id", "study_id"])
+    return frame.drop(columns=list(KEY_COLUMNS)).reset_index(drop=True)
 
 
 def run_record(study: Study, run_id: str) -> dict[str, object]:

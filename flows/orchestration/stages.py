@@ -205,10 +205,11 @@ def read_estimates(study: Study, *, run_id: str) -> pd.DataFrame:
             return pd.DataFrame()
         return (
             connection.execute(
-                "SELECT * FROM estimates WHERE run_id = ? AND study_id = ?", [run_id, study.id]
+                "SELECT * FROM estimates WHERE run_id = ? AND study_id = ? ORDER BY row_position",
+                [run_id, study.id],
             )
             .fetch_df()
-            .drop(columns=["run_id", "study_id"])
+            .drop(columns=["run_id", "study_id", "row_position"])
         )
 
 
