@@ -16,7 +16,7 @@ LOCK_OPTIONS := pyproject.toml --extra dev --universal --python-version 3.11 --g
 FLOORS := .venv-floors
 
 .PHONY: demo test setup browser lint typecheck layers pytest bench clean lock lock-upgrade \
-	lock-check floors wheel-check
+	lock-check floors wheel-check postgres integration
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)
@@ -104,6 +104,17 @@ pytest: $(STAMP) browser
 	$(BIN)/pytest
 
 test: lint typecheck layers pytest
+
+# The integration tests start a throwaway PostgreSQL cluster from Debian's package (initdb and
+# pg_ctl in a temporary folder), a Prefect server on it and a process worker; install
+# PostgreSQL when missing. `make test` leaves them out (the `postgres` marker).
+postgres:
+	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { \
+		echo "installing Debian's postgresql for the integration tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+
+integration: $(STAMP) postgres
+	$(BIN)/pytest -m postgres tests/integration
 
 # Benchmarks print timings and ratios against peer libraries (minutes; not part of make test).
 bench: $(STAMP)

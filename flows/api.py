@@ -88,7 +88,18 @@ def responses(
     if interviews.empty:
         return interviews.drop(columns="wave_order")
     wide = long.pivot(index=["wave", "row_number"], columns="item", values="value")
-    item_order = [name for name in order["stored_name"] if name in wide.columns]
+    # Items in the instrument's order: a table's row order is not kept by every warehouse
+    # (PostgreSQL reuses the space of deleted rows), so it is not read from the rows.
+    position = {
+        name: index
+        for index, name in enumerate(
+            stored for item in study.resolved_instrument().items for stored in item.stored_names()
+        )
+    }
+    item_order = sorted(
+        (name for name in order["stored_name"] if name in wide.columns),
+        key=lambda name: position.get(name, len(position)),
+    )
     wide = wide[item_order].reset_index()
     wide.columns.name = None
     merged = interviews.merge(wide, on=["wave", "row_number"], how="left", validate="one_to_one")

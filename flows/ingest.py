@@ -11,7 +11,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-import duckdb
 import numpy as np
 import pandas as pd
 
@@ -27,6 +26,7 @@ from flows.warehouse import (
     INTERVIEW_COLUMNS,
     NOT_ANSWERED,
     OUT_OF_RANGE,
+    WarehouseConnection,
     connect,
     current_wave,
     insert_frame,
@@ -351,7 +351,7 @@ def _bounds_by_column(
     return lower, upper, allowed
 
 
-def register_study(connection: duckdb.DuckDBPyConnection, study: Study, now: datetime) -> None:
+def register_study(connection: WarehouseConnection, study: Study, now: datetime) -> None:
     """Insert or refresh the study's row, its item metadata and its missing-value reasons."""
     instrument = study.resolved_instrument()
     connection.execute(
@@ -402,7 +402,7 @@ def register_study(connection: duckdb.DuckDBPyConnection, study: Study, now: dat
 
 
 def _retire_version(
-    connection: duckdb.DuckDBPyConnection, study_id: str, wave: str, version: int, now: datetime
+    connection: WarehouseConnection, study_id: str, wave: str, version: int, now: datetime
 ) -> None:
     connection.execute(
         "UPDATE waves SET status = 'replaced', replaced_at = ? "
@@ -417,7 +417,7 @@ def _retire_version(
 
 
 def _insert_frame(
-    connection: duckdb.DuckDBPyConnection,
+    connection: WarehouseConnection,
     table: str,
     frame: pd.DataFrame,
     study_id: str,

@@ -7,19 +7,18 @@ before anything is written.
 
 from __future__ import annotations
 
-import duckdb
 import pandas as pd
 
 from flows.errors import IngestError
 from flows.privacy import key_fingerprint, pseudonymise
 from flows.study import Study
-from flows.warehouse import has_table
+from flows.warehouse import WarehouseConnection, has_table
 
 # Widths tried when looking for ids that lost (or gained) their leading zeros.
 _PADDED_WIDTHS = range(2, 13)
 
 
-def recorded_fingerprint(connection: duckdb.DuckDBPyConnection, study_id: str) -> str | None:
+def recorded_fingerprint(connection: WarehouseConnection, study_id: str) -> str | None:
     """The fingerprint of the key the study's stored waves were pseudonymised with."""
     if not has_table(connection, "pseudonym_keys"):
         return None
@@ -29,7 +28,7 @@ def recorded_fingerprint(connection: duckdb.DuckDBPyConnection, study_id: str) -
     return None if row is None else str(row[0])
 
 
-def check_key(connection: duckdb.DuckDBPyConnection, study: Study, key: bytes) -> None:
+def check_key(connection: WarehouseConnection, study: Study, key: bytes) -> None:
     """Refuse a pseudonym key whose fingerprint differs from the one the warehouse recorded."""
     recorded = recorded_fingerprint(connection, study.id)
     if recorded is None or recorded == key_fingerprint(key):
@@ -43,9 +42,7 @@ def check_key(connection: duckdb.DuckDBPyConnection, study: Study, key: bytes) -
     )
 
 
-def record_key(
-    connection: duckdb.DuckDBPyConnection, study: Study, key: bytes, now: object
-) -> None:
+def record_key(connection: WarehouseConnection, study: Study, key: bytes, now: object) -> None:
     """Record the key's fingerprint the first time the study stores a wave."""
     connection.execute(
         "INSERT INTO pseudonym_keys VALUES (?, ?, ?) ON CONFLICT (study_id) DO NOTHING",
@@ -54,7 +51,7 @@ def record_key(
 
 
 def baseline_pseudonyms(
-    connection: duckdb.DuckDBPyConnection, study: Study, wave: str
+    connection: WarehouseConnection, study: Study, wave: str
 ) -> set[str] | None:
     """Pseudonyms of the stored first wave, when ``wave`` is a later wave of a panel."""
     if study.design.sampling != "panel" or wave == study.wave_names[0]:
@@ -71,7 +68,7 @@ def baseline_pseudonyms(
 
 
 def check_panel_link(
-    connection: duckdb.DuckDBPyConnection,
+    connection: WarehouseConnection,
     study: Study,
     *,
     wave: str,

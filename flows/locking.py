@@ -138,10 +138,10 @@ def reconcile_crashed_runs(study: Study) -> int:
     a run still ``running`` when the lock is free was left by a process that died (killed,
     out of memory, a power cut). Returns how many rows were marked.
     """
-    from flows.warehouse import connect, has_table, warehouse_path
+    from flows.warehouse import connect, has_table, warehouse_exists, warehouse_path
 
     database = warehouse_path(study)
-    if not database.is_file():
+    if not warehouse_exists(database):
         return 0
     with connect(database) as connection:
         if not has_table(connection, "runs"):

@@ -14,10 +14,14 @@ import json
 from datetime import datetime
 from pathlib import Path
 
-import duckdb
-
 from flows.study import Study
-from flows.warehouse import connect, has_table, warehouse_path
+from flows.warehouse import (
+    WarehouseConnection,
+    connect,
+    has_table,
+    warehouse_exists,
+    warehouse_path,
+)
 
 CODINGS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS wave_codings (
@@ -38,9 +42,7 @@ def coding_hash(study: Study) -> str:
     return digest.hexdigest()
 
 
-def record_coding(
-    connection: duckdb.DuckDBPyConnection, study: Study, wave: str, version: int
-) -> None:
+def record_coding(connection: WarehouseConnection, study: Study, wave: str, version: int) -> None:
     """Remember which study file coded a stored wave version (inside its ingest transaction)."""
     connection.execute(CODINGS_SCHEMA)
     connection.execute(
@@ -53,7 +55,7 @@ def waves_to_rederive(study: Study) -> list[tuple[str, Path, str]]:
     """(wave, raw file in the archive, original file name) of each stored wave coded with
     another study file than the current one."""
     database = warehouse_path(study)
-    if not database.is_file():
+    if not warehouse_exists(database):
         return []
     current = coding_hash(study)
     with connect(database, read_only=True) as connection:

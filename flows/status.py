@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from flows.study import Study
-from flows.warehouse import connect, has_table, warehouse_path
+from flows.warehouse import connect, has_table, warehouse_exists, warehouse_path
 
 WAVE_STATUS_COLUMNS: tuple[str, ...] = (
     "wave",
@@ -33,7 +33,7 @@ def study_status(study: Study) -> StudyStatus:
     """Read the status of a study from its warehouse (nothing is written)."""
     empty = StudyStatus(waves=pd.DataFrame(columns=list(WAVE_STATUS_COLUMNS)), last_run=None)
     database = warehouse_path(study)
-    if not database.is_file():
+    if not warehouse_exists(database):
         return empty
     with connect(database, read_only=True) as connection:
         if not has_table(connection, "waves"):

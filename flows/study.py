@@ -8,6 +8,7 @@ from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
@@ -385,6 +386,35 @@ class ReportSettings(_Strict):
     )
 
 
+class WarehouseSettings(_Strict):
+    """A warehouse on a PostgreSQL server instead of the study's DuckDB file."""
+
+    url: str | None = Field(
+        default=None,
+        description="a PostgreSQL database, postgresql://user@host:5432/database; the "
+        "password comes from PGPASSWORD or ~/.pgpass, never from the study file",
+    )
+
+    @model_validator(mode="after")
+    def _check_url(self) -> WarehouseSettings:
+        if self.url is None:
+            return self
+        parts = urlsplit(self.url)
+        if parts.scheme not in ("postgresql", "postgres"):
+            raise ValueError(
+                f"warehouse.url must start with postgresql://; found scheme {parts.scheme!r}. "
+                "Give a PostgreSQL URL such as 'postgresql://trustshift@db-host:5432/"
+                "trustshift', or remove [warehouse] to use the DuckDB file."
+            )
+        if parts.password is not None or "password=" in parts.query:
+            raise ValueError(
+                "warehouse.url holds a password; study files are shared and committed. Remove "
+                "it from the URL and give it in PGPASSWORD or ~/.pgpass (or the whole URL in "
+                "TRUSTSHIFT_WAREHOUSE_URL)."
+            )
+        return self
+
+
 class Study(_Strict):
     """Everything trustshift needs to know about one evaluation."""
 
@@ -406,6 +436,7 @@ class Study(_Strict):
     inference: Inference = Field(default_factory=Inference)
     locations: Locations = Field(default_factory=Locations)
     report: ReportSettings = Field(default_factory=ReportSettings)
+    warehouse: WarehouseSettings = Field(default_factory=WarehouseSettings)
     assumptions: list[AssumptionDeclaration] | None = Field(
         default=None,
         description=(

@@ -1,19 +1,46 @@
-"""The results warehouse: an embedded DuckDB file holding studies, waves, responses and runs."""
+"""The results warehouse: studies, waves, responses and runs, in an embedded DuckDB file or a
+PostgreSQL database (same schema, same SQL)."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Protocol
 
 import duckdb
 import pandas as pd
 
 from flows.errors import WarehouseBusyError, WarehouseError
+from flows.postgres_warehouse import PostgresConnection, PostgresWarehouse, connect_postgres
 from flows.study import Study
 
 WAREHOUSE_ENVIRONMENT_VARIABLE = "TRUSTSHIFT_WAREHOUSE"
+WAREHOUSE_URL_ENVIRONMENT_VARIABLE = "TRUSTSHIFT_WAREHOUSE_URL"
+
+# Where a warehouse lives: a DuckDB file, or a PostgreSQL database.
+WarehouseLocation = Path | PostgresWarehouse
+
+
+class WarehouseConnection(Protocol):
+    """What the shell uses of a warehouse connection (DuckDB's, or the PostgreSQL one)."""
+
+    def execute(self, query: str, parameters: Any = None, /) -> WarehouseConnection: ...
+
+    def executemany(self, query: str, parameters: Any = None, /) -> WarehouseConnection: ...
+
+    def fetchone(self) -> tuple[Any, ...] | None: ...
+
+    def fetchall(self) -> list[tuple[Any, ...]]: ...
+
+    def fetch_df(self) -> pd.DataFrame: ...
+
+    @property
+    def description(self) -> Sequence[tuple[Any, ...]]: ...
+
+    def close(self) -> None: ...
+
 
 # Role columns of the normalized interviews table, in order.
 INTERVIEW_COLUMNS: tuple[str, ...] = (
@@ -132,12 +159,29 @@ NOT_ANSWERED = "not_answered"
 OUT_OF_RANGE = "out_of_range"
 
 
-def warehouse_path(study: Study) -> Path:
-    """The warehouse file: $TRUSTSHIFT_WAREHOUSE if set, else the study's location."""
+def warehouse_path(study: Study) -> WarehouseLocation:
+    """The study's warehouse: $TRUSTSHIFT_WAREHOUSE_URL (a PostgreSQL database) or
+    $TRUSTSHIFT_WAREHOUSE (a DuckDB file) if set, else the study file's ``[warehouse] url``,
+    else the DuckDB file at ``locations.warehouse``."""
+    url = os.environ.get(WAREHOUSE_URL_ENVIRONMENT_VARIABLE)
     override = os.environ.get(WAREHOUSE_ENVIRONMENT_VARIABLE)
+    if url and override:
+        raise WarehouseError(
+            f"warehouse_path: both {WAREHOUSE_URL_ENVIRONMENT_VARIABLE} and "
+            f"{WAREHOUSE_ENVIRONMENT_VARIABLE} are set; a study has one warehouse. Unset one."
+        )
+    if url:
+        return PostgresWarehouse(url)
     if override:
         return Path(override)
+    if study.warehouse.url:
+        return PostgresWarehouse(study.warehouse.url)
     return study.root / study.locations.warehouse
+
+
+def warehouse_exists(location: WarehouseLocation) -> bool:
+    """Whether the warehouse may hold anything: a DuckDB file that exists, or any database."""
+    return isinstance(location, PostgresWarehouse) or location.is_file()
 
 
 # Bytes 8-11 of every DuckDB database file.
@@ -170,8 +214,20 @@ def check_warehouse_file(path: Path) -> None:
 
 
 @contextmanager
-def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+def connect(
+    location: WarehouseLocation, *, read_only: bool = False
+) -> Iterator[WarehouseConnection]:
     """A connection to the warehouse; a writable one creates the file and its tables."""
+    if isinstance(location, PostgresWarehouse):
+        with connect_postgres(location, schema=SCHEMA, read_only=read_only) as connection:
+            yield connection
+        return
+    with _connect_file(location, read_only=read_only) as duckdb_connection:
+        yield duckdb_connection
+
+
+@contextmanager
+def _connect_file(path: Path, *, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
     check_warehouse_file(path)
     if read_only and not path.exists():
         # A read-only look at a warehouse that does not exist yet: an empty in-memory one.
@@ -207,7 +263,7 @@ def connect(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyC
 
 
 def current_wave(
-    connection: duckdb.DuckDBPyConnection, study_id: str, wave: str
+    connection: WarehouseConnection, study_id: str, wave: str
 ) -> dict[str, object] | None:
     """The stored (current) version of a wave, or None."""
     if not has_table(connection, "waves"):
@@ -222,7 +278,7 @@ def current_wave(
     return {"version": row[0], "sha256": row[1], "file_name": row[2], "status": row[3]}
 
 
-def known_checksums(connection: duckdb.DuckDBPyConnection, study_id: str) -> set[str]:
+def known_checksums(connection: WarehouseConnection, study_id: str) -> set[str]:
     """Checksums of every file ever ingested for a study (stored or replaced)."""
     if not has_table(connection, "waves"):
         return set()
@@ -232,21 +288,25 @@ def known_checksums(connection: duckdb.DuckDBPyConnection, study_id: str) -> set
     return {row[0] for row in rows}
 
 
-def has_table(connection: duckdb.DuckDBPyConnection, name: str) -> bool:
+def has_table(connection: WarehouseConnection, name: str) -> bool:
     """Whether the warehouse has a table or view called ``name``."""
     found = connection.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+        "SELECT count(*) FROM information_schema.tables "
+        "WHERE table_schema = current_schema() AND table_name = ?",
+        [name],
     ).fetchone()
     return bool(found and found[0])
 
 
-def query(path: Path, sql: str, parameters: list[object] | None = None) -> pd.DataFrame:
-    """Run a read-only query on a warehouse file and return a DataFrame."""
-    with connect(path, read_only=True) as connection:
+def query(
+    location: WarehouseLocation, sql: str, parameters: list[object] | None = None
+) -> pd.DataFrame:
+    """Run a read-only query on a warehouse and return a DataFrame."""
+    with connect(location, read_only=True) as connection:
         return connection.execute(sql, parameters or []).fetch_df()
 
 
-def insert_frame(connection: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> int:
+def insert_frame(connection: WarehouseConnection, table: str, frame: pd.DataFrame) -> int:
     """Append a DataFrame's rows to a warehouse table, matching columns by name.
 
     The one way rows go from a DataFrame into the warehouse: column names are quoted (a
@@ -255,6 +315,12 @@ def insert_frame(connection: duckdb.DuckDBPyConnection, table: str, frame: pd.Da
     """
     if frame.empty:
         return 0
+    if isinstance(connection, PostgresConnection):
+        return connection.insert_frame(table, frame)
+    if not isinstance(connection, duckdb.DuckDBPyConnection):
+        raise TypeError(
+            f"insert_frame: a warehouse connection was expected; got {type(connection).__name__}."
+        )
     staged = "_trustshift_staged_frame"
     connection.register(staged, frame)
     try:

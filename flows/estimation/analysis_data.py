@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import duckdb
 import pandas as pd
 
 from flows import api
@@ -14,7 +13,7 @@ from flows.estimation.design_inference import UNIT, inference_unit
 from flows.estimation.errors import EstimationError
 from flows.instrument import Instrument, Item
 from flows.study import Study
-from flows.warehouse import has_table, warehouse_path
+from flows.warehouse import WarehouseConnection, has_table, warehouse_path
 from measurement.constructs import ItemSpec, recode_items, score_constructs
 from measurement.errors import DesignError
 from measurement.indices import INDEX_COMPONENT_COLUMNS, ReferenceGroup, summary_index
@@ -130,7 +129,7 @@ def _arm_labels(responses: pd.DataFrame, study: Study) -> pd.Series:
 
 
 def analysable_keys(
-    connection: duckdb.DuckDBPyConnection, study: Study
+    connection: WarehouseConnection, study: Study
 ) -> tuple[pd.DataFrame | None, str]:
     """(wave, row_number) of the rows analysis may use, or None when nothing was validated.
 

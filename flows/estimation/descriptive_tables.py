@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import duckdb
 import numpy as np
 import pandas as pd
 
@@ -14,7 +13,7 @@ from flows.estimation.caveats import record_caveats
 from flows.estimation.results import RESULT_TABLES
 from flows.instrument import Item
 from flows.study import Study
-from flows.warehouse import has_table
+from flows.warehouse import WarehouseConnection, has_table
 from measurement.descriptives import describe_responses, missing_by_reason
 from measurement.errors import DesignError
 from measurement.reliability import RELIABILITY_COLUMNS, construct_reliability
@@ -342,7 +341,7 @@ def descriptives(study: Study, data: AnalysisData) -> tuple[pd.DataFrame, pd.Dat
 
 
 def quality_tables(
-    connection: duckdb.DuckDBPyConnection, study: Study, analysed: pd.DataFrame
+    connection: WarehouseConnection, study: Study, analysed: pd.DataFrame
 ) -> dict[str, pd.DataFrame]:
     """Snapshots of the validation of the stored wave versions, for the data-quality section."""
     if not has_table(connection, "validation_waves"):
@@ -380,7 +379,8 @@ def quality_tables(
     reasons = connection.execute(
         "SELECT q.wave, q.check_name, q.severity, count(DISTINCT q.row_number) AS n_rows "
         "FROM quarantine q JOIN waves w USING (study_id, wave, version) "
-        "WHERE q.study_id = ? AND w.status = 'stored' GROUP BY ALL ORDER BY q.wave, n_rows DESC",
+        "WHERE q.study_id = ? AND w.status = 'stored' GROUP BY q.wave, q.check_name, q.severity "
+        "ORDER BY q.wave, n_rows DESC, q.check_name, q.severity",
         [study.id],
     ).fetch_df()
     enumerators = connection.execute(

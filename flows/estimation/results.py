@@ -7,7 +7,6 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 
 from flows import api
@@ -15,7 +14,7 @@ from flows.estimation.conclusions import EVIDENCE_COLUMNS
 from flows.estimation.errors import EstimationError
 from flows.exports import withhold_small_cells, write_csv
 from flows.study import Study
-from flows.warehouse import connect, has_table, insert_frame, warehouse_path
+from flows.warehouse import WarehouseConnection, connect, has_table, insert_frame, warehouse_path
 from measurement.attrition import ATTRITION_COLUMNS
 from measurement.balance import BALANCE_COLUMNS
 from measurement.change import CHANGE_COLUMNS
@@ -262,26 +261,34 @@ RESULT_TABLES["trust_source_effects"] = (
 """The campaign's effect on trust in each source (flows.estimation.trust_effects)."""
 
 
+# Each row's place in the table as the run computed it: reads order by it, since not every
+# warehouse returns rows in the order they were written (PostgreSQL fills free space first).
+ROW_POSITION = "row_position"
+KEY_COLUMNS = ("run_id", "study_id", ROW_POSITION)
+
+
 def result_table_ddl(name: str) -> str:
     """The CREATE TABLE statement of one result table."""
     columns = ", ".join(f'"{column}" {kind}' for column, kind in RESULT_TABLES[name])
     return (
         f"CREATE TABLE IF NOT EXISTS {name} "
-        f"(run_id VARCHAR NOT NULL, study_id VARCHAR NOT NULL, {columns})"
+        f"(run_id VARCHAR NOT NULL, study_id VARCHAR NOT NULL, row_position INTEGER, {columns})"
     )
 
 
-def create_result_tables(connection: duckdb.DuckDBPyConnection) -> None:
+def create_result_tables(connection: WarehouseConnection) -> None:
     """Create every result table that is missing, and add columns an older table lacks."""
     for name, columns in RESULT_TABLES.items():
         connection.execute(result_table_ddl(name))
         present = {
             row[0]
             for row in connection.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [name]
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_schema = current_schema() AND table_name = ?",
+                [name],
             ).fetchall()
         }
-        for column, kind in columns:
+        for column, kind in ((ROW_POSITION, "INTEGER"), *columns):
             if column not in present:
                 connection.execute(f'ALTER TABLE {name} ADD COLUMN "{column}" {kind}')
 
@@ -312,7 +319,7 @@ def conform_table(name: str, frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_results(
-    connection: duckdb.DuckDBPyConnection,
+    connection: WarehouseConnection,
     *,
     run_id: str,
     study_id: str,
@@ -322,6 +329,7 @@ def write_results(
     written: dict[str, int] = {}
     for name, frame in tables.items():
         staged = conform_table(name, frame)
+        staged.insert(0, ROW_POSITION, range(len(staged)))
         staged.insert(0, "study_id", study_id)
         staged.insert(0, "run_id", run_id)
         connection.execute(
@@ -343,10 +351,10 @@ def read_result(study: Study, table: str, run_id: str) -> pd.DataFrame:
         if not has_table(connection, table):
             return pd.DataFrame(columns=[column for column, _ in RESULT_TABLES[table]])
         frame = connection.execute(
-            f"SELECT * EXCLUDE (run_id, study_id) FROM {table} WHERE run_id = ? AND study_id = ?",
+            f"SELECT * FROM {table} WHERE run_id = ? AND study_id = ? ORDER BY row_position",
             [run_id, study.id],
         ).fetch_df()
-    return frame
+    return frame.drop(columns=list(KEY_COLUMNS)).reset_index(drop=True)
 
 
 def run_record(study: Study, run_id: str) -> dict[str, object]:

@@ -48,7 +48,7 @@ from flows.locking import study_lock
 from flows.orchestration.records import record_run_end, record_run_start
 from flows.software import software_versions
 from flows.study import Study, load_study
-from flows.warehouse import connect, warehouse_path
+from flows.warehouse import WarehouseLocation, connect, warehouse_path
 
 DEFAULT_SEED = 20261130
 
@@ -59,7 +59,7 @@ class EstimationRun:
 
     run_id: str
     study_id: str
-    warehouse: Path
+    warehouse: WarehouseLocation
     tables: dict[str, int]
     exports: tuple[Path, ...]
     warnings: tuple[str, ...] = field(default=())

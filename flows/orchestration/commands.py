@@ -124,7 +124,9 @@ def _import_stages() -> None:
 def _print_paths(console: Console, study: Study, *, report: Path | None) -> None:
     if report is not None:
         console.print(f"Report: {report.resolve()}", highlight=False, soft_wrap=True)
-    console.print(f"Warehouse: {warehouse_path(study).resolve()}", highlight=False, soft_wrap=True)
+    location = warehouse_path(study)
+    shown = location.resolve() if isinstance(location, Path) else location
+    console.print(f"Warehouse: {shown}", highlight=False, soft_wrap=True)
 
 
 def _reuse_without_prefect(

@@ -16,11 +16,9 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Literal
 
-import duckdb
-
 from flows.software import software_versions
 from flows.study import Study
-from flows.warehouse import connect, warehouse_path
+from flows.warehouse import WarehouseConnection, connect, warehouse_path
 
 RunStatus = Literal["running", "finished", "failed", "crashed"]
 
@@ -121,8 +119,8 @@ def input_fingerprint(study: Study, waves: Sequence[StoredWave], *, extra: str =
 
 @contextmanager
 def _runs_connection(
-    study: Study, connection: duckdb.DuckDBPyConnection | None
-) -> Iterator[duckdb.DuckDBPyConnection]:
+    study: Study, connection: WarehouseConnection | None
+) -> Iterator[WarehouseConnection]:
     """The caller's connection (inside its transaction), or a new one to the warehouse."""
     if connection is not None:
         yield connection
@@ -138,7 +136,7 @@ def record_run_start(
     kind: str,
     inputs: Mapping[str, Any],
     started_at: datetime,
-    connection: duckdb.DuckDBPyConnection | None = None,
+    connection: WarehouseConnection | None = None,
 ) -> None:
     """Insert the run's row with status ``running`` (a re-run of the same id replaces it).
 
@@ -172,7 +170,7 @@ def record_run_end(
     message: str,
     inputs: Mapping[str, Any] | None = None,
     finished_at: datetime,
-    connection: duckdb.DuckDBPyConnection | None = None,
+    connection: WarehouseConnection | None = None,
 ) -> None:
     """Set the run's outcome, and its inputs when they became known during the run.
 

@@ -203,10 +203,14 @@ def read_estimates(study: Study, *, run_id: str) -> pd.DataFrame:
     with connect(warehouse_path(study), read_only=True) as connection:
         if not has_table(connection, "estimates"):
             return pd.DataFrame()
-        return connection.execute(
-            "SELECT * EXCLUDE (run_id, study_id) FROM estimates WHERE run_id = ? AND study_id = ?",
-            [run_id, study.id],
-        ).fetch_df()
+        return (
+            connection.execute(
+                "SELECT * FROM estimates WHERE run_id = ? AND study_id = ? ORDER BY row_position",
+                [run_id, study.id],
+            )
+            .fetch_df()
+            .drop(columns=["run_id", "study_id", "row_position"])
+        )
 
 
 def report_folder(study: Study, run_id: str) -> Path:

@@ -60,7 +60,7 @@ from flows.orchestration.tasks import (
     validate_stored_wave,
 )
 from flows.study import Study, load_study
-from flows.warehouse import warehouse_path
+from flows.warehouse import WarehouseLocation, warehouse_path
 
 if TYPE_CHECKING:
     from flows.validation import WaveValidation
@@ -82,7 +82,7 @@ class EvaluationOutcome:
     failures: tuple[str, ...]
     waves: tuple[str, ...]
     fingerprint: str
-    warehouse: Path
+    warehouse: WarehouseLocation
     report: Path | None = None
     estimation_run_id: str | None = None
     estimated: bool = False

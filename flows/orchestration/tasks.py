@@ -31,6 +31,7 @@ from flows.orchestration.records import (
     record_run_start,
     stored_waves,
 )
+from flows.postgres_warehouse import is_transient_postgres_error
 from flows.study import Study
 
 if TYPE_CHECKING:
@@ -67,6 +68,8 @@ def is_transient(error: BaseException) -> bool:
     flaky file share. Errors about the data, the study or one file (a name too long, a file
     that cannot be parsed) are never transient."""
     if isinstance(error, WarehouseBusyError | duckdb.TransactionException):
+        return True
+    if is_transient_postgres_error(error):
         return True
     if isinstance(error, duckdb.IOException):
         return "lock" in str(error).lower()

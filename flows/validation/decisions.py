@@ -8,14 +8,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-import duckdb
 import pandas as pd
 
 from flows.errors import StudyFileError
 from flows.privacy import pseudonym_key, pseudonymise
 from flows.study import Study
 from flows.validation.storage import create_validation_tables
-from flows.warehouse import has_table
+from flows.warehouse import WarehouseConnection, has_table
 
 Decision = Literal["release", "confirm"]
 
@@ -23,9 +22,11 @@ Decision = Literal["release", "confirm"]
 # coalesce(q.submission, 'v' || q.version || ':row ' || q.row_number), as in the
 # analysable_interviews view.
 LATEST_DECISIONS = (
+    "SELECT wave, key, decision, decided_by, decided_at, reason_text FROM ("
     "SELECT wave, submission AS key, coalesce(decision, 'release') AS decision, decided_by, "
-    "decided_at, reason_text FROM quarantine_releases WHERE study_id = ? QUALIFY "
-    "row_number() OVER (PARTITION BY wave, submission ORDER BY decided_at DESC) = 1"
+    "decided_at, reason_text, row_number() OVER (PARTITION BY wave, submission ORDER BY "
+    "decided_at DESC) AS decision_rank FROM quarantine_releases WHERE study_id = ?"
+    ") AS ranked WHERE decision_rank = 1"
 )
 LATEST_RELEASES = LATEST_DECISIONS.replace("coalesce(decision, 'release')", "'release'")
 ID_COLUMNS = ("submission", "key", "id", "_uuid")
@@ -41,7 +42,7 @@ class Selection:
 
 
 def quarantined_rows(
-    connection: duckdb.DuckDBPyConnection, study: Study, selection: Selection = Selection()
+    connection: WarehouseConnection, study: Study, selection: Selection = Selection()
 ) -> pd.DataFrame:
     """One row per quarantined interview of the stored versions: its key, checks, reasons and
     the latest decision (``pending`` when none). Reads only (a read-only connection will do)."""
@@ -58,7 +59,8 @@ def quarantined_rows(
         "string_agg(DISTINCT q.check_name, ', ' ORDER BY q.check_name) AS checks, "
         "string_agg(q.check_name || ': ' || q.reason, '; ' ORDER BY q.check_name) AS reasons "
         "FROM quarantine q JOIN waves w USING (study_id, wave, version) "
-        "WHERE q.study_id = ? AND w.status = 'stored' GROUP BY ALL ORDER BY q.wave, q.row_number",
+        "WHERE q.study_id = ? AND w.status = 'stored' "
+        "GROUP BY q.wave, q.submission, q.version, q.row_number ORDER BY q.wave, q.row_number",
         [study.id],
     ).fetch_df()
     latest = connection.execute(
@@ -111,7 +113,7 @@ def read_id_sheet(path: Path) -> tuple[str, ...]:
 
 
 def decide(
-    connection: duckdb.DuckDBPyConnection,
+    connection: WarehouseConnection,
     study: Study,
     *,
     decision: Decision,

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import duckdb
 import pandas as pd
 
 from flows.validation.checks import ENUMERATOR_COLUMNS
 from flows.validation.wave import WaveValidation
-from flows.warehouse import has_table, insert_frame
+from flows.warehouse import WarehouseConnection, has_table, insert_frame
 
 VALIDATION_SCHEMA = """
 CREATE TABLE IF NOT EXISTS validation_waves (
@@ -114,13 +113,13 @@ WHERE w.status = 'stored'
 """
 
 
-def create_validation_tables(connection: duckdb.DuckDBPyConnection) -> None:
+def create_validation_tables(connection: WarehouseConnection) -> None:
     """Create the validation tables if they are missing."""
     connection.execute(VALIDATION_SCHEMA)
     connection.execute(DECISION_COLUMN)
 
 
-def _current_version(connection: duckdb.DuckDBPyConnection, study_id: str, wave: str) -> int:
+def _current_version(connection: WarehouseConnection, study_id: str, wave: str) -> int:
     if not has_table(connection, "waves"):
         return 1
     row = connection.execute(
@@ -131,7 +130,7 @@ def _current_version(connection: duckdb.DuckDBPyConnection, study_id: str, wave:
 
 
 def store_validation(
-    connection: duckdb.DuckDBPyConnection,
+    connection: WarehouseConnection,
     *,
     study_id: str,
     wave: str,
@@ -239,7 +238,7 @@ def store_validation(
 
 
 def release_quarantined(
-    connection: duckdb.DuckDBPyConnection,
+    connection: WarehouseConnection,
     *,
     study_id: str,
     wave: str,
@@ -270,7 +269,7 @@ def release_quarantined(
     )
 
 
-def analysable_rows(connection: duckdb.DuckDBPyConnection, study_id: str) -> pd.DataFrame:
+def analysable_rows(connection: WarehouseConnection, study_id: str) -> pd.DataFrame:
     """The interviews analysis may use: validated, not quarantined unless released.
 
     Creates (or refreshes) the view ``analysable_interviews`` and returns its rows for the

@@ -151,5 +151,6 @@ def isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         "TRUSTSHIFT_PSEUDONYM_KEY",
         "TRUSTSHIFT_PSEUDONYM_KEY_SMALL",
         "TRUSTSHIFT_WAREHOUSE",
+        "TRUSTSHIFT_WAREHOUSE_URL",
     ):
         monkeypatch.delenv(name, raising=False)
