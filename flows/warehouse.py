@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -263,3 +263,25 @@ def insert_frame(connection: duckdb.DuckDBPyConnection, table: str, frame: pd.Da
     finally:
         connection.unregister(staged)
     return len(frame)
+
+
+def insert_parquet(
+    connection: duckdb.DuckDBPyConnection,
+    table: str,
+    path: Path,
+    constants: Mapping[str, object],
+) -> int:
+    """Bulk-load a Parquet file into a warehouse table, columns matched by name.
+
+    ``constants`` fill columns the file does not hold (study, wave, version). DuckDB reads the
+    file in row groups: no row passes through Python. Returns the number of rows written.
+    """
+    constant_columns = ", ".join(
+        "? AS " + '"' + name.replace('"', '""') + '"' for name in constants
+    )
+    source = "'" + str(path).replace("'", "''") + "'"
+    row = connection.execute(
+        f'INSERT INTO "{table}" BY NAME SELECT {constant_columns}, * FROM read_parquet({source})',
+        list(constants.values()),
+    ).fetchone()
+    return int(row[0]) if row else 0
