@@ -26,7 +26,7 @@ from flows.orchestration.records import (
 )
 from flows.rederive import waves_to_rederive
 from flows.study import Study
-from flows.warehouse import connect, has_table, warehouse_path
+from flows.warehouse import INTERVIEW_COLUMNS, connect, has_table, warehouse_path
 
 if TYPE_CHECKING:
     from flows.validation import WaveValidation
@@ -133,9 +133,8 @@ def _validate_and_store(study: Study, wave: str, *, run_id: str) -> WaveValidati
 
     order = study.wave_names
     earlier_names = order[: order.index(wave)] if wave in order else []
-    coded = api.responses(study, coded=True, waves=[*earlier_names, wave])
-    this = coded[coded["wave"] == wave].reset_index(drop=True)
-    earlier = coded[coded["wave"].isin(earlier_names)].reset_index(drop=True)
+    this = api.responses(study, coded=True, waves=[wave])
+    earlier = earlier_roles(study, earlier_names)
     suites, _ = suites_for(study)
     validation = validate_wave(
         this,
@@ -152,6 +151,27 @@ def _validate_and_store(study: Study, wave: str, *, run_id: str) -> WaveValidati
             connection, study_id=study.id, wave=wave, run_id=run_id, validation=validation
         )
     return validation
+
+
+def earlier_roles(study: Study, waves: list[str]) -> pd.DataFrame:
+    """The role columns of the stored earlier waves, in wave and row order.
+
+    The cross-wave checks compare roles only (arm, cluster, stratum, who was seen at
+    baseline): the earlier waves' answers are never read, so validating the last wave of a
+    large panel holds one wave's answers, not all of them.
+    """
+    if not waves:
+        return pd.DataFrame()
+    placeholders = ", ".join("?" for _ in waves)
+    with connect(warehouse_path(study), read_only=True) as connection:
+        return connection.execute(
+            "SELECT i.wave, "
+            + ", ".join(f"i.{column}" for column in INTERVIEW_COLUMNS)
+            + " FROM interviews i JOIN waves w USING (study_id, wave, version) "
+            f"WHERE i.study_id = ? AND w.status = 'stored' AND i.wave IN ({placeholders}) "
+            "ORDER BY w.wave_order, i.row_number",
+            [study.id, *waves],
+        ).fetch_df()
 
 
 def quality_overview(study: Study) -> pd.DataFrame:
