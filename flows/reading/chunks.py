@@ -2,10 +2,11 @@
 
 A UTF-8 (or ASCII) delimited file is streamed: its layout (delimiter, header, Excel's ``sep=``
 line) and its encoding are checked on the whole file exactly as :func:`read_raw` checks them,
-then pandas reads ``chunk_rows`` rows at a time. Every other file (XLSX, whose sheets Excel
-caps at 1,048,576 rows; SPSS and Stata files, which their reader returns whole; text in
-another encoding or with old Mac line endings) is read whole by :func:`read_raw` and given as
-one chunk.
+then pandas reads ``chunk_rows`` rows at a time. SPSS ``.sav`` and Stata ``.dta`` files are
+read ``chunk_rows`` rows at a time by pyreadstat (``row_offset``/``row_limit``; each chunk
+carries the file's value labels). Every other file is read whole by :func:`read_raw` and given
+as one chunk: XLSX (a sheet holds at most 1,048,576 rows, and calamine reads a sheet whole),
+and text in another encoding or with old Mac line endings.
 """
 
 from __future__ import annotations
@@ -27,11 +28,18 @@ from flows.reading.delimited import (
 )
 from flows.reading.detection import (
     SAMPLE_SIZE,
+    FileFormat,
     detect_format,
     format_from_extension,
     text_encoding_from_bytes,
 )
-from flows.reading.raw import RawWave, nonblank_rows, read_raw
+from flows.reading.raw import (
+    RawWave,
+    nonblank_rows,
+    read_raw,
+    read_statistical_chunks,
+    reject_header_only,
+)
 from flows.study import Study
 
 # Rows per chunk: 50,000 rows of 100 text columns take about 0.3 GB in pandas.
@@ -62,6 +70,10 @@ def read_raw_chunks(
             "Give a positive number of rows."
         )
     path = Path(path)
+    statistical = _statistical_format(path)
+    if statistical is not None:
+        yield from _statistical_chunks(path, statistical, study=study, chunk_rows=chunk_rows)
+        return
     layout = _streamable_layout(path)
     if layout is None:
         yield RawChunk(raw=read_raw(path, study=study), first_row=1)
@@ -91,6 +103,31 @@ def read_raw_chunks(
         # A header without rows: read_raw says so in its own words.
         read_raw(path, study=study)
     reject_cut_last_row(path, _tail_text(path, encoding), delimiter, width)
+
+
+def _statistical_format(path: Path) -> FileFormat | None:
+    """``sav`` or ``dta`` when the file's content is an SPSS or Stata file, else None."""
+    if not path.is_file():
+        return None
+    with path.open("rb") as handle:
+        sample = handle.read(SAMPLE_SIZE)
+    found = detect_format(path, sample)
+    return found if found in ("sav", "dta") else None
+
+
+def _statistical_chunks(
+    path: Path, found: FileFormat, *, study: Study, chunk_rows: int
+) -> Iterator[RawChunk]:
+    first_row = 1
+    rows_with_values = 0
+    for raw in read_statistical_chunks(path, found, chunk_rows=chunk_rows):
+        if raw.frame.shape[1] == 0:
+            reject_header_only(raw)
+        rows_with_values += int(nonblank_rows(raw.frame).sum())
+        yield RawChunk(raw=raw, first_row=first_row)
+        first_row += len(raw.frame)
+    if rows_with_values == 0:
+        read_raw(path, study=study)
 
 
 def _streamable_layout(path: Path) -> tuple[str, str, int, int] | None:

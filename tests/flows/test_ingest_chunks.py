@@ -11,6 +11,8 @@ import pytest
 from flows.errors import IngestError
 from flows.ingest import ingest_wave
 from flows.reading.chunks import read_raw_chunks
+from flows.simulation import SimulationSettings, simulate_study
+from flows.simulation.writers import write_wave
 from flows.study import load_study
 from flows.warehouse import WAREHOUSE_ENVIRONMENT_VARIABLE
 
@@ -109,3 +111,27 @@ def test_read_raw_chunks_rejects_a_chunk_size_below_one(tmp_path: Path) -> None:
     study = load_study(example_with_blank_rows(tmp_path))
     with pytest.raises(ValueError, match="chunk_rows must be at least 1; found 0"):
         next(read_raw_chunks(study.inbox / "baseline.csv", study=study, chunk_rows=0))
+
+
+@pytest.mark.parametrize("file_format", ["sav", "dta"])
+def test_an_spss_or_stata_wave_read_in_chunks_is_stored_as_when_read_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, file_format: str
+) -> None:
+    study = load_study(example_with_blank_rows(tmp_path))
+    settings = SimulationSettings(seed=7, n_clusters=8, respondents_per_cluster=40)
+    frame = simulate_study(study, settings).waves["baseline"].frame
+    path = write_wave(frame, tmp_path / f"baseline.{file_format}", file_format, study)
+    chunks = list(read_raw_chunks(path, study=study, chunk_rows=TINY_CHUNK))
+    assert [chunk.first_row for chunk in chunks] == [1, 151, 301]
+    assert chunks[0].raw.value_labels == chunks[-1].raw.value_labels != {}
+    warehouses = {}
+    for name, chunk_rows in (("whole", 1_000_000), ("chunked", TINY_CHUNK)):
+        warehouses[name] = tmp_path / f"{name}.duckdb"
+        monkeypatch.setenv(WAREHOUSE_ENVIRONMENT_VARIABLE, str(warehouses[name]))
+        outcome = ingest_wave(load_study(study.path), path, chunk_rows=chunk_rows)
+        assert outcome.rows_stored == len(frame)
+    for table in ("interviews", "answers"):
+        _, only_whole, only_chunked = differing_rows(
+            warehouses["whole"], warehouses["chunked"], table
+        )
+        assert (only_whole, only_chunked) == (0, 0), table
