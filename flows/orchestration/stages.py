@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 import expectations
-from flows import api
 from flows.errors import StudyFileError
 from flows.faults import fault_point
 from flows.locking import study_lock
@@ -25,6 +24,7 @@ from flows.orchestration.records import (
     stored_waves,
 )
 from flows.rederive import waves_to_rederive
+from flows.stored_wave import read_stored_wave
 from flows.study import Study
 from flows.warehouse import INTERVIEW_COLUMNS, connect, has_table, warehouse_path
 
@@ -133,7 +133,8 @@ def _validate_and_store(study: Study, wave: str, *, run_id: str) -> WaveValidati
 
     order = study.wave_names
     earlier_names = order[: order.index(wave)] if wave in order else []
-    this = api.responses(study, coded=True, waves=[wave])
+    with connect(warehouse_path(study), read_only=True) as connection:
+        this = read_stored_wave(connection, study, wave, coded=True)
     earlier = earlier_roles(study, earlier_names)
     suites, _ = suites_for(study)
     validation = validate_wave(
