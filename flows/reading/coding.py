@@ -395,8 +395,12 @@ class _Coder:
         A survey firm's file that labels 1 "Don't know" on a 1-5 item would otherwise have
         every real answer of 1 recoded to missing.
         """
-        specials = self.special_codes(item)
         file_labels = self.raw.value_labels.get(column) or {}
+        if not file_labels:
+            # No label in the file (a CSV export): nothing to check, and parsing the column
+            # as numbers is most of the cost of coding it.
+            return
+        specials = self.special_codes(item)
         raw_values = pd.to_numeric(self.frame[column], errors="coerce").to_numpy(
             dtype="float64", na_value=np.nan
         )
