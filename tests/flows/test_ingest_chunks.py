@@ -8,8 +8,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from flows import ingest
 from flows.errors import IngestError
 from flows.ingest import ingest_wave
+from flows.reading import CodedWave, RawWave, code_wave
 from flows.reading.chunks import read_raw_chunks
 from flows.simulation import SimulationSettings, simulate_study
 from flows.simulation.writers import write_wave
@@ -20,11 +22,13 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "data" / "studies" / "example"
 # Rows per chunk small enough that every wave of the example is read in several chunks and
 # one chunk holds nothing but blank rows.
 TINY_CHUNK = 150
+# Blank rows after file row 99: they fill the second chunk entirely.
+BLANK_RUN = 2 * TINY_CHUNK + 5
 STORED_TABLES = ("interviews", "answers", "waves", "items", "missing_reasons")
 
 
 def example_with_blank_rows(tmp_path: Path) -> Path:
-    """The example study; its baseline gets a run of blank rows (longer than a chunk) and
+    """The example study; its baseline gets a run of blank rows (one whole chunk of them) and
     the endline a blank row at the end of a chunk."""
     root = tmp_path / "study"
     (root / "inbox").mkdir(parents=True)
@@ -33,7 +37,7 @@ def example_with_blank_rows(tmp_path: Path) -> Path:
         lines = source.read_text(encoding="utf-8").splitlines()
         blank = "," * (lines[0].count(","))
         if source.stem == "baseline":
-            lines[100:100] = [blank] * (TINY_CHUNK + 5)
+            lines[100:100] = [blank] * BLANK_RUN
         elif source.stem == "endline":
             lines.insert(TINY_CHUNK, blank)
         (root / "inbox" / source.name).write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -65,12 +69,24 @@ def test_a_wave_ingested_in_tiny_chunks_is_stored_as_when_read_whole(
 ) -> None:
     study_file = example_with_blank_rows(tmp_path)
     warehouses = {}
+    coded_rows: dict[str, list[int]] = {"whole": [], "chunked": []}
     for name, chunk_rows in (("whole", 1_000_000), ("chunked", TINY_CHUNK)):
         warehouses[name] = tmp_path / f"{name}.duckdb"
         monkeypatch.setenv(WAREHOUSE_ENVIRONMENT_VARIABLE, str(warehouses[name]))
+
+        def counting(raw: RawWave, **options: object) -> CodedWave:
+            coded_rows[name].append(len(raw.frame))  # noqa: B023 (called within the loop)
+            return code_wave(raw, **options)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(ingest, "code_wave", counting)
         study = load_study(study_file)
         for wave in ("baseline", "endline"):
             ingest_wave(study, study.inbox / f"{wave}.csv", chunk_rows=chunk_rows)
+    # Never more than a chunk's rows in memory at once: the whole read codes each file once.
+    assert len(coded_rows["whole"]) == 2
+    assert max(coded_rows["chunked"]) == TINY_CHUNK
+    # ... and a chunk of blank rows is not coded at all.
+    assert sum(coded_rows["chunked"]) == sum(coded_rows["whole"]) - TINY_CHUNK
     chunks = list(read_raw_chunks(study.inbox / "baseline.csv", study=study, chunk_rows=TINY_CHUNK))
     assert len(chunks) >= 4
     assert [chunk.first_row for chunk in chunks[:3]] == [1, 1 + TINY_CHUNK, 1 + 2 * TINY_CHUNK]
@@ -86,7 +102,7 @@ def test_a_wave_ingested_in_tiny_chunks_is_stored_as_when_read_whole(
         "SELECT row_number FROM interviews WHERE wave = 'baseline' ORDER BY row_number"
     ).fetchall()
     connection.close()
-    assert [row[0] for row in numbers[98:100]] == [99, 100 + TINY_CHUNK + 5]
+    assert [row[0] for row in numbers[98:100]] == [99, 100 + BLANK_RUN]
 
 
 def test_a_coding_error_in_a_later_chunk_names_its_file_row(tmp_path: Path) -> None:
