@@ -155,19 +155,22 @@ def _validate_and_store(study: Study, wave: str, *, run_id: str) -> WaveValidati
 
 
 def earlier_roles(study: Study, waves: list[str]) -> pd.DataFrame:
-    """The role columns of the stored earlier waves, in wave and row order.
+    """The roles the cross-wave checks compare, of the stored earlier waves, in wave and row
+    order: row number, respondent and the roles that must not change (arm, cluster, stratum).
 
-    The cross-wave checks compare roles only (arm, cluster, stratum, who was seen at
-    baseline): the earlier waves' answers are never read, so validating the last wave of a
-    large panel holds one wave's answers, not all of them.
+    The earlier waves' answers and other roles are never read, so validating the last wave of
+    a large panel holds one wave's answers, not all of them.
     """
+    from flows.validation.checks import CROSS_WAVE_FLAGS
+
     if not waves:
         return pd.DataFrame()
+    columns = [c for c in INTERVIEW_COLUMNS if c in ("row_number", "respondent", *CROSS_WAVE_FLAGS)]
     placeholders = ", ".join("?" for _ in waves)
     with connect(warehouse_path(study), read_only=True) as connection:
         return connection.execute(
             "SELECT i.wave, "
-            + ", ".join(f"i.{column}" for column in INTERVIEW_COLUMNS)
+            + ", ".join(f"i.{column}" for column in columns)
             + " FROM interviews i JOIN waves w USING (study_id, wave, version) "
             f"WHERE i.study_id = ? AND w.status = 'stored' AND i.wave IN ({placeholders}) "
             "ORDER BY w.wave_order, i.row_number",
