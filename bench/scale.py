@@ -255,8 +255,11 @@ def main() -> None:
     print(f"{'stage':<9} {'N/wave':>10} {'seconds':>9} {'peak GB':>8}  status", flush=True)
     for size in sizes:
         simulated = simulate_to_files(size, workdir / f"simulated-{size}")
-        steps = fresh_copy(simulated.parent, workdir / f"steps-{size}")
-        whole = fresh_copy(simulated.parent, workdir / f"run-{size}")
+        steps = whole = simulated
+        if set(stages) & {"ingest", "validate", "estimate", "report"}:
+            steps = fresh_copy(simulated.parent, workdir / f"steps-{size}")
+        if "run" in stages:
+            whole = fresh_copy(simulated.parent, workdir / f"run-{size}")
         for stage in stages:
             study_file = {"run": whole, "plain": simulated}.get(stage, steps)
             seconds, peak, status = measure(
