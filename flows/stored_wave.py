@@ -2,8 +2,9 @@
 
 The long answers of a wave of 1,000,000 interviews and 80 items are 80,000,000 rows: a pivot
 (in pandas or DuckDB) holds several times that in memory. Here DuckDB hands over, for
-``BLOCK_ROWS`` interviews at a time, only three numeric arrays (row, item position, value),
-which fill a preallocated float matrix: memory is the frame itself plus one block.
+``BLOCK_ROWS`` interviews at a time, an Arrow table (row, item, value) whose items pyarrow
+turns into column positions, which fill a preallocated float matrix: memory is the frame
+itself plus one block.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from collections.abc import Sequence
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from flows.study import Study
 from flows.warehouse import INTERVIEW_COLUMNS
@@ -72,22 +75,24 @@ def read_stored_wave(
     row_numbers = roles["row_number"].to_numpy(dtype=np.int64)
     matrix = np.full((len(roles), len(names)), np.nan)
     if names:
-        positions = pd.DataFrame({"item": names, "position": np.arange(len(names))})
-        connection.register("_trustshift_item_positions", positions)
-        try:
-            for start in range(0, len(row_numbers), block_rows):
-                block = row_numbers[start : start + block_rows]
-                found = connection.execute(
-                    f"SELECT a.row_number, p.position, a.{value_column} AS value "
-                    "FROM answers a JOIN _trustshift_item_positions p USING (item) "
-                    "WHERE a.study_id = ? AND a.wave = ? AND a.version = ? "
-                    "AND a.row_number BETWEEN ? AND ?",
-                    [study.id, wave, version, int(block[0]), int(block[-1])],
-                ).fetchnumpy()
-                rows = np.searchsorted(row_numbers, np.asarray(found["row_number"]))
-                values = np.ma.filled(np.ma.asarray(found["value"]).astype(np.float64), np.nan)
-                matrix[rows, np.asarray(found["position"])] = values
-        finally:
-            connection.unregister("_trustshift_item_positions")
+        value_set = pa.array(names, type=pa.string())
+        for start in range(0, len(row_numbers), block_rows):
+            block = row_numbers[start : start + block_rows]
+            relation = connection.sql(
+                f"SELECT row_number, item, {value_column} AS value FROM answers "
+                "WHERE study_id = ? AND wave = ? AND version = ? AND row_number BETWEEN ? AND ?",
+                params=[study.id, wave, version, int(block[0]), int(block[-1])],
+            )
+            # DuckDB 2 gives a batch reader, DuckDB 1 a table.
+            result = relation.arrow() if relation is not None else pa.table({})
+            found = result.read_all() if isinstance(result, pa.RecordBatchReader) else result
+            # The item's column in C (pyarrow's hash lookup), never as Python strings.
+            position = pc.index_in(found["item"], value_set=value_set)
+            wanted_rows = pc.is_valid(position)
+            found = found.filter(wanted_rows)
+            columns = pc.drop_null(position).to_numpy()
+            rows = np.searchsorted(row_numbers, found["row_number"].to_numpy())
+            values = found["value"].to_numpy(zero_copy_only=False)
+            matrix[rows, columns] = np.asarray(values, dtype=np.float64)
     items_frame = pd.DataFrame(matrix, columns=names, copy=False)
     return pd.concat([roles, items_frame], axis=1)

@@ -276,12 +276,9 @@ def insert_parquet(
     ``constants`` fill columns the file does not hold (study, wave, version). DuckDB reads the
     file in row groups: no row passes through Python. Returns the number of rows written.
     """
-    constant_columns = ", ".join(
-        "? AS " + '"' + name.replace('"', '""') + '"' for name in constants
-    )
-    source = "'" + str(path).replace("'", "''") + "'"
+    columns = ", ".join("? AS " + '"' + name.replace('"', '""') + '"' for name in constants)
     row = connection.execute(
-        f'INSERT INTO "{table}" BY NAME SELECT {constant_columns}, * FROM read_parquet({source})',
-        list(constants.values()),
+        f'INSERT INTO "{table}" BY NAME SELECT {columns}, * FROM read_parquet(?)',
+        [*constants.values(), str(path)],
     ).fetchone()
     return int(row[0]) if row else 0

@@ -61,8 +61,8 @@ def read_raw_chunks(
 ) -> Iterator[RawChunk]:
     """The export's rows in chunks of at most ``chunk_rows``, in file order.
 
-    Raises what :func:`read_raw` raises for the same file (a delimited file's last-row check
-    runs after its last chunk, as :func:`read_raw` runs it after parsing).
+    Raises what :func:`read_raw` raises for the same file (a delimited file's last row is
+    checked before its first chunk is given).
     """
     if chunk_rows < 1:
         raise ValueError(
@@ -79,6 +79,8 @@ def read_raw_chunks(
         yield RawChunk(raw=read_raw(path, study=study), first_row=1)
         return
     encoding, delimiter, skip, width = layout
+    # Before any chunk is coded: a cut last row is the file's fault, not a coding error.
+    reject_cut_last_row(path, _tail_text(path, encoding), delimiter, width)
     first_row = 1
     rows_with_values = 0
     columns: list[str] | None = None
@@ -102,7 +104,6 @@ def read_raw_chunks(
     if columns is None or rows_with_values == 0:
         # A header without rows: read_raw says so in its own words.
         read_raw(path, study=study)
-    reject_cut_last_row(path, _tail_text(path, encoding), delimiter, width)
 
 
 def _statistical_format(path: Path) -> FileFormat | None:
