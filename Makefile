@@ -128,6 +128,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/randomization_size.py
 	$(BIN)/python bench/design_diagnosis.py
 	$(BIN)/python bench/scorecard_simulation.py
+	$(BIN)/python bench/scale.py --sizes 10000,100000
 	$(BIN)/python bench/reliability.py
 
 clean:

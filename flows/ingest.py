@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 import os
 import shutil
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -13,13 +14,17 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from flows.errors import IngestError
 from flows.faults import fault_point
 from flows.linkage import check_key, check_panel_link, record_key
 from flows.locking import study_lock
 from flows.privacy import pseudonym_key, pseudonymise
-from flows.reading import code_wave, read_raw
+from flows.reading import CodedWave, code_wave
+from flows.reading.chunks import DEFAULT_CHUNK_ROWS, read_raw_chunks
+from flows.reading.raw import nonblank_rows
 from flows.rederive import record_coding, waves_to_rederive
 from flows.study import Study
 from flows.warehouse import (
@@ -29,7 +34,7 @@ from flows.warehouse import (
     WarehouseConnection,
     connect,
     current_wave,
-    insert_frame,
+    insert_parquet,
     warehouse_path,
 )
 
@@ -69,6 +74,7 @@ def ingest_wave(
     replace: bool = False,
     rederive: bool = False,
     file_name: str | None = None,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
 ) -> IngestOutcome:
     """Store one wave file in the study's warehouse in one transaction.
 
@@ -78,10 +84,20 @@ def ingest_wave(
     study's lock (another command writing the study makes this fail at once). ``rederive``
     codes an archived file again as a new version (the study file changed); ``file_name`` is
     then the name it was delivered under.
+
+    A delimited file is read ``chunk_rows`` rows at a time and each chunk is coded,
+    pseudonymised and staged as Parquet before one bulk load, so memory does not grow with the
+    file (see :mod:`flows.reading.chunks` for the formats read whole).
     """
     with study_lock(study, purpose=f"ingest {Path(path).name}"):
         return _ingest_wave(
-            study, Path(path), wave=wave, replace=replace, rederive=rederive, file_name=file_name
+            study,
+            Path(path),
+            wave=wave,
+            replace=replace,
+            rederive=rederive,
+            file_name=file_name,
+            chunk_rows=chunk_rows,
         )
 
 
@@ -93,6 +109,7 @@ def _ingest_wave(
     replace: bool,
     rederive: bool = False,
     file_name: str | None = None,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
 ) -> IngestOutcome:
     if not path.is_file():
         raise IngestError(
@@ -124,88 +141,197 @@ def _ingest_wave(
             ),
         )
 
-    raw = read_raw(path, study=study)
-    coded = code_wave(raw, study=study, wave=wave)
-    with connect(database, read_only=True) as connection:
-        current = current_wave(connection, study.id, coded.wave)
-    if current is not None and not (replace or rederive):
-        raise IngestError(
-            f"ingest_wave: wave {coded.wave!r} of study {study.id!r} is already stored from "
-            f"{current['file_name']} (SHA-256 {str(current['sha256'])[:12]}...); {path.name} "
-            "differs from it. Re-run with --replace (replace=True) to store this file instead; "
-            "the stored version stays in the raw archive and the waves table."
+    database.parent.mkdir(parents=True, exist_ok=True)
+    # The staged chunks sit beside the warehouse (mkdtemp makes the folder owner-only).
+    with tempfile.TemporaryDirectory(prefix=".ingest-", dir=database.parent) as folder:
+        staged = _stage_wave(
+            study,
+            path,
+            wave=wave,
+            database=database,
+            staging=Path(folder),
+            refuse_stored=not (replace or rederive),
+            chunk_rows=chunk_rows,
         )
+        current = staged.current
+        make_private_folder(study.archive)
+        # A re-derived wave is read from the archive: its raw file is already there.
+        archive_path = (
+            path if rederive else archive_file(path, study.archive / staged.wave, checksum)
+        )
+        fault_point("ingest-after-archive")
+        version = 1 if current is None else int(str(current["version"])) + 1
+        now = datetime.now()
 
-    key = pseudonym_key(study.id, study.archive)
-    with connect(database, read_only=True) as connection:
-        check_key(connection, study, key)
-        if "respondent" in coded.frame.columns:
-            check_panel_link(
-                connection,
-                study,
-                wave=coded.wave,
-                file_name=path.name,
-                raw_ids=coded.frame["respondent"],
-                key=key,
-            )
-    interviews = normalized_interviews(coded.frame, key, also=id_roles(study))
-    answers = normalized_answers(coded.frame, study)
-    make_private_folder(study.archive)
-    # A re-derived wave is read from the archive: its raw file is already there.
-    archive_path = path if rederive else archive_file(path, study.archive / coded.wave, checksum)
-    fault_point("ingest-after-archive")
-    version = 1 if current is None else int(str(current["version"])) + 1
-    now = datetime.now()
-
-    with connect(database) as connection:
-        connection.execute("BEGIN TRANSACTION")
-        try:
-            register_study(connection, study, now)
-            record_key(connection, study, key, now)
-            if current is not None:
-                _retire_version(connection, study.id, coded.wave, int(str(current["version"])), now)
-            connection.execute(
-                "INSERT INTO waves VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'stored', ?, ?, NULL, ?)",
-                [
-                    study.id,
-                    coded.wave,
-                    version,
-                    study.wave_names.index(coded.wave),
-                    file_name or path.name,
-                    checksum,
-                    coded.source_format,
-                    coded.row_count,
-                    len(interviews),
-                    str(archive_path.relative_to(study.root))
-                    if archive_path.is_relative_to(study.root)
-                    else str(archive_path),
-                    now,
-                    _describe_dropped(coded.dropped_columns, coded.missing_items),
-                ],
-            )
-            fault_point("ingest-mid-transaction")
-            _insert_frame(connection, "interviews", interviews, study.id, coded.wave, version)
-            _insert_frame(connection, "answers", answers, study.id, coded.wave, version)
-            record_coding(connection, study, coded.wave, version)
-            connection.execute("COMMIT")
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
+        with connect(database) as connection:
+            connection.execute("BEGIN TRANSACTION")
+            try:
+                register_study(connection, study, now)
+                record_key(connection, study, staged.key, now)
+                if current is not None:
+                    _retire_version(
+                        connection, study.id, staged.wave, int(str(current["version"])), now
+                    )
+                connection.execute(
+                    "INSERT INTO waves VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'stored', ?, ?, NULL, ?)",
+                    [
+                        study.id,
+                        staged.wave,
+                        version,
+                        study.wave_names.index(staged.wave),
+                        file_name or path.name,
+                        checksum,
+                        staged.source_format,
+                        staged.row_count,
+                        staged.row_count,
+                        str(archive_path.relative_to(study.root))
+                        if archive_path.is_relative_to(study.root)
+                        else str(archive_path),
+                        now,
+                        _describe_dropped(staged.dropped_columns, staged.missing_items),
+                    ],
+                )
+                fault_point("ingest-mid-transaction")
+                keys = {"study_id": study.id, "wave": staged.wave, "version": version}
+                insert_parquet(connection, "interviews", staged.interviews, keys)
+                insert_parquet(connection, "answers", staged.answers, keys)
+                record_coding(connection, study, staged.wave, version)
+                connection.execute("COMMIT")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
     status: IngestStatus = "stored" if current is None else "replaced"
     return IngestOutcome(
         study_id=study.id,
-        wave=coded.wave,
+        wave=staged.wave,
         file_name=path.name,
         sha256=checksum,
         status=status,
         version=version,
-        rows_read=coded.row_count,
-        rows_stored=len(interviews),
-        format=coded.source_format,
+        rows_read=staged.row_count,
+        rows_stored=staged.row_count,
+        format=staged.source_format,
         message=(
-            f"{path.name}: wave {coded.wave!r} {status} as version {version} "
-            f"({len(interviews)} interviews, {len(answers)} answers)."
+            f"{path.name}: wave {staged.wave!r} {status} as version {version} "
+            f"({staged.row_count} interviews, {staged.n_answers} answers)."
         ),
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _StagedWave:
+    """A wave read, coded and pseudonymised chunk by chunk into Parquet files, not yet stored."""
+
+    wave: str
+    source_format: str
+    row_count: int
+    n_answers: int
+    dropped_columns: tuple[str, ...]
+    missing_items: tuple[str, ...]
+    interviews: Path
+    answers: Path
+    key: bytes
+    current: dict[str, object] | None
+
+
+def _stage_wave(
+    study: Study,
+    path: Path,
+    *,
+    wave: str | None,
+    database: Path,
+    staging: Path,
+    refuse_stored: bool,
+    chunk_rows: int,
+) -> _StagedWave:
+    """Read ``path`` chunk by chunk: code each chunk, pseudonymise its ids, append its
+    interviews and long-form answers to Parquet files in ``staging``.
+
+    The checks run where the whole-file path ran them: a stored wave is refused (unless
+    replacing) and the pseudonym key checked once the first chunk names the wave; the panel
+    link is checked on every id of the file at the end.
+    """
+    key = pseudonym_key(study.id, study.archive)
+    also = id_roles(study)
+    interviews_path = staging / "interviews.parquet"
+    answers_path = staging / "answers.parquet"
+    first: CodedWave | None = None
+    current: dict[str, object] | None = None
+    missing: list[str] = []
+    raw_ids: list[pd.Series] = []
+    row_count = n_answers = 0
+    with (
+        pq.ParquetWriter(interviews_path, INTERVIEW_SCHEMA) as interview_writer,
+        pq.ParquetWriter(answers_path, ANSWER_SCHEMA) as answer_writer,
+    ):
+        for chunk in read_raw_chunks(path, study=study, chunk_rows=chunk_rows):
+            if not nonblank_rows(chunk.raw.frame).any():
+                continue
+            chunked = chunk.first_row > 1 or len(chunk.raw.frame) == chunk_rows
+            try:
+                coded = code_wave(
+                    chunk.raw,
+                    study=study,
+                    wave=wave if first is None else first.wave,
+                    first_row=chunk.first_row,
+                )
+            except IngestError as error:
+                if not chunked:
+                    raise
+                last = chunk.first_row + len(chunk.raw.frame) - 1
+                raise IngestError(
+                    f"{error} (Read in chunks: the count is of file rows "
+                    f"{chunk.first_row}-{last}, the first chunk holding the problem.)"
+                ) from None
+            if first is None:
+                first = coded
+                with connect(database, read_only=True) as connection:
+                    current = current_wave(connection, study.id, coded.wave)
+                    if current is not None and refuse_stored:
+                        raise IngestError(
+                            f"ingest_wave: wave {coded.wave!r} of study {study.id!r} is already "
+                            f"stored from {current['file_name']} (SHA-256 "
+                            f"{str(current['sha256'])[:12]}...); {path.name} differs from it. "
+                            "Re-run with --replace (replace=True) to store this file instead; "
+                            "the stored version stays in the raw archive and the waves table."
+                        )
+                    check_key(connection, study, key)
+            missing.extend(name for name in coded.missing_items if name not in missing)
+            if "respondent" in coded.frame.columns:
+                raw_ids.append(coded.frame["respondent"])
+            interview_writer.write_table(
+                interviews_table(normalized_interviews(coded.frame, key, also=also))
+            )
+            answers = normalized_answers(coded.frame, study)
+            answer_writer.write_table(answers)
+            row_count += coded.row_count
+            n_answers += answers.num_rows
+    if first is None:
+        raise IngestError(
+            f"code_wave: {path.name} holds no data rows. Export the wave again once interviews "
+            "have been submitted."
+        )
+    if raw_ids:
+        with connect(database, read_only=True) as connection:
+            check_panel_link(
+                connection,
+                study,
+                wave=first.wave,
+                file_name=path.name,
+                raw_ids=pd.concat(raw_ids, ignore_index=True),
+                key=key,
+            )
+    return _StagedWave(
+        wave=first.wave,
+        source_format=first.source_format,
+        row_count=row_count,
+        n_answers=n_answers,
+        dropped_columns=tuple(first.dropped_columns),
+        missing_items=tuple(missing),
+        interviews=interviews_path,
+        answers=answers_path,
+        key=key,
+        current=current,
     )
 
 
@@ -299,35 +425,88 @@ def item_columns(coded: pd.DataFrame) -> list[str]:
     return [column for column in coded.columns if column not in roles]
 
 
-def normalized_answers(coded: pd.DataFrame, study: Study) -> pd.DataFrame:
-    """Long form: one row per interview and item, with the value or why it is missing."""
+# Arrow types of the staged interviews, as the interviews table stores them.
+INTERVIEW_ARROW_TYPES: dict[str, pa.DataType] = {
+    "row_number": pa.int64(),
+    "respondent": pa.string(),
+    "submission": pa.string(),
+    "cluster": pa.string(),
+    "stratum": pa.string(),
+    "arm": pa.string(),
+    "treated": pa.int8(),
+    "weight": pa.float64(),
+    "enumerator": pa.string(),
+    "interview_start": pa.timestamp("us"),
+    "interview_end": pa.timestamp("us"),
+    "consent": pa.int8(),
+}
+INTERVIEW_SCHEMA = pa.schema(
+    [(column, INTERVIEW_ARROW_TYPES[column]) for column in INTERVIEW_COLUMNS]
+)
+ANSWER_SCHEMA = pa.schema(
+    [
+        ("row_number", pa.int64()),
+        ("item", pa.dictionary(pa.int32(), pa.string())),
+        ("value", pa.float64()),
+        ("answered_code", pa.float64()),
+        ("missing_reason", pa.dictionary(pa.int8(), pa.string())),
+    ]
+)
+
+
+def interviews_table(interviews: pd.DataFrame) -> pa.Table:
+    """The normalized interviews as an Arrow table of the warehouse's types (NaN -> null)."""
+    return pa.Table.from_pandas(interviews, schema=INTERVIEW_SCHEMA, preserve_index=False)
+
+
+def normalized_answers(coded: pd.DataFrame, study: Study) -> pa.Table:
+    """Long form: one row per interview and item, with the value or why it is missing.
+
+    An Arrow table (items and reasons dictionary-encoded, missing values null): the long form
+    of 50,000 interviews of 100 items is 5,000,000 rows, which pandas would hold as Python
+    strings.
+    """
     columns = item_columns(coded)
     codes = coded[columns].to_numpy(dtype="float64", na_value=np.nan)
     n_rows, n_items = codes.shape
-    special: dict[float, str] = {}
+    reason_names: list[str] = [NOT_ANSWERED]
+    special: dict[float, int] = {}
     for reason, reason_codes in study.special_codes().items():
+        if reason not in reason_names:
+            reason_names.append(reason)
         for code in reason_codes:
-            special[float(code)] = reason
-    reasons = np.full(codes.shape, None, dtype=object)
-    reasons[np.isnan(codes)] = NOT_ANSWERED
-    for code, reason in special.items():
-        reasons[codes == code] = reason
+            special[float(code)] = reason_names.index(reason)
+    reason_names.append(OUT_OF_RANGE)
+    reasons = np.full(codes.shape, -1, dtype=np.int8)
+    blank = np.isnan(codes)
+    reasons[blank] = reason_names.index(NOT_ANSWERED)
+    for code, position in special.items():
+        reasons[codes == code] = position
     lower, upper, allowed = _bounds_by_column(study, columns)
-    answered = ~np.isnan(codes) & (reasons == None)  # noqa: E711 (elementwise on object array)
+    answered = ~blank & (reasons < 0)
     outside = answered & ((codes < lower) | (codes > upper) | np.isinf(codes))
     for j, valid in enumerate(allowed):
         if valid is not None:
             outside[:, j] |= answered[:, j] & ~np.isin(codes[:, j], list(valid))
-    reasons[outside] = OUT_OF_RANGE
-    values = np.where(reasons == None, codes, np.nan)  # noqa: E711
-    return pd.DataFrame(
-        {
-            "row_number": np.repeat(coded["row_number"].to_numpy(dtype="int64"), n_items),
-            "item": np.tile(np.asarray(columns, dtype=object), n_rows),
-            "value": values.reshape(-1),
-            "answered_code": codes.reshape(-1),
-            "missing_reason": reasons.reshape(-1),
-        }
+    reasons[outside] = reason_names.index(OUT_OF_RANGE)
+    flat_reasons = reasons.reshape(-1)
+    flat_codes = codes.reshape(-1)
+    has_reason = flat_reasons >= 0
+    return pa.Table.from_arrays(
+        [
+            pa.array(np.repeat(coded["row_number"].to_numpy(dtype="int64"), n_items)),
+            pa.DictionaryArray.from_arrays(
+                pa.array(np.tile(np.arange(n_items, dtype=np.int32), n_rows)),
+                pa.array(columns, type=pa.string()),
+            ),
+            pa.array(flat_codes, mask=has_reason),
+            pa.array(flat_codes, mask=np.isnan(flat_codes)),
+            pa.DictionaryArray.from_arrays(
+                pa.array(flat_reasons, mask=~has_reason),
+                pa.array(reason_names, type=pa.string()),
+            ),
+        ],
+        schema=ANSWER_SCHEMA,
     )
 
 
@@ -414,21 +593,6 @@ def _retire_version(
             f"DELETE FROM {table} WHERE study_id = ? AND wave = ? AND version = ?",
             [study_id, wave, version],
         )
-
-
-def _insert_frame(
-    connection: WarehouseConnection,
-    table: str,
-    frame: pd.DataFrame,
-    study_id: str,
-    wave: str,
-    version: int,
-) -> None:
-    staged = frame.copy()
-    staged.insert(0, "version", version)
-    staged.insert(0, "wave", wave)
-    staged.insert(0, "study_id", study_id)
-    insert_frame(connection, table, staged)
 
 
 def _describe_dropped(

@@ -4,13 +4,14 @@ PostgreSQL database (same schema, same SQL)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
 import duckdb
 import pandas as pd
+import pyarrow.parquet as pq
 
 from flows.errors import WarehouseBusyError, WarehouseError
 from flows.postgres_warehouse import PostgresConnection, PostgresWarehouse, connect_postgres
@@ -329,3 +330,38 @@ def insert_frame(connection: WarehouseConnection, table: str, frame: pd.DataFram
     finally:
         connection.unregister(staged)
     return len(frame)
+
+
+def insert_parquet(
+    connection: WarehouseConnection,
+    table: str,
+    path: Path,
+    constants: Mapping[str, object],
+) -> int:
+    """Bulk-load a Parquet file into a warehouse table, columns matched by name.
+
+    ``constants`` fill columns the file does not hold (study, wave, version). DuckDB reads the
+    file in row groups: no row passes through Python. A PostgreSQL warehouse cannot read the
+    file itself, so its rows go through ``insert_frame`` (``COPY``) one row group at a time,
+    which keeps memory bounded by the row group. Returns the number of rows written.
+    """
+    if isinstance(connection, PostgresConnection):
+        written = 0
+        parquet = pq.ParquetFile(path)
+        for group in range(parquet.num_row_groups):
+            frame = parquet.read_row_group(group).to_pandas()
+            for position, (name, value) in enumerate(constants.items()):
+                frame.insert(position, name, value)
+            written += insert_frame(connection, table, frame)
+        return written
+    if not isinstance(connection, duckdb.DuckDBPyConnection):
+        raise TypeError(
+            f"insert_parquet: a warehouse connection was expected; got "
+            f"{type(connection).__name__}."
+        )
+    columns = ", ".join("? AS " + '"' + name.replace('"', '""') + '"' for name in constants)
+    row = connection.execute(
+        f'INSERT INTO "{table}" BY NAME SELECT {columns}, * FROM read_parquet(?)',
+        [*constants.values(), str(path)],
+    ).fetchone()
+    return int(row[0]) if row else 0

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 import expectations
-from flows import api
 from flows.errors import StudyFileError
 from flows.faults import fault_point
 from flows.locking import study_lock
@@ -25,8 +24,9 @@ from flows.orchestration.records import (
     stored_waves,
 )
 from flows.rederive import waves_to_rederive
+from flows.stored_wave import read_stored_wave
 from flows.study import Study
-from flows.warehouse import connect, has_table, warehouse_path
+from flows.warehouse import INTERVIEW_COLUMNS, connect, has_table, warehouse_path
 
 if TYPE_CHECKING:
     from flows.validation import WaveValidation
@@ -133,9 +133,9 @@ def _validate_and_store(study: Study, wave: str, *, run_id: str) -> WaveValidati
 
     order = study.wave_names
     earlier_names = order[: order.index(wave)] if wave in order else []
-    coded = api.responses(study, coded=True, waves=[*earlier_names, wave])
-    this = coded[coded["wave"] == wave].reset_index(drop=True)
-    earlier = coded[coded["wave"].isin(earlier_names)].reset_index(drop=True)
+    with connect(warehouse_path(study), read_only=True) as connection:
+        this = read_stored_wave(connection, study, wave, coded=True)
+    earlier = earlier_roles(study, earlier_names)
     suites, _ = suites_for(study)
     validation = validate_wave(
         this,
@@ -152,6 +152,30 @@ def _validate_and_store(study: Study, wave: str, *, run_id: str) -> WaveValidati
             connection, study_id=study.id, wave=wave, run_id=run_id, validation=validation
         )
     return validation
+
+
+def earlier_roles(study: Study, waves: list[str]) -> pd.DataFrame:
+    """The roles the cross-wave checks compare, of the stored earlier waves, in wave and row
+    order: row number, respondent and the roles that must not change (arm, cluster, stratum).
+
+    The earlier waves' answers and other roles are never read, so validating the last wave of
+    a large panel holds one wave's answers, not all of them.
+    """
+    from flows.validation.checks import CROSS_WAVE_FLAGS
+
+    if not waves:
+        return pd.DataFrame()
+    columns = [c for c in INTERVIEW_COLUMNS if c in ("row_number", "respondent", *CROSS_WAVE_FLAGS)]
+    placeholders = ", ".join("?" for _ in waves)
+    with connect(warehouse_path(study), read_only=True) as connection:
+        return connection.execute(
+            "SELECT i.wave, "
+            + ", ".join(f"i.{column}" for column in columns)
+            + " FROM interviews i JOIN waves w USING (study_id, wave, version) "
+            f"WHERE i.study_id = ? AND w.status = 'stored' AND i.wave IN ({placeholders}) "
+            "ORDER BY w.wave_order, i.row_number",
+            [study.id, *waves],
+        ).fetch_df()
 
 
 def quality_overview(study: Study) -> pd.DataFrame:

@@ -59,8 +59,14 @@ class CodedWave:
     row_count: int
 
 
-def code_wave(raw: RawWave, *, study: Study, wave: str | None = None) -> CodedWave:
-    """Map a raw export onto the study: role columns, then items as numeric codes."""
+def code_wave(
+    raw: RawWave, *, study: Study, wave: str | None = None, first_row: int = 1
+) -> CodedWave:
+    """Map a raw export onto the study: role columns, then items as numeric codes.
+
+    ``first_row`` is the file row number of the frame's first row (a later chunk of a file
+    read in chunks); row numbers and messages count from it.
+    """
     file = raw.source.name
     instrument = study.resolved_instrument()
     columns = match_columns(list(raw.frame.columns), study=study, file=file)
@@ -71,7 +77,7 @@ def code_wave(raw: RawWave, *, study: Study, wave: str | None = None) -> CodedWa
             "have been submitted."
         )
     frame = raw.frame.iloc[np.flatnonzero(keep)].reset_index(drop=True)
-    rows = np.flatnonzero(keep) + 1
+    rows = np.flatnonzero(keep) + first_row
     coder = _Coder(raw=raw, frame=frame, rows=rows, study=study, columns=columns)
 
     coded: dict[str, Any] = {"row_number": rows.astype("int64")}
@@ -389,8 +395,12 @@ class _Coder:
         A survey firm's file that labels 1 "Don't know" on a 1-5 item would otherwise have
         every real answer of 1 recoded to missing.
         """
-        specials = self.special_codes(item)
         file_labels = self.raw.value_labels.get(column) or {}
+        if not file_labels:
+            # No label in the file (a CSV export): nothing to check, and parsing the column
+            # as numbers is most of the cost of coding it.
+            return
+        specials = self.special_codes(item)
         raw_values = pd.to_numeric(self.frame[column], errors="coerce").to_numpy(
             dtype="float64", na_value=np.nan
         )

@@ -5,7 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -90,16 +93,13 @@ def detect_delimiter(text: str) -> str | None:
     return None if best is None else best[2]
 
 
-def read_delimited(
-    path: Path, data: bytes, *, known_extension: bool
-) -> tuple[pd.DataFrame, str, str]:
-    """The raw frame (every column as text), the encoding and the delimiter of a text export."""
-    text, encoding, data = decode_text(path, data)
-    if "\r" in text and "\n" not in text:
-        # Old Mac exports end lines with CR alone, which the C parser and csv cannot split.
-        text = text.replace("\r", "\n")
-        data, encoding = text.encode("utf-8"), "utf-8"
-    full_text = text
+def delimited_layout(path: Path, text: str, *, known_extension: bool) -> tuple[str, int, int]:
+    """The delimiter, the lines to skip (Excel's ``sep=`` line) and the header's width, from
+    the file's first text.
+
+    Refuses what is no table (HTML, JSON), a header naming a column twice and a first row
+    wider than the header.
+    """
     text = text[: SNIFF_CHARACTERS + 1].removeprefix("\ufeff")
     _reject_non_tabular(path, text[:SNIFF_CHARACTERS])
     # Excel's "sep=;" first line names the delimiter and is no part of the table.
@@ -131,18 +131,44 @@ def read_delimited(
             "in an answer, or a missing header name, shifts every column. Quote answers that "
             "hold the delimiter (or name every column) and export the wave again."
         )
-    try:
+    return delimiter, skip, len(header)
+
+
+def read_delimited(
+    path: Path, data: bytes, *, known_extension: bool
+) -> tuple[pd.DataFrame, str, str]:
+    """The raw frame (every column as text), the encoding and the delimiter of a text export."""
+    text, encoding, data = decode_text(path, data)
+    if "\r" in text and "\n" not in text:
+        # Old Mac exports end lines with CR alone, which the C parser and csv cannot split.
+        text = text.replace("\r", "\n")
+        data, encoding = text.encode("utf-8"), "utf-8"
+    delimiter, skip, width = delimited_layout(path, text, known_extension=known_extension)
+    with delimited_errors(path, delimiter):
         # pandas decodes the bytes itself: faster than handing it a (re-encoded) str.
-        frame = pd.read_csv(
-            io.BytesIO(data),
-            encoding=encoding,
-            sep=delimiter,
-            skiprows=skip,
-            dtype=str,
-            keep_default_na=False,
-            na_filter=False,
-            engine="c",
-        )
+        frame = pd.read_csv(io.BytesIO(data), **csv_options(encoding, delimiter, skip))
+    reject_cut_last_row(path, text, delimiter, width)
+    return frame, encoding, delimiter
+
+
+def csv_options(encoding: str, delimiter: str, skip: int) -> dict[str, Any]:
+    """pandas.read_csv options that keep every cell as the text it holds."""
+    return {
+        "encoding": encoding,
+        "sep": delimiter,
+        "skiprows": skip,
+        "dtype": str,
+        "keep_default_na": False,
+        "na_filter": False,
+        "engine": "c",
+    }
+
+
+@contextmanager
+def delimited_errors(path: Path, delimiter: str) -> Iterator[None]:
+    """pandas' empty-file and parser errors as messages that name the file and the fix."""
+    try:
+        yield
     except pd.errors.EmptyDataError:
         raise IngestError(
             f"read_raw: {path.name} is empty (no header and no rows). Export the wave again."
@@ -154,11 +180,9 @@ def read_delimited(
             f"table ({error}). Check for unquoted delimiters or line breaks in answers and export "
             "the wave again."
         ) from None
-    _reject_cut_last_row(path, full_text, delimiter, len(header))
-    return frame, encoding, delimiter
 
 
-def _reject_cut_last_row(path: Path, text: str, delimiter: str, width: int) -> None:
+def reject_cut_last_row(path: Path, text: str, delimiter: str, width: int) -> None:
     """Raise when the last record is shorter than the one before it and the header.
 
     An interrupted download or copy cuts the file mid-row; the C parser pads such a row with

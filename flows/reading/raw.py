@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,11 +84,11 @@ def read_raw(path: Path, *, study: Study) -> RawWave:
         raw = _read_xlsx(path, study)
     else:
         raw = _read_statistical(path, found)
-    _reject_header_only(raw)
+    reject_header_only(raw)
     return raw
 
 
-def _reject_header_only(raw: RawWave) -> None:
+def reject_header_only(raw: RawWave) -> None:
     frame = raw.frame
     if frame.shape[1] == 0:
         raise IngestError(
@@ -242,39 +243,52 @@ def _header_text(cell: Any) -> str:
 
 # -- SPSS and Stata --------------------------------------------------------------------------
 def _read_statistical(path: Path, found: FileFormat) -> RawWave:
+    chunks = read_statistical_chunks(path, found, chunk_rows=None)
+    return next(chunks)
+
+
+def read_statistical_chunks(
+    path: Path, found: FileFormat, *, chunk_rows: int | None
+) -> Iterator[RawWave]:
+    """An SPSS or Stata file whole (``chunk_rows`` None) or ``chunk_rows`` rows at a time
+    (pyreadstat's ``row_offset``/``row_limit``), each with the file's labels."""
     program = "SPSS" if found == "sav" else "Stata"
-    try:
-        if found == "sav":
-            # user_missing=True: declared user-missing codes (don't know, refused) would
-            # otherwise arrive as NaN and their reason would be lost (pyreadstat docs).
-            frame, meta = pyreadstat.read_sav(
-                str(path), user_missing=True, apply_value_formats=False
-            )
-        else:
-            frame, meta = pyreadstat.read_dta(
-                str(path),
-                user_missing=True,
-                apply_value_formats=False,
-                dates_as_pandas_datetime=True,
-            )
-    except Exception as error:  # pyreadstat raises its own ReadstatError/PyreadstatError
-        raise IngestError(
-            f"read_raw: {path.name} starts like a {program} file but cannot be read "
-            f"({type(error).__name__}: {error}); it is corrupt or truncated. Export the wave "
-            "again."
-        ) from None
-    labels = {
-        column: dict(mapping) for column, mapping in (meta.variable_value_labels or {}).items()
-    }
-    missing = _user_missing_codes(frame, meta)
-    return RawWave(
-        source=path,
-        format=found,
-        frame=frame,
-        value_labels=labels,
-        user_missing=missing,
-        encoding=getattr(meta, "file_encoding", None),
-    )
+    # user_missing=True: declared user-missing codes (don't know, refused) would otherwise
+    # arrive as NaN and their reason would be lost (pyreadstat docs).
+    options: dict[str, Any] = {"user_missing": True, "apply_value_formats": False}
+    reader: Any = pyreadstat.read_sav
+    if found != "sav":
+        reader = pyreadstat.read_dta
+        options["dates_as_pandas_datetime"] = True
+    offset = 0
+    while True:
+        try:
+            if chunk_rows is None:
+                frame, meta = reader(str(path), **options)
+            else:
+                frame, meta = reader(str(path), row_offset=offset, row_limit=chunk_rows, **options)
+        except Exception as error:  # pyreadstat raises its own ReadstatError/PyreadstatError
+            raise IngestError(
+                f"read_raw: {path.name} starts like a {program} file but cannot be read "
+                f"({type(error).__name__}: {error}); it is corrupt or truncated. Export the "
+                "wave again."
+            ) from None
+        if offset > 0 and len(frame) == 0:
+            return
+        labels = {
+            column: dict(mapping) for column, mapping in (meta.variable_value_labels or {}).items()
+        }
+        yield RawWave(
+            source=path,
+            format=found,
+            frame=frame,
+            value_labels=labels,
+            user_missing=_user_missing_codes(frame, meta),
+            encoding=getattr(meta, "file_encoding", None),
+        )
+        offset += len(frame)
+        if chunk_rows is None or len(frame) < chunk_rows:
+            return
 
 
 def _user_missing_codes(frame: pd.DataFrame, meta: Any) -> dict[str, list[Any]]:

@@ -204,9 +204,12 @@ def field_quality(coded: pd.DataFrame, study: Study, items: list[str]) -> FieldQ
         reasons[column] = pd.Series(np.asarray(texts, dtype=object), index=coded.index[mask])
 
     matrix = (
-        coded[items].to_numpy(dtype=np.float64, na_value=np.nan) if items else np.empty((n_rows, 0))
+        coded[items].to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
+        if items
+        else np.empty((n_rows, 0))
     )
-    matrix = np.where(np.isnan(matrix), _MISSING, matrix)
+    # In place: a second matrix of a 1,000,000-row wave is another 0.6 GB.
+    np.copyto(matrix, _MISSING, where=np.isnan(matrix))
 
     # -- interview date and duration ----------------------------------------------------
     if "interview_start" in coded.columns:

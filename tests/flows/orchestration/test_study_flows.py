@@ -147,18 +147,18 @@ def test_any_failure_of_one_file_is_that_files_refusal_and_is_not_retried(
     small_study: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import flows.ingest
-    from flows.reading import read_raw
+    from flows.reading.chunks import read_raw_chunks
 
     study_file = small_study()
     calls: list[str] = []
 
-    def failing_read(path: Path, *, study: object) -> object:
+    def failing_read(path: Path, *, study: object, chunk_rows: int) -> object:
         calls.append(path.name)
         if path.name == "baseline.csv":
             raise OSError(36, "File name too long: Aminata Zulu-Quartz")
-        return read_raw(path, study=study)  # type: ignore[arg-type]
+        return read_raw_chunks(path, study=study, chunk_rows=chunk_rows)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(flows.ingest, "read_raw", failing_read)
+    monkeypatch.setattr(flows.ingest, "read_raw_chunks", failing_read)
     with pytest.raises(
         IngestError, match=r"baseline\.csv: .*could not be read \(OSError\)"
     ) as raised:

@@ -1,0 +1,305 @@
+"""Time and peak memory of every stage on simulated studies of 10,000 to 1,000,000 per wave.
+
+Run: .venv/bin/python bench/scale.py [--sizes 10000,100000,1000000] [--stages ...]
+     [--bootstrap-draws 999] [--workdir work/scale] [--stop-above-gb 12]
+
+For each size N (respondents per wave, three waves of the example study's design):
+
+1. simulate the study in chunks straight to CSV files (each chunk is a study of its own
+   communities, panel and faults, written to the end of each wave's file, so the simulator
+   never holds more than one chunk); files are kept in ``--workdir`` and reused;
+2. run each stage as its own ``trustshift`` process on one study folder, in order:
+   ``ingest``, ``validate``, ``estimate``, ``report``; then ``run`` (all of them as the
+   Prefect flow) on a fresh copy of the study folder;
+3. do the same work with the plain libraries in one process (``plain``): pandas
+   ``read_csv`` of the three files (the columns the primary outcomes need: read whole, three
+   waves of 1,000,000 rows take more than 8 GB in pandas), the primary outcomes as item
+   means, one statsmodels OLS per primary outcome (campaign x later wave) with
+   cluster-robust errors.
+
+Each process is measured from outside: wall time, and peak resident memory of the process
+and its children (``wait4``'s ``ru_maxrss``, which counts the largest child). A watcher stops
+a process whose tree holds more than ``--stop-above-gb`` (the machine is shared). Printed: per
+stage and N the seconds and peak GB, the log-log slope of time against N over the sizes run,
+and the ratio of the pipeline (``run``, and the sum of the single stages) to ``plain``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+EXAMPLE_STUDY = ROOT / "data" / "studies" / "example" / "study.toml"
+TRUSTSHIFT = Path(sys.executable).with_name("trustshift")
+STAGES: tuple[str, ...] = ("ingest", "validate", "estimate", "report", "run", "plain")
+# Respondents per simulated chunk and communities per chunk: 1,000,000 per wave is 20 chunks
+# of 100 communities of 500 respondents (2,000 communities).
+CHUNK_RESPONDENTS = 50_000
+CHUNK_CLUSTERS = 100
+SEED = 20261201
+
+PLAIN = """
+import sys
+import numpy as np
+import pandas as pd
+import statsmodels.formula.api as smf
+from flows.study import load_study
+
+study = load_study(sys.argv[1])
+instrument = study.resolved_instrument()
+columns = study.columns
+items = {}
+for outcome in study.outcomes.primary:
+    if outcome in instrument.item_names:
+        items[outcome] = [outcome]
+    else:
+        items[outcome] = [item.name for item in instrument.items_of(outcome)]
+needed = {columns.arm.column, columns.cluster}
+needed.update(name for group in items.values() for name in group)
+frames = []
+for position, wave in enumerate(study.wave_names):
+    frame = pd.read_csv(study.root / study.locations.inbox / f"{wave}.csv", usecols=needed)
+    frame["post"] = int(position == study.wave_names.index(study.outcomes.primary_wave))
+    frames.append(frame[frame["post"] == 1] if position else frame)
+data = pd.concat(frames, ignore_index=True)
+codes = [code for group in study.special_codes().values() for code in group]
+data["treated"] = data[columns.arm.column].isin(columns.arm.treatment).astype(int)
+for outcome in study.outcomes.primary:
+    values = data[items[outcome]].apply(pd.to_numeric, errors="coerce")
+    values = values.mask(values.isin(codes))
+    data["y"] = values.mean(axis=1)
+    model = data.dropna(subset=["y"])
+    groups = model[columns.cluster].astype("category").cat.codes
+    fit = smf.ols("y ~ treated * post", data=model).fit(
+        cov_type="cluster", cov_kwds={"groups": groups}
+    )
+    print(outcome, float(fit.params["treated:post"]), float(fit.bse["treated:post"]))
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    stage: str
+    size: int
+    seconds: float
+    peak_gb: float
+    status: str
+
+
+def simulate_to_files(size: int, folder: Path) -> Path:
+    """The example study's design at ``size`` respondents per baseline wave, as CSV files."""
+    from flows.simulation import SimulationSettings, simulate_study
+    from flows.simulation.writers import TIMESTAMP_FORMAT
+    from flows.study import load_study
+
+    study_file = folder / "study.toml"
+    done = folder / ".simulated"
+    if done.is_file():
+        return study_file
+    shutil.rmtree(folder, ignore_errors=True)
+    inbox = folder / "inbox"
+    inbox.mkdir(parents=True)
+    shutil.copy(EXAMPLE_STUDY, study_file)
+    study = load_study(study_file)
+    chunks = max(1, math.ceil(size / CHUNK_RESPONDENTS))
+    written: set[str] = set()
+    for chunk in range(chunks):
+        respondents = min(CHUNK_RESPONDENTS, size - chunk * CHUNK_RESPONDENTS)
+        clusters = min(CHUNK_CLUSTERS, max(4, respondents // 20))
+        settings = SimulationSettings(
+            seed=SEED + chunk,
+            n_clusters=clusters,
+            respondents_per_cluster=max(1, respondents // clusters),
+            n_enumerators=min(40, clusters),
+        )
+        simulated = simulate_study(study, settings)
+        for wave, generated in simulated.waves.items():
+            frame = generated.frame
+            # Each chunk is its own set of communities, enumerators and respondents.
+            for role in ("cluster", "enumerator", "respondent"):
+                column = getattr(study.columns, role)
+                frame[column] = f"k{chunk:03d}-" + frame[column].astype(str)
+            path = inbox / f"{wave}.csv"
+            frame.to_csv(
+                path,
+                mode="a" if wave in written else "w",
+                header=wave not in written,
+                index=False,
+                encoding="utf-8",
+                lineterminator="\n",
+                date_format=TIMESTAMP_FORMAT,
+            )
+            written.add(wave)
+        print(f"  simulated chunk {chunk + 1}/{chunks} of N={size:,}", flush=True)
+    done.write_text("done\n")
+    return study_file
+
+
+def tree_rss(pid: int) -> int:
+    """Resident bytes of a process and all its descendants (from /proc)."""
+    total = 0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            with open(f"/proc/{current}/statm") as handle:
+                total += int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as handle:
+                    pending.extend(int(child) for child in handle.read().split())
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+    return total
+
+
+def measure(command: list[str], *, environment: dict[str, str], stop_bytes: int) -> tuple:
+    """Run ``command``; wall seconds, peak resident GB and a status (ok, exit N, stopped)."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        command,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    stopped = threading.Event()
+    watched_peak = [0]
+
+    def watch() -> None:
+        while process.returncode is None and not stopped.is_set():
+            rss = tree_rss(process.pid)
+            watched_peak[0] = max(watched_peak[0], rss)
+            if rss > stop_bytes:
+                stopped.set()
+                os.killpg(process.pid, 9)
+                return
+            time.sleep(0.5)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    stderr_tail = process.stderr.read().decode(errors="replace")[-2000:] if process.stderr else ""
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.perf_counter() - started
+    stopped_here = stopped.is_set()
+    stopped.set()
+    watcher.join()
+    peak = max(usage.ru_maxrss * 1024, watched_peak[0]) / 1e9
+    if stopped_here:
+        return seconds, peak, f"stopped above {stop_bytes / 1e9:.0f} GB"
+    if process.returncode != 0:
+        last = stderr_tail.strip().splitlines()[-1:] or [""]
+        return seconds, peak, f"exit {process.returncode}: {last[0][:100]}"
+    return seconds, peak, "ok"
+
+
+def stage_command(stage: str, study_file: Path, draws: int) -> list[str]:
+    trustshift = [str(TRUSTSHIFT)]
+    if stage == "plain":
+        return [sys.executable, "-c", PLAIN, str(study_file)]
+    if stage == "estimate":
+        return [*trustshift, "estimate", str(study_file), "--bootstrap-draws", str(draws)]
+    if stage == "run":
+        return [*trustshift, "run", str(study_file), "--bootstrap-draws", str(draws)]
+    return [*trustshift, stage, str(study_file)]
+
+
+def fresh_copy(source: Path, target: Path) -> Path:
+    """A study folder with only the study file and the inbox (files hard-linked)."""
+    shutil.rmtree(target, ignore_errors=True)
+    (target / "inbox").mkdir(parents=True)
+    shutil.copy(source / "study.toml", target / "study.toml")
+    for path in (source / "inbox").iterdir():
+        os.link(path, target / "inbox" / path.name)
+    return target / "study.toml"
+
+
+def slope(points: list[tuple[int, float]]) -> float | None:
+    """Least-squares slope of log(seconds) on log(N)."""
+    if len(points) < 2:
+        return None
+    xs = [math.log(n) for n, _ in points]
+    ys = [math.log(max(s, 1e-3)) for _, s in points]
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    sxx = sum((x - mx) ** 2 for x in xs)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sxx
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--stages", default=",".join(STAGES))
+    parser.add_argument("--bootstrap-draws", type=int, default=999)
+    parser.add_argument("--workdir", type=Path, default=ROOT / "work" / "scale")
+    parser.add_argument("--stop-above-gb", type=float, default=12.0)
+    arguments = parser.parse_args()
+    sizes = [int(size.replace("_", "")) for size in arguments.sizes.split(",")]
+    stages = [stage.strip() for stage in arguments.stages.split(",")]
+    unknown = sorted(set(stages) - set(STAGES))
+    if unknown:
+        parser.error(f"unknown stages {unknown}; choose from {list(STAGES)}")
+    workdir = arguments.workdir.resolve()
+    environment = {
+        **os.environ,
+        "PREFECT_HOME": str(workdir / "prefect-home"),
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+        "PYTHONWARNINGS": "ignore",
+    }
+    environment.pop("TRUSTSHIFT_WAREHOUSE", None)
+    stop_bytes = int(arguments.stop_above_gb * 1e9)
+    results: list[Measurement] = []
+    print(f"{'stage':<9} {'N/wave':>10} {'seconds':>9} {'peak GB':>8}  status", flush=True)
+    for size in sizes:
+        simulated = simulate_to_files(size, workdir / f"simulated-{size}")
+        steps = whole = simulated
+        if set(stages) & {"ingest", "validate", "estimate", "report"}:
+            steps = fresh_copy(simulated.parent, workdir / f"steps-{size}")
+        if "run" in stages:
+            whole = fresh_copy(simulated.parent, workdir / f"run-{size}")
+        for stage in stages:
+            study_file = {"run": whole, "plain": simulated}.get(stage, steps)
+            seconds, peak, status = measure(
+                stage_command(stage, study_file, arguments.bootstrap_draws),
+                environment=environment,
+                stop_bytes=stop_bytes,
+            )
+            results.append(Measurement(stage, size, seconds, peak, status))
+            print(f"{stage:<9} {size:>10,} {seconds:>9.1f} {peak:>8.2f}  {status}", flush=True)
+
+    print("\nlog-log slope of time against N (1.0 = linear), over the sizes that finished:")
+    for stage in stages:
+        points = [(m.size, m.seconds) for m in results if m.stage == stage and m.status == "ok"]
+        fitted = slope(points)
+        print(f"  {stage:<9} {'-' if fitted is None else f'{fitted:.2f}'}")
+    print("\nratio to the plain-library path (pandas + statsmodels):")
+    for size in sizes:
+        by_stage = {m.stage: m for m in results if m.size == size}
+        plain = by_stage.get("plain")
+        if plain is None or plain.status != "ok":
+            continue
+        parts = [by_stage[s] for s in ("ingest", "validate", "estimate", "report") if s in by_stage]
+        line = f"  N={size:>10,}"
+        if "run" in by_stage and by_stage["run"].status == "ok":
+            line += f"  run/plain {by_stage['run'].seconds / plain.seconds:6.1f}"
+        if parts and all(m.status == "ok" for m in parts):
+            line += f"  stages/plain {sum(m.seconds for m in parts) / plain.seconds:6.1f}"
+        print(line)
+    peaks = [m for m in results if m.stage != "plain"]
+    if peaks:
+        worst = max(peaks, key=lambda m: m.peak_gb)
+        print(f"\nlargest peak: {worst.peak_gb:.2f} GB ({worst.stage}, N={worst.size:,})")
+
+
+if __name__ == "__main__":
+    main()
