@@ -356,8 +356,7 @@ def insert_parquet(
         return written
     if not isinstance(connection, duckdb.DuckDBPyConnection):
         raise TypeError(
-            f"insert_parquet: a warehouse connection was expected; got "
-            f"{type(connection).__name__}."
+            f"insert_parquet: a warehouse connection was expected; got {type(connection).__name__}."
         )
     columns = ", ".join("? AS " + '"' + name.replace('"', '""') + '"' for name in constants)
     row = connection.execute(
