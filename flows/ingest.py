@@ -32,6 +32,7 @@ from flows.warehouse import (
     NOT_ANSWERED,
     OUT_OF_RANGE,
     WarehouseConnection,
+    WarehouseLocation,
     connect,
     current_wave,
     insert_parquet,
@@ -141,9 +142,15 @@ def _ingest_wave(
             ),
         )
 
-    database.parent.mkdir(parents=True, exist_ok=True)
-    # The staged chunks sit beside the warehouse (mkdtemp makes the folder owner-only).
-    with tempfile.TemporaryDirectory(prefix=".ingest-", dir=database.parent) as folder:
+    # The staged chunks sit beside the warehouse file (mkdtemp makes the folder owner-only);
+    # with a PostgreSQL warehouse, in the folder the study's DuckDB file would be in.
+    staging_parent = (
+        database.parent
+        if isinstance(database, Path)
+        else (study.root / study.locations.warehouse).parent
+    )
+    staging_parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".ingest-", dir=staging_parent) as folder:
         staged = _stage_wave(
             study,
             path,
@@ -239,7 +246,7 @@ def _stage_wave(
     path: Path,
     *,
     wave: str | None,
-    database: Path,
+    database: WarehouseLocation,
     staging: Path,
     refuse_stored: bool,
     chunk_rows: int,

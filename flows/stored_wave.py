@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from flows.study import Study
-from flows.warehouse import INTERVIEW_COLUMNS
+from flows.warehouse import INTERVIEW_COLUMNS, WarehouseConnection
 
 # Interviews per block: 100,000 interviews of 80 items are 8,000,000 answers (about 0.2 GB
 # as three numeric arrays).
@@ -26,7 +26,7 @@ BLOCK_ROWS = 100_000
 
 
 def read_stored_wave(
-    connection: duckdb.DuckDBPyConnection,
+    connection: WarehouseConnection,
     study: Study,
     wave: str,
     *,
@@ -78,14 +78,12 @@ def read_stored_wave(
         value_set = pa.array(names, type=pa.string())
         for start in range(0, len(row_numbers), block_rows):
             block = row_numbers[start : start + block_rows]
-            relation = connection.sql(
+            found = _answers_block(
+                connection,
                 f"SELECT row_number, item, {value_column} AS value FROM answers "
                 "WHERE study_id = ? AND wave = ? AND version = ? AND row_number BETWEEN ? AND ?",
-                params=[study.id, wave, version, int(block[0]), int(block[-1])],
+                [study.id, wave, version, int(block[0]), int(block[-1])],
             )
-            # DuckDB 2 gives a batch reader, DuckDB 1 a table.
-            result = relation.arrow() if relation is not None else pa.table({})
-            found = result.read_all() if isinstance(result, pa.RecordBatchReader) else result
             # The item's column in C (pyarrow's hash lookup), never as Python strings.
             position = pc.index_in(found["item"], value_set=value_set)
             wanted_rows = pc.is_valid(position)
@@ -96,3 +94,16 @@ def read_stored_wave(
             matrix[rows, columns] = np.asarray(values, dtype=np.float64)
     items_frame = pd.DataFrame(matrix, columns=names, copy=False)
     return pd.concat([roles, items_frame], axis=1)
+
+
+def _answers_block(
+    connection: WarehouseConnection, query: str, parameters: list[object]
+) -> pa.Table:
+    """One block of long-form answers as an Arrow table: straight from DuckDB, or through a
+    DataFrame from a PostgreSQL warehouse (which has no Arrow result)."""
+    if not isinstance(connection, duckdb.DuckDBPyConnection):
+        return pa.Table.from_pandas(connection.execute(query, parameters).fetch_df())
+    relation = connection.sql(query, params=parameters)
+    # DuckDB 2 gives a batch reader, DuckDB 1 a table.
+    result = relation.arrow() if relation is not None else pa.table({})
+    return result.read_all() if isinstance(result, pa.RecordBatchReader) else result
