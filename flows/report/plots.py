@@ -176,7 +176,7 @@ def trust_shift_plot(shifts: pd.DataFrame) -> str:
     order to draw them from the top.
     """
     rows = shifts.reset_index(drop=True)
-    figure = _figure(max(2.0, 0.3 * len(rows) + 1.3))
+    figure = _figure(max(2.0, 0.22 * len(rows) + 1.2))
     axes = figure.add_subplot()
     positions = np.arange(len(rows))[::-1].astype(float)
     colour = OKABE_ITO["blue"]
