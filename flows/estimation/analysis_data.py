@@ -340,7 +340,7 @@ def analysis_data(study: Study, responses: pd.DataFrame) -> AnalysisData:
         index_specs.append(
             OutcomeSpec(
                 name=name,
-                label=f"Summary index: {family}",
+                label=f"{family.replace('_', ' ').capitalize()} (summary index)",
                 kind="index",
                 family=family,
                 domain=family,

@@ -198,4 +198,4 @@ def test_the_report_of_a_quasi_experimental_study_shows_the_weighted_balance(
     html = build_report(study, run_id=run.run_id).read_text(encoding="utf-8")
     assert "Balance of self-reported exposure before and after weighting" in html
     assert "weighted by 1/e(x_i)" in html
-    assert ">ipw<" in html
+    assert "Propensity-weighted comparison of the exposed" in html

@@ -55,7 +55,11 @@ def test_a_locked_plan_then_a_changed_primary_outcome_is_a_deviation_in_the_repo
     methods = page[page.index('id="methods"') :]
     assert plan.sha256 in methods
     assert "Deviations from the plan" in methods
-    assert "added [&#39;risk_self_death&#39;], dropped [&#39;risk_perception&#39;]" in methods
+    # the deviation names the outcomes by their labels, as the rest of the report
+    assert (
+        "added [&#39;Own risk of dying on the way&#39;], dropped "
+        "[&#39;Perceived risks of the irregular journey&#39;]"
+    ) in methods
     # The scorecard reads the plan's mapping and names the plan as its source.
     assert "the locked pre-analysis plan" in page
 

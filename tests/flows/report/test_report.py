@@ -11,6 +11,7 @@ import pytest
 
 from flows.estimation import EstimationRun, read_result
 from flows.report import REPORT_SECTIONS, build_report
+from flows.report.effects import forest_rows, main_rows
 from flows.report.suppression import SUPPRESSED, Column, display_table
 from flows.study import Study, load_study
 from tests.flows.estimation.conftest import THREE_WAVES_WITH_A_SMALL_CELL, ingest_and_estimate
@@ -314,3 +315,29 @@ def test_each_designs_report_words_its_design_and_data(
     for size, css, cells in parser.rows:
         if size == "not-estimable" or css == "not-estimable":
             assert SUPPRESSED not in cells, cells
+
+
+def test_the_forest_and_scorecard_rows_are_the_plans_estimator_not_the_first_rows() -> None:
+    effects = pd.DataFrame(
+        {
+            "outcome": ["heard", "trust", "trust", "trust"],
+            "estimator": ["post_only_difference", "ordered_logit", "ancova", "ancova"],
+            "wave": ["endline", "endline", "endline", "follow_up"],
+            "is_main_estimator": [True, False, True, True],
+            "n_smallest_cell": [50, 50, 50, 50],
+            "estimate": [0.1, 0.3, 0.2, 0.05],
+            "standardized_effect": [0.2, None, 0.4, 0.1],
+            "conf_low_standardized": [0.0, None, 0.1, -0.2],
+            "conf_high_standardized": [0.4, None, 0.7, 0.4],
+            "family_label": ["exposure", "trust", "trust", "trust"],
+        }
+    )
+    main = main_rows(effects, 10, "endline", ["baseline", "endline", "follow_up"])
+    assert list(main["estimator"]) == ["post_only_difference", "ancova"]
+    # without a primary wave, the latest wave of the study's order
+    assert list(main_rows(effects, 10, None, ["baseline", "endline", "follow_up"])["wave"]) == [
+        "follow_up"
+    ]
+    drawn = forest_rows(main)
+    assert list(drawn["standardized_low"]) == [0.0, 0.1]
+    assert list(drawn["standardized_high"]) == [0.4, 0.7]
