@@ -6,8 +6,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 
+from flows import api
 from flows.estimation.analysis_data import analysable_keys, analysable_responses, analysis_data
 from flows.estimation.conclusions import add_conclusions
 from flows.estimation.descriptive_tables import (
@@ -127,6 +129,8 @@ def _estimate_study(
 ) -> EstimationRun:
     database = warehouse_path(study)
     started = datetime.now()
+    # One connection reads everything the run needs (the waves once, pivoted by DuckDB);
+    # one more writes the results.
     with connect(database) as connection:
         create_result_tables(connection)
         stored = connection.execute(
@@ -143,11 +147,17 @@ def _estimate_study(
             started_at=started,
             connection=connection,
         )
+        try:
+            stored_files = api.waves(study, connection=connection)
+            coded = api.responses(study, coded=True, connection=connection)
+            responses = analysable_responses(study, keys, connection=connection, coded=coded)
+        except BaseException as error:
+            _record_failure(study, run_id, error, connection=connection)
+            raise
     messages: list[tuple[str, str]] = []
     if validation_caveat:
         messages.append(("validation", validation_caveat))
     try:
-        responses = analysable_responses(study, keys)
         repeated = responses["respondent"].notna() & responses.duplicated(
             ["wave", "respondent"], keep="first"
         )
@@ -174,9 +184,10 @@ def _estimate_study(
             )
         data = analysis_data(study, responses)
         messages.extend(data.messages)
-        described, missing = descriptives(study, data)
+        described, missing = descriptives(study, data, coded)
+        del coded
         tables: dict[str, pd.DataFrame] = {
-            "input_files": input_files(study, data),
+            "input_files": input_files(study, data, stored_files),
             "sample_sizes": sample_sizes(data),
             "outcome_catalogue": outcome_catalogue(data),
             "index_components": data.index_components,
@@ -219,8 +230,6 @@ def _estimate_study(
         tables["run_settings"] = _settings_table(
             study, run_id=run_id, bootstrap_draws=bootstrap_draws, seed=seed, lee_draws=lee_draws
         )
-        with connect(database) as connection:
-            tables.update(quality_tables(connection, study, data.responses))
         tables["run_warnings"] = pd.DataFrame(messages, columns=["step", "message"])
         exports = export_estimates(
             conform_table("estimates", tables["estimates"]),
@@ -228,7 +237,9 @@ def _estimate_study(
             minimum=study.design.minimum_cell_size,
         )
         fault_point("estimate-after-export")
+        analysed_per_wave = data.responses.groupby("wave").size()
         with connect(database) as connection:
+            tables.update(quality_tables(connection, study, analysed_per_wave))
             connection.execute("BEGIN TRANSACTION")
             try:
                 written = write_results(connection, run_id=run_id, study_id=study.id, tables=tables)
@@ -246,13 +257,7 @@ def _estimate_study(
                 connection.execute("ROLLBACK")
                 raise
     except BaseException as error:
-        record_run_end(
-            study,
-            run_id=run_id,
-            status="failed",
-            message=f"{type(error).__name__}: {error}"[:2000],
-            finished_at=datetime.now(),
-        )
+        _record_failure(study, run_id, error)
         raise
     return EstimationRun(
         run_id=run_id,
@@ -261,6 +266,24 @@ def _estimate_study(
         tables=written,
         exports=exports,
         warnings=tuple(f"{step}: {message}" for step, message in messages),
+    )
+
+
+def _record_failure(
+    study: Study,
+    run_id: str,
+    error: BaseException,
+    *,
+    connection: duckdb.DuckDBPyConnection | None = None,
+) -> None:
+    """Mark the run failed with the error's message."""
+    record_run_end(
+        study,
+        run_id=run_id,
+        status="failed",
+        message=f"{type(error).__name__}: {error}"[:2000],
+        finished_at=datetime.now(),
+        connection=connection,
     )
 
 
