@@ -46,11 +46,16 @@ from flows.faults import fault_point
 from flows.locations import check_run_id
 from flows.locking import study_lock
 from flows.orchestration.records import record_run_end, record_run_start
+from flows.progress import Advance, stage_progress
 from flows.software import software_versions
 from flows.study import Study, load_study
 from flows.warehouse import connect, warehouse_path
 
 DEFAULT_SEED = 20261130
+
+# What the estimation's progress counts: reading, scoring, descriptive tables, attrition and
+# Lee bounds, balance, within-arm change, effects, exposure and group effects, writing.
+ESTIMATION_STEPS = 9
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -118,14 +123,28 @@ def estimate_study(
             f"{bootstrap_draws!r}. Pass for example 9999 (0 skips the bootstrap)."
         )
     run_id = check_run_id(run_id, caller="estimate_study") if run_id else new_run_id()
-    with study_lock(study, purpose=f"estimate {run_id}"):
+    with (
+        study_lock(study, purpose=f"estimate {run_id}"),
+        stage_progress(f"estimating {study.id}", ESTIMATION_STEPS) as advance,
+    ):
         return _estimate_study(
-            study, run_id=run_id, bootstrap_draws=bootstrap_draws, seed=seed, lee_draws=lee_draws
+            study,
+            run_id=run_id,
+            bootstrap_draws=bootstrap_draws,
+            seed=seed,
+            lee_draws=lee_draws,
+            advance=advance,
         )
 
 
 def _estimate_study(
-    study: Study, *, run_id: str, bootstrap_draws: int, seed: int, lee_draws: int
+    study: Study,
+    *,
+    run_id: str,
+    bootstrap_draws: int,
+    seed: int,
+    lee_draws: int,
+    advance: Advance,
 ) -> EstimationRun:
     database = warehouse_path(study)
     started = datetime.now()
@@ -154,6 +173,7 @@ def _estimate_study(
         except BaseException as error:
             _record_failure(study, run_id, error, connection=connection)
             raise
+    advance(1)
     messages: list[tuple[str, str]] = []
     if validation_caveat:
         messages.append(("validation", validation_caveat))
@@ -184,6 +204,7 @@ def _estimate_study(
             )
         data = analysis_data(study, responses)
         messages.extend(data.messages)
+        advance(1)
         described, missing = descriptives(study, data, coded)
         del coded
         tables: dict[str, pd.DataFrame] = {
@@ -198,6 +219,7 @@ def _estimate_study(
             "intention_cascade": intention_cascade(study, data),
             "risk_beliefs": risk_beliefs(study, data),
         }
+        advance(1)
         if study.design.sampling == "panel" and study.design.assignment != "pre_post":
             attrition, tests, bounds = attrition_results(
                 study, data, lee_draws=lee_draws, seed=seed, messages=messages
@@ -208,8 +230,11 @@ def _estimate_study(
                 for name in ("attrition", "attrition_tests", "lee_bounds")
             )
         tables.update({"attrition": attrition, "attrition_tests": tests, "lee_bounds": bounds})
+        advance(1)
         tables["balance"], tables["balance_joint"] = balance_results(study, data, messages)
+        advance(1)
         tables["within_arm_change"] = change_results(study, data, messages)
+        advance(1)
         tables["estimates"] = effect_estimates(
             study,
             data,
@@ -218,6 +243,7 @@ def _estimate_study(
             messages=messages,
             reliability_table=tables["reliability"],
         )
+        advance(1)
         exposure_estimates, tables["exposure_balance"] = exposure_results(study, data, messages)
         if not exposure_estimates.empty:
             tables["estimates"] = (
@@ -227,6 +253,7 @@ def _estimate_study(
             )
         tables["estimates"] = add_conclusions(study, tables["estimates"], messages)
         tables["effects_by_group"] = effects_by_group(study, data, messages)
+        advance(1)
         tables["run_settings"] = _settings_table(
             study, run_id=run_id, bootstrap_draws=bootstrap_draws, seed=seed, lee_draws=lee_draws
         )
@@ -253,6 +280,7 @@ def _estimate_study(
                     connection=connection,
                 )
                 connection.execute("COMMIT")
+                advance(1)
             except BaseException:
                 connection.execute("ROLLBACK")
                 raise
