@@ -59,7 +59,7 @@ elapsed = time.perf_counter() - started
 text = io.StringIO()
 pstats.Stats(profile, stream=text).sort_stats("cumulative").print_stats(top)
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({"seconds": elapsed, "peak_mb": peak, "connections": len(opened)}))
+print("FIGURES " + json.dumps({"seconds": elapsed, "peak_mb": peak, "connections": len(opened)}))
 print(text.getvalue(), file=sys.stderr)
 """
 
@@ -118,7 +118,8 @@ def run_stage(stage: str, study_file: Path, draws: int, top: int) -> tuple[dict[
     )
     if completed.returncode != 0:
         raise SystemExit(f"{stage} failed ({completed.returncode}):\n{completed.stderr[-4000:]}")
-    figures = json.loads(completed.stdout.strip().splitlines()[-1])
+    marked = [line for line in completed.stdout.splitlines() if line.startswith("FIGURES ")]
+    figures = json.loads(marked[-1].removeprefix("FIGURES "))
     return figures, completed.stderr
 
 
