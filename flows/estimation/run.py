@@ -203,6 +203,8 @@ def _estimate_study(
                 "wave was quarantined."
             )
         data = analysis_data(study, responses)
+        # The analysis frame holds a copy of every column: the read frame is not needed again.
+        del responses
         messages.extend(data.messages)
         advance(1)
         described, missing = descriptives(study, data, coded)
