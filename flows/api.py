@@ -84,12 +84,12 @@ def responses(
     in_waves = f"IN ({', '.join('?' for _ in chosen)})" if chosen else "IN (NULL)"
     stored_answers = (
         "FROM answers a JOIN waves w USING (study_id, wave, version) "
-        f"WHERE a.study_id = ? AND w.status = 'stored' AND a.wave {in_waves}"
+        "WHERE a.study_id = ? AND w.status = 'stored' AND a.wave " + in_waves
     )
     present = {
         row[0]
         for row in connection.execute(
-            f"SELECT DISTINCT a.item {stored_answers}", [study.id, *chosen]
+            "SELECT DISTINCT a.item " + stored_answers, [study.id, *chosen]
         ).fetchall()
     }
     order = connection.execute(
@@ -101,34 +101,37 @@ def responses(
         for name in dict.fromkeys(row[0] for row in order)
         if name in present and (wanted is None or name in wanted)
     ]
-    roles = ", ".join(f"i.{column}" for column in INTERVIEW_COLUMNS)
-    parameters: list[object] = []
-    pivoted = ""
-    if item_order:
-        # PIVOT with the item list spelled out: DuckDB's list-based pivot, several times
-        # faster than one FILTER aggregate per item.
-        listed = ", ".join(_literal(name) for name in item_order)
-        selected = ", ".join(f"p.{_identifier(name)}" for name in item_order)
-        pivoted = (
-            f"LEFT JOIN (PIVOT (SELECT a.wave, a.row_number, a.item, a.{value_column} AS value "
-            f"{stored_answers} AND a.item IN ({listed})) ON item IN ({listed}) "
-            "USING first(value) GROUP BY wave, row_number) p USING (wave, row_number) "
-        )
-        roles = f"{roles}, {selected}"
-        parameters = [study.id, *chosen]
-    return connection.execute(
-        f"SELECT i.wave, {roles} FROM interviews i JOIN waves w USING (study_id, wave, version) "
-        f"{pivoted}WHERE i.study_id = ? AND w.status = 'stored' AND i.wave {in_waves} "
-        "ORDER BY w.wave_order, i.row_number",
-        [*parameters, study.id, *chosen],
-    ).fetch_df()
-
-
-def _literal(name: str) -> str:
-    """A quoted SQL string (PIVOT's IN list takes constants, not parameters)."""
-    return "'" + name.replace("'", "''") + "'"
-
-
-def _identifier(name: str) -> str:
-    """A quoted SQL identifier (item names may hold capitals or be SQL words)."""
-    return '"' + name.replace('"', '""') + '"'
+    interviews = (
+        "SELECT i.wave, "
+        + ", ".join(f"i.{column}" for column in INTERVIEW_COLUMNS)
+        + ", w.wave_order FROM interviews i JOIN waves w USING (study_id, wave, version) "
+        "WHERE i.study_id = ? AND w.status = 'stored' AND i.wave " + in_waves
+    )
+    if not item_order:
+        found = connection.execute(
+            interviews + " ORDER BY w.wave_order, i.row_number", [study.id, *chosen]
+        ).fetch_df()
+        return found.drop(columns="wave_order")
+    # PIVOT on each item's position (numbers the code chooses, never names from the data)
+    # with the positions spelled out: DuckDB's list-based pivot, which then takes parameters.
+    staged = "_trustshift_item_positions"
+    connection.register(
+        staged, pd.DataFrame({"item": item_order, "position": range(len(item_order))})
+    )
+    columns = ", ".join(str(position) for position in range(len(item_order)))
+    try:
+        wide = connection.execute(
+            "SELECT r.*, p.* EXCLUDE (wave, row_number) FROM ("
+            + interviews
+            + ") r LEFT JOIN (PIVOT (SELECT a.wave, a.row_number, k.position, "
+            f"a.{value_column} AS value FROM answers a JOIN waves w "
+            f"USING (study_id, wave, version) JOIN {staged} k ON k.item = a.item "
+            f"WHERE a.study_id = ? AND w.status = 'stored' AND a.wave {in_waves}) "
+            f"ON position IN ({columns}) USING first(value) GROUP BY wave, row_number) p "
+            "USING (wave, row_number) ORDER BY r.wave_order, r.row_number",
+            [study.id, *chosen, study.id, *chosen],
+        ).fetch_df()
+    finally:
+        connection.unregister(staged)
+    wide.columns = pd.Index(["wave", *INTERVIEW_COLUMNS, "wave_order", *item_order])
+    return wide.drop(columns="wave_order")
