@@ -1,6 +1,14 @@
 """Time a first and a second `trustshift run` on the example study, and Prefect's share of each.
 
 Run: .venv/bin/python bench/run_bench.py [--bootstrap-draws 9999] [--repeats 1]
+     .venv/bin/python bench/run_bench.py --cost-profile [--sizes 600 6000] [--bootstrap-draws 999]
+
+With ``--cost-profile`` it prints instead where a run's time goes, at two (or more) sizes of
+a simulated study shaped like the example (three panel waves, ``--sizes`` respondents per
+wave, 40 communities): imports (DuckDB, Great Expectations, Prefect, the pipeline), ingest,
+validation (Great Expectations), estimation and report (each split into the time spent in
+DuckDB calls and the rest), and Prefect (a one-task flow run in the same process, the fixed
+cost a flow adds), with each stage's ratio between the sizes.
 
 Each timing is the wall time of a fresh process, as an evaluator waits for it:
 
@@ -189,6 +197,136 @@ def snapshot(folder: Path) -> Path:
     return folder
 
 
+# One fresh process: imports, then each stage of a run timed, with its time in DuckDB calls.
+COST_PROFILE = """
+import json, sys, time, warnings
+warnings.simplefilter("ignore")
+folder, size, draws = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+seconds = {}
+started = time.perf_counter()
+import duckdb
+seconds["import duckdb"] = time.perf_counter() - started
+started = time.perf_counter()
+import great_expectations
+seconds["import great_expectations"] = time.perf_counter() - started
+started = time.perf_counter()
+import prefect
+seconds["import prefect"] = time.perf_counter() - started
+in_duckdb = [0.0]
+
+class Timed:
+    # DuckDB's methods are invisible to cProfile: a connection that times every call.
+    def __init__(self, inner):
+        self._inner = inner
+
+    def __getattr__(self, name):
+        found = getattr(self._inner, name)
+        if not callable(found):
+            return found
+
+        def timed(*args, **kwargs):
+            started = time.perf_counter()
+            result = found(*args, **kwargs)
+            in_duckdb[0] += time.perf_counter() - started
+            return self if result is self._inner else result
+
+        return timed
+
+original = duckdb.connect
+duckdb.connect = lambda *args, **kwargs: Timed(original(*args, **kwargs))
+started = time.perf_counter()
+from pathlib import Path
+from flows.estimation import estimate_study
+from flows.ingest import ingest_wave
+from flows.orchestration import stages
+from flows.report import build_report
+from flows.simulation import SimulationSettings, simulate_study
+from flows.simulation.writers import write_simulated_study
+from flows.study import load_study
+seconds["import pipeline"] = time.perf_counter() - started
+root = Path(folder)
+study = load_study(root / "study.toml")
+settings = SimulationSettings(
+    seed=20261130, n_clusters=40, respondents_per_cluster=max(1, size // 40), sampling="panel"
+)
+write_simulated_study(simulate_study(study, settings), root / "inbox", formats=("csv",))
+
+def stage(name, call):
+    before = in_duckdb[0]
+    started = time.perf_counter()
+    call()
+    total = time.perf_counter() - started
+    inside = in_duckdb[0] - before
+    seconds[f"{name}: DuckDB"] = inside
+    seconds[f"{name}: the rest"] = total - inside
+
+stage("ingest", lambda: [ingest_wave(study, root / "inbox" / f"{w}.csv") for w in study.wave_names])
+stage("validate (GX)", lambda: [
+    stages.validate_and_store(study, wave, run_id="cost-profile")
+    for wave in stages.waves_to_validate(study)
+])
+stage("estimate", lambda: estimate_study(study, run_id="estimate-cost", bootstrap_draws=draws))
+stage("report", lambda: build_report(study, run_id="estimate-cost", out_dir=root / "report"))
+from prefect import flow, task
+from prefect.settings import temporary_settings
+
+@task
+def nothing():
+    return 0
+
+@flow
+def one_task():
+    return nothing()
+
+with temporary_settings(updates={"flows.heartbeat_frequency": None}):
+    started = time.perf_counter()
+    one_task()
+    seconds["Prefect: first flow run (server start)"] = time.perf_counter() - started
+    started = time.perf_counter()
+    one_task()
+    seconds["Prefect: each further flow run"] = time.perf_counter() - started
+print(json.dumps(seconds))
+"""
+
+
+def cost_profile(sizes: list[int], draws: int, environment: dict[str, str]) -> None:
+    """Print where a run's time goes at each size, with the ratio of the last to the first."""
+    work = Path(tempfile.mkdtemp(prefix="trustshift-cost-profile-"))
+    found: dict[int, dict[str, float]] = {}
+    try:
+        for size in sizes:
+            folder = work / f"n{size}"
+            folder.mkdir()
+            shutil.copy2(EXAMPLE / "study.toml", folder / "study.toml")
+            run_environment = dict(environment, PREFECT_HOME=str(folder / "prefect-home"))
+            completed = subprocess.run(
+                [sys.executable, "-c", COST_PROFILE, str(folder), str(size), str(draws)],
+                cwd=ROOT,
+                env=run_environment,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if completed.returncode != 0:
+                raise SystemExit(f"cost profile at {size} failed:\n{completed.stderr[-4000:]}")
+            found[size] = json.loads(completed.stdout.strip().splitlines()[-1])
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    first, last = sizes[0], sizes[-1]
+    print(f"Where a run's time goes ({draws} bootstrap draws), seconds per respondents per wave:")
+    header = "".join(f"{size:>10}" for size in sizes)
+    print(f"{'stage':42}{header}{'ratio':>8}")
+    names = list(found[first])
+    for name in [*names, "total"]:
+        values = [
+            sum(found[size].values()) if name == "total" else found[size][name] for size in sizes
+        ]
+        ratio = values[-1] / values[0] if values[0] > 0.05 else float("nan")
+        cells = "".join(f"{value:>10.1f}" for value in values)
+        print(f"{name:42}{cells}{ratio:>8.1f}")
+    print(f"size ratio {last / first:.0f}; a stage linear in N has a ratio near it, fixed costs 1.")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bootstrap-draws", type=int, default=9999)
@@ -196,7 +334,18 @@ def main() -> None:
     parser.add_argument(
         "--snapshot", action="store_true", help="run on a copy of the committed tree (HEAD)"
     )
+    parser.add_argument("--cost-profile", action="store_true", help="where a run's time goes")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[600, 6000])
     arguments = parser.parse_args()
+    if arguments.cost_profile:
+        environment = {
+            key: value
+            for key, value in os.environ.items()
+            if key not in ("PREFECT_HOME", "PREFECT_API_URL", "TRUSTSHIFT_WAREHOUSE")
+        }
+        environment["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "120"
+        cost_profile(arguments.sizes, arguments.bootstrap_draws, environment)
+        return
     environment = {
         key: value
         for key, value in os.environ.items()

@@ -15,8 +15,9 @@ from pathlib import Path
 import pandas as pd
 
 from flows.reading import code_wave, read_raw
+from flows.stored_wave import item_columns_in_order, read_stored_wave
 from flows.study import Study, load_study
-from flows.warehouse import INTERVIEW_COLUMNS, connect, warehouse_path
+from flows.warehouse import INTERVIEW_COLUMNS, WarehouseConnection, connect, warehouse_path
 from flows.warehouse import query as query_file
 
 __all__ = ["answers", "load_study", "query", "read_wave", "responses", "waves"]
@@ -32,15 +33,19 @@ def query(study: Study, sql: str, parameters: list[object] | None = None) -> pd.
     return query_file(warehouse_path(study), sql, parameters)
 
 
-def waves(study: Study) -> pd.DataFrame:
-    """Every file ingested for the study, current and replaced, in wave order."""
-    return query(
-        study,
+def waves(study: Study, *, connection: WarehouseConnection | None = None) -> pd.DataFrame:
+    """Every file ingested for the study, current and replaced, in wave order.
+
+    ``connection`` reuses an open warehouse connection.
+    """
+    sql = (
         "SELECT wave, version, status, file_name, sha256, format, rows_read, rows_stored, "
         "ingested_at, replaced_at, message FROM waves WHERE study_id = ? "
-        "ORDER BY wave_order, version",
-        [study.id],
+        "ORDER BY wave_order, version"
     )
+    if connection is not None:
+        return connection.execute(sql, [study.id]).fetch_df()
+    return query(study, sql, [study.id])
 
 
 def answers(study: Study) -> pd.DataFrame:
@@ -56,51 +61,33 @@ def answers(study: Study) -> pd.DataFrame:
 
 
 def responses(
-    study: Study, *, coded: bool = False, waves: Sequence[str] | None = None
+    study: Study,
+    *,
+    coded: bool = False,
+    waves: Sequence[str] | None = None,
+    items: Sequence[str] | None = None,
+    connection: WarehouseConnection | None = None,
 ) -> pd.DataFrame:
     """The respondent-by-wave frame of the stored waves: role columns, then one column per item.
 
     Values are analysis values (missing codes are NaN) unless ``coded`` is true, in which case
     the codes as answered are returned (special codes in place), as validation needs them.
-    ``waves`` limits the frame to those waves (default: every stored wave).
+    ``waves`` limits the frame to those waves (default: every stored wave), ``items`` to those
+    item columns (default: every stored item). Each wave is read block by block into a float
+    matrix (``flows.stored_wave``), so the long answers never reach pandas; items come in the
+    instrument's order. ``connection`` reuses an open warehouse connection.
     """
-    value_column = "answered_code" if coded else "value"
-    chosen = list(study.wave_names if waves is None else waves)
-    in_waves = f"IN ({', '.join('?' for _ in chosen)})" if chosen else "IN (NULL)"
-    with connect(warehouse_path(study), read_only=True) as connection:
-        interviews = connection.execute(
-            "SELECT i.wave, w.wave_order, "
-            + ", ".join(f"i.{column}" for column in INTERVIEW_COLUMNS)
-            + " FROM interviews i JOIN waves w USING (study_id, wave, version) "
-            f"WHERE i.study_id = ? AND w.status = 'stored' AND i.wave {in_waves} "
-            "ORDER BY w.wave_order, i.row_number",
-            [study.id, *chosen],
-        ).fetch_df()
-        long = connection.execute(
-            f"SELECT a.wave, a.row_number, a.item, a.{value_column} AS value "
-            "FROM answers a JOIN waves w USING (study_id, wave, version) "
-            f"WHERE a.study_id = ? AND w.status = 'stored' AND a.wave {in_waves}",
-            [study.id, *chosen],
-        ).fetch_df()
-        order = connection.execute(
-            "SELECT stored_name FROM items WHERE study_id = ?", [study.id]
-        ).fetch_df()
-    if interviews.empty:
-        return interviews.drop(columns="wave_order")
-    wide = long.pivot(index=["wave", "row_number"], columns="item", values="value")
-    # Items in the instrument's order: a table's row order is not kept by every warehouse
-    # (PostgreSQL reuses the space of deleted rows), so it is not read from the rows.
-    position = {
-        name: index
-        for index, name in enumerate(
-            stored for item in study.resolved_instrument().items for stored in item.stored_names()
-        )
-    }
-    item_order = sorted(
-        (name for name in order["stored_name"] if name in wide.columns),
-        key=lambda name: position.get(name, len(position)),
-    )
-    wide = wide[item_order].reset_index()
-    wide.columns.name = None
-    merged = interviews.merge(wide, on=["wave", "row_number"], how="left", validate="one_to_one")
-    return merged.drop(columns="wave_order").reset_index(drop=True)
+    if connection is None:
+        with connect(warehouse_path(study), read_only=True) as opened:
+            return responses(study, coded=coded, waves=waves, items=items, connection=opened)
+    chosen = set(study.wave_names if waves is None else waves)
+    frames = [
+        read_stored_wave(connection, study, wave, coded=coded, items=items)
+        for wave in study.wave_names
+        if wave in chosen
+    ]
+    roles = ["wave", *INTERVIEW_COLUMNS]
+    if not frames:
+        return pd.DataFrame(columns=roles)
+    combined = pd.concat(frames, ignore_index=True)
+    return combined[roles + item_columns_in_order(study, combined.columns)]

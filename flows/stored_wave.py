@@ -9,7 +9,7 @@ itself plus one block.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import duckdb
 import numpy as np
@@ -63,13 +63,16 @@ def read_stored_wave(
             [study.id, wave, version],
         ).fetchall()
     }
-    order = connection.execute(
-        "SELECT stored_name FROM items WHERE study_id = ?", [study.id]
-    ).fetchall()
+    stored_names = [
+        str(row[0])
+        for row in connection.execute(
+            "SELECT stored_name FROM items WHERE study_id = ?", [study.id]
+        ).fetchall()
+    ]
     wanted = None if items is None else set(items)
     names = [
         name
-        for name in dict.fromkeys(str(row[0]) for row in order)
+        for name in item_columns_in_order(study, stored_names)
         if name in held and (wanted is None or name in wanted)
     ]
     row_numbers = roles["row_number"].to_numpy(dtype=np.int64)
@@ -94,6 +97,21 @@ def read_stored_wave(
             matrix[rows, columns] = np.asarray(values, dtype=np.float64)
     items_frame = pd.DataFrame(matrix, columns=names, copy=False)
     return pd.concat([roles, items_frame], axis=1)
+
+
+def item_columns_in_order(study: Study, columns: Iterable[object]) -> list[str]:
+    """The item columns among ``columns`` in the instrument's order (names the instrument does
+    not hold last, in their given order). The order is never read from a table's rows: not
+    every warehouse keeps them (PostgreSQL reuses the space of deleted rows)."""
+    position = {
+        name: index
+        for index, name in enumerate(
+            stored for item in study.resolved_instrument().items for stored in item.stored_names()
+        )
+    }
+    roles = {"wave", *INTERVIEW_COLUMNS}
+    names = [str(column) for column in dict.fromkeys(columns) if str(column) not in roles]
+    return sorted(names, key=lambda name: position.get(name, len(position)))
 
 
 def _answers_block(

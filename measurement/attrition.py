@@ -319,23 +319,36 @@ class LeeBounds:
 
 
 def _trimmed_mean(
-    values: np.ndarray, keep: float, *, from_top: bool, weights: np.ndarray | None = None
+    values: np.ndarray,
+    keep: float,
+    *,
+    from_top: bool,
+    weights: np.ndarray | None = None,
+    presorted: bool = False,
 ) -> float:
     """Weighted mean of the lowest (or highest) share ``keep`` of the weight of ``values``.
 
     The boundary observation contributes the fraction of its weight needed to reach the
     share; with unit weights this is the trimmed mean that splits the boundary row.
+    ``presorted`` says ``values`` are in ascending order already (no sort needed).
     """
     w = np.ones(values.size) if weights is None else weights
-    order = np.argsort(-values if from_top else values, kind="stable")
-    ordered, mass = values[order], w[order]
+    if presorted:
+        ordered, mass = (values[::-1], w[::-1]) if from_top else (values, w)
+    else:
+        order = np.argsort(-values if from_top else values, kind="stable")
+        ordered, mass = values[order], w[order]
     before = np.cumsum(mass) - mass
     taken = np.clip(keep * mass.sum() - before, 0.0, mass)
     return float(taken @ ordered / taken.sum())
 
 
 def _cell_bounds(
-    y: np.ndarray, treated: np.ndarray, observed: np.ndarray, w: np.ndarray
+    y: np.ndarray,
+    treated: np.ndarray,
+    observed: np.ndarray,
+    w: np.ndarray,
+    presorted: bool = False,
 ) -> tuple[float, float, float, float, float]:
     """Lee bounds in one cell: (lower, upper, trimming share, rate treated, rate comparison)."""
     arm_t, arm_c = treated == 1, treated == 0
@@ -349,12 +362,17 @@ def _cell_bounds(
     mean_c = float(w_c @ y_c / w_c.sum())
     if rate_t >= rate_c:
         share = (rate_t - rate_c) / rate_t
-        lower = _trimmed_mean(y_t, 1 - share, from_top=False, weights=w_t) - mean_c
-        upper = _trimmed_mean(y_t, 1 - share, from_top=True, weights=w_t) - mean_c
+        lower = _trimmed_mean(y_t, 1 - share, from_top=False, weights=w_t, presorted=presorted)
+        upper = _trimmed_mean(y_t, 1 - share, from_top=True, weights=w_t, presorted=presorted)
+        lower, upper = lower - mean_c, upper - mean_c
     else:
         share = (rate_c - rate_t) / rate_c
-        lower = mean_t - _trimmed_mean(y_c, 1 - share, from_top=True, weights=w_c)
-        upper = mean_t - _trimmed_mean(y_c, 1 - share, from_top=False, weights=w_c)
+        lower = mean_t - _trimmed_mean(
+            y_c, 1 - share, from_top=True, weights=w_c, presorted=presorted
+        )
+        upper = mean_t - _trimmed_mean(
+            y_c, 1 - share, from_top=False, weights=w_c, presorted=presorted
+        )
     return (lower, upper, share, rate_t, rate_c)
 
 
@@ -364,6 +382,7 @@ def _bounds(
     observed: np.ndarray,
     w: np.ndarray | None = None,
     strata: np.ndarray | None = None,
+    presorted: bool = False,
 ) -> tuple[float, ...]:
     """Lee bounds, trimmed within strata and averaged over the always-observed.
 
@@ -376,14 +395,16 @@ def _bounds(
     rate_t = float(weights[(treated == 1) & observed].sum() / weights[treated == 1].sum())
     rate_c = float(weights[(treated == 0) & observed].sum() / weights[treated == 0].sum())
     if strata is None:
-        cell = _cell_bounds(y, treated, observed, weights)
+        cell = _cell_bounds(y, treated, observed, weights, presorted)
         side = (1, 0) if cell[3] >= cell[4] else (0, 1)
         return (cell[0], cell[1], cell[2], rate_t, rate_c, *side)
     lowers, uppers, shares, masses, sizes = [], [], [], [], []
     trimmed_t = trimmed_c = 0
     for level in np.unique(strata):
         members = strata == level
-        cell = _cell_bounds(y[members], treated[members], observed[members], weights[members])
+        cell = _cell_bounds(
+            y[members], treated[members], observed[members], weights[members], presorted
+        )
         if not np.isfinite(cell[0]):
             return (np.nan, np.nan, np.nan, rate_t, rate_c, 0, 0)
         size = float(weights[members].sum())
@@ -547,33 +568,42 @@ def lee_bounds(
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     if cluster is not None:
         codes, uniques = pd.factorize(frame[cluster])
-        members = [np.flatnonzero(codes == index) for index in range(len(uniques))]
-        n_clusters = len(uniques)
+        n_units = len(uniques)
     else:
-        members = [np.array([index]) for index in range(len(frame))]
-        n_clusters = len(frame)
-    unit_strata = (
-        np.array([strata[rows[0]] for rows in members])
-        if strata is not None
-        else np.zeros(len(members), dtype=np.int64)
-    )
+        codes, n_units = np.arange(len(frame)), len(frame)
+    n_clusters = n_units
+    # The unit of each stratum: the stratum of its first row, as the resampling pools.
+    first_rows = np.unique(codes, return_index=True)[1]
+    unit_strata = strata[first_rows] if strata is not None else np.zeros(n_units, dtype=np.int64)
     pools = [np.flatnonzero(unit_strata == level) for level in np.unique(unit_strata)]
+    # A draw is a count of copies per unit; rows are sorted by outcome once, so each draw
+    # weights the rows by their unit's count instead of copying and re-sorting them: O(N)
+    # per draw, with the same bounds as the copied rows up to rounding.
+    order = np.argsort(y, kind="stable")
+    y_sorted, treated_sorted = y[order], treatment[order]
+    observed_sorted, codes_sorted = observed[order], codes[order]
+    w_sorted = None if w is None else w[order]
+    strata_sorted = None if strata is None else strata[order]
     replicates = np.full((draws, 2), np.nan)
     for draw in range(draws):
         chosen = (
-            rng.integers(0, len(members), size=len(members))
+            rng.integers(0, n_units, size=n_units)
             if strata is None
             else np.concatenate([rng.choice(pool, size=pool.size) for pool in pools])
         )
-        rows = np.concatenate([members[index] for index in chosen])
-        if len(np.unique(treatment[rows])) < 2:
+        copies = np.bincount(chosen, minlength=n_units)[codes_sorted]
+        drawn = copies > 0
+        mass = copies[drawn].astype(float)
+        arms = treated_sorted[drawn]
+        if not (arms == 1).any() or not (arms == 0).any():
             continue
         replicates[draw] = _bounds(
-            y[rows],
-            treatment[rows],
-            observed[rows],
-            None if w is None else w[rows],
-            None if strata is None else strata[rows],
+            y_sorted[drawn],
+            arms,
+            observed_sorted[drawn],
+            mass if w_sorted is None else mass * w_sorted[drawn],
+            None if strata_sorted is None else strata_sorted[drawn],
+            presorted=True,
         )[:2]
     se_lower, se_upper = np.nanstd(replicates, axis=0, ddof=1)
     width = max(upper - lower, 0.0)

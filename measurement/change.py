@@ -95,9 +95,11 @@ def _paired_rows(
         "hedges_g_conf_low": float(g_low),
         "hedges_g_conf_high": float(g_high),
     }
-    wilcoxon = pingouin.wilcoxon(after, before)
-    wilcoxon_statistic = float(wilcoxon["W_val"].iloc[0])
-    wilcoxon_p = float(wilcoxon["p_val"].iloc[0])
+    # scipy's test with the continuity correction pingouin.wilcoxon applies, without the
+    # common-language effect size pingouin adds from a dense n x n matrix of differences.
+    wilcoxon = stats.wilcoxon(after, before, correction=True)
+    wilcoxon_statistic = float(wilcoxon.statistic)
+    wilcoxon_p = float(wilcoxon.pvalue)
     return [
         common
         | {

@@ -13,7 +13,7 @@ from flows.estimation.design_inference import UNIT, inference_unit
 from flows.estimation.errors import EstimationError
 from flows.instrument import Instrument, Item
 from flows.study import Study
-from flows.warehouse import WarehouseConnection, has_table, warehouse_path
+from flows.warehouse import WarehouseConnection, connect, has_table, warehouse_path
 from measurement.constructs import ItemSpec, recode_items, score_constructs
 from measurement.errors import DesignError
 from measurement.indices import INDEX_COMPONENT_COLUMNS, ReferenceGroup, summary_index
@@ -156,15 +156,25 @@ def analysable_keys(
     return rows[["wave", "row_number"]], ""
 
 
-def analysable_responses(study: Study, keys: pd.DataFrame | None = None) -> pd.DataFrame:
+def analysable_responses(
+    study: Study,
+    keys: pd.DataFrame | None = None,
+    *,
+    connection: WarehouseConnection | None = None,
+    coded: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """The respondent-by-wave frame of the stored waves, analysis values (codes as NaN).
 
     Only rows in ``keys`` (wave, row_number) when given. Quiz items keep "don't know" as
-    answered (scored wrong): their codes come from the coded frame. Items the study lists in
+    answered (scored wrong): their codes come from the coded frame (``coded``, the stored
+    waves as answered, when the caller has read it already). Items the study lists in
     ``outcomes.not_applicable_as_zero`` count "not applicable" (skipped) as 0. Rows without
-    consent are left out.
+    consent are left out. ``connection`` reuses an open warehouse connection.
     """
-    values = api.responses(study)
+    if connection is None:
+        with connect(warehouse_path(study), read_only=True) as opened:
+            return analysable_responses(study, keys, connection=opened, coded=coded)
+    values = api.responses(study, connection=connection)
     if keys is not None:
         values = values.merge(keys, on=["wave", "row_number"], how="inner")
     if values.empty:
@@ -177,17 +187,20 @@ def analysable_responses(study: Study, keys: pd.DataFrame | None = None) -> pd.D
     quiz = [name for name in quiz if name in values.columns]
     skipped = [name for name in study.outcomes.not_applicable_as_zero if name in values.columns]
     if quiz or skipped:
-        coded = api.responses(study, coded=True).set_index(["wave", "row_number"])
-        coded = coded.reindex(pd.MultiIndex.from_frame(values[["wave", "row_number"]]))
-        coded.index = values.index
+        needed = [*quiz, *skipped]
+        if coded is None:
+            coded = api.responses(study, coded=True, items=needed, connection=connection)
+        answered = coded[["wave", "row_number", *needed]].set_index(["wave", "row_number"])
+        answered = answered.reindex(pd.MultiIndex.from_frame(values[["wave", "row_number"]]))
+        answered.index = values.index
         dont_know = study.special_codes().get("dont_know", [])
         for name in quiz:
-            said_dont_know = coded[name].isin(dont_know)
-            values.loc[said_dont_know, name] = coded.loc[said_dont_know, name]
+            said_dont_know = answered[name].isin(dont_know)
+            values.loc[said_dont_know, name] = answered.loc[said_dont_know, name]
         # A cascade step skipped because the step before it was "no" is itself "no".
         not_applicable = study.special_codes().get("not_applicable", [])
         for name in skipped:
-            values.loc[coded[name].isin(not_applicable), name] = 0.0
+            values.loc[answered[name].isin(not_applicable), name] = 0.0
     if "consent" in values.columns:
         consent = pd.to_numeric(values["consent"], errors="coerce")
         values = values[consent.isna() | (consent == 1)]

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from flows import api
 from flows.estimation.analysis_data import CAMPAIGN, COMPARISON, EVERYONE, AnalysisData
 from flows.estimation.caveats import record_caveats
 from flows.estimation.results import RESULT_TABLES
@@ -277,9 +276,11 @@ def outcome_catalogue(data: AnalysisData) -> pd.DataFrame:
     )
 
 
-def input_files(study: Study, data: AnalysisData) -> pd.DataFrame:
-    """The stored wave files the run used, with their checksums and rows analysed."""
-    stored = api.waves(study)
+def input_files(study: Study, data: AnalysisData, stored: pd.DataFrame) -> pd.DataFrame:
+    """The stored wave files the run used, with their checksums and rows analysed.
+
+    ``stored`` is the study's waves table (:func:`flows.api.waves`), read with the responses.
+    """
     stored = stored[stored["status"] == "stored"].copy()
     order = {wave: k for k, wave in enumerate(study.wave_names)}
     analysed = data.responses.groupby("wave").size()
@@ -300,11 +301,14 @@ def input_files(study: Study, data: AnalysisData) -> pd.DataFrame:
     ].sort_values("wave_order")
 
 
-def descriptives(study: Study, data: AnalysisData) -> tuple[pd.DataFrame, pd.DataFrame]:
+def descriptives(
+    study: Study, data: AnalysisData, coded: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every numeric item, construct score and index per wave and arm; missing by reason.
 
     Items are described as answered (reverse-coded items on their own scale); missing
-    answers are counted by reason on the codes as answered.
+    answers are counted by reason on the codes as answered (``coded``: the stored waves as
+    :func:`flows.api.responses` returns them with ``coded=True``).
     """
     frame = data.responses
     instrument = study.resolved_instrument()
@@ -321,8 +325,7 @@ def descriptives(study: Study, data: AnalysisData) -> tuple[pd.DataFrame, pd.Dat
     described = describe_responses(frame, variables=variables, wave="wave", arm=arm)
     if arm is None:
         described["arm"] = EVERYONE
-    coded = api.responses(study, coded=True).drop(columns="arm")
-    coded = coded.merge(
+    coded = coded.drop(columns="arm").merge(
         frame[["wave", "row_number", "arm"]], on=["wave", "row_number"], how="inner"
     )
     all_items = [
@@ -341,9 +344,12 @@ def descriptives(study: Study, data: AnalysisData) -> tuple[pd.DataFrame, pd.Dat
 
 
 def quality_tables(
-    connection: WarehouseConnection, study: Study, analysed: pd.DataFrame
+    connection: WarehouseConnection, study: Study, counts: pd.Series
 ) -> dict[str, pd.DataFrame]:
-    """Snapshots of the validation of the stored wave versions, for the data-quality section."""
+    """Snapshots of the validation of the stored wave versions, for the data-quality section.
+
+    ``counts`` holds the rows analysed per wave.
+    """
     if not has_table(connection, "validation_waves"):
         stored = connection.execute(
             "SELECT wave, version, false AS validated, 'not validated' AS status, rows_stored "
@@ -352,7 +358,6 @@ def quality_tables(
             "ORDER BY wave_order",
             [study.id],
         ).fetch_df()
-        counts = analysed.groupby("wave").size()
         stored["n_analysed"] = stored["wave"].map(counts).fillna(0).astype("int64")
         empty = {
             name: pd.DataFrame(columns=[column for column, _ in RESULT_TABLES[name]])
@@ -368,7 +373,6 @@ def quality_tables(
         "ORDER BY w.wave_order",
         [study.id],
     ).fetch_df()
-    counts = analysed.groupby("wave").size()
     waves["n_analysed"] = waves["wave"].map(counts).fillna(0).astype("int64")
     # Imported here: flows.validation loads Great Expectations, needed only once validated.
     from flows.validation.decisions import quarantined_rows

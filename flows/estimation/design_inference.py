@@ -38,9 +38,27 @@ def effects_cluster(study: Study, estimator: str = "ancova") -> str | None:
     return None
 
 
-def cluster_bootstrap(study: Study) -> bool:
-    """Whether the wild cluster bootstrap applies (never to an individually randomised study)."""
-    return study.clustered
+def cluster_bootstrap(study: Study, n_clusters: int) -> bool:
+    """Whether the wild cluster bootstrap is computed for a design with ``n_clusters`` clusters.
+
+    Never for an individually randomised study. With ``[inference] few_clusters_below``
+    clusters or more the primary inference is the analytic ``many_clusters_method`` (CR1 or
+    CR2), so the bootstrap (its p-value, interval and the Romano-Wolf and Westfall-Young
+    step-downs built on its draws) is skipped by rule: :func:`bootstrap_skipped` says so in
+    the run's caveats, and BH and sharpened q-values remain the multiple-testing adjustment.
+    """
+    return study.clustered and n_clusters < study.inference.few_clusters_below
+
+
+def bootstrap_skipped(study: Study, n_clusters: int) -> str:
+    """The caveat recorded when :func:`cluster_bootstrap` skips the bootstrap."""
+    return (
+        f"wild cluster bootstrap not computed: {n_clusters} clusters, at least "
+        f"few_clusters_below={study.inference.few_clusters_below}, so the primary inference "
+        f"is {study.inference.many_clusters_method.upper()} (analytic); no bootstrap p-value, "
+        "interval or Romano-Wolf / Westfall-Young step-down. Raise [inference] "
+        "few_clusters_below in the study file to compute them."
+    )
 
 
 def inference_unit(frame: pd.DataFrame, study: Study) -> pd.Series:

@@ -11,6 +11,7 @@ from flows.assignment_record import check_record_against_data, read_assignment_r
 from flows.estimation.analysis_data import COMPARISON, AnalysisData
 from flows.estimation.caveats import record_caveats
 from flows.estimation.design_inference import (
+    bootstrap_skipped,
     cluster_bootstrap,
     effects_cluster,
     inference_cluster,
@@ -214,6 +215,10 @@ def effect_estimates(
         check_record_against_data(record, frame)
     stratum = "stratum" if frame["stratum"].notna().any() else None
     weight = "weight" if "weight" in frame and frame["weight"].notna().any() else None
+    n_clusters = int(frame["cluster"].nunique()) if study.clustered else 0
+    bootstrap = cluster_bootstrap(study, n_clusters)
+    if study.clustered and not bootstrap and bootstrap_draws:
+        messages.append(("effects", bootstrap_skipped(study, n_clusters)))
     tables = []
     for wave in data.later_waves:
         tables.append(
@@ -237,7 +242,7 @@ def effect_estimates(
                     respondent="respondent" if study.design.sampling == "panel" else None,
                     stratum=stratum,
                     weight=weight,
-                    bootstrap_draws=bootstrap_draws if cluster_bootstrap(study) else 0,
+                    bootstrap_draws=bootstrap_draws if bootstrap else 0,
                     randomization_draws=bootstrap_draws,
                     seed=seed + 100 * offset + number,
                     few_clusters_below=study.inference.few_clusters_below,

@@ -339,21 +339,31 @@ def write_results(
     return written
 
 
-def read_result(study: Study, table: str, run_id: str) -> pd.DataFrame:
-    """One result table of one run (without the key columns), as stored."""
+def read_result(
+    study: Study,
+    table: str,
+    run_id: str,
+    *,
+    connection: WarehouseConnection | None = None,
+) -> pd.DataFrame:
+    """One result table of one run (without the key columns), as stored.
+
+    ``connection`` reuses an open warehouse connection (a report reads some twenty tables).
+    """
     if table not in RESULT_TABLES:
         raise ValueError(
             f"read_result: no result table {table!r}; the tables are {sorted(RESULT_TABLES)!r}. "
             "Pass one of these."
         )
-    path = warehouse_path(study)
-    with connect(path, read_only=True) as connection:
-        if not has_table(connection, table):
-            return pd.DataFrame(columns=[column for column, _ in RESULT_TABLES[table]])
-        frame = connection.execute(
-            f"SELECT * FROM {table} WHERE run_id = ? AND study_id = ? ORDER BY row_position",
-            [run_id, study.id],
-        ).fetch_df()
+    if connection is None:
+        with connect(warehouse_path(study), read_only=True) as opened:
+            return read_result(study, table, run_id, connection=opened)
+    if not has_table(connection, table):
+        return pd.DataFrame(columns=[column for column, _ in RESULT_TABLES[table]])
+    frame = connection.execute(
+        f"SELECT * FROM {table} WHERE run_id = ? AND study_id = ? ORDER BY row_position",
+        [run_id, study.id],
+    ).fetch_df()
     return frame.drop(columns=list(KEY_COLUMNS)).reset_index(drop=True)
 
 

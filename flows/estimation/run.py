@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from flows import api
 from flows.assignment_record import read_assignment_record
 from flows.estimation.analysis_data import analysable_keys, analysable_responses, analysis_data
 from flows.estimation.conclusions import add_conclusions
@@ -46,11 +47,16 @@ from flows.faults import fault_point
 from flows.locations import check_run_id
 from flows.locking import study_lock
 from flows.orchestration.records import record_run_end, record_run_start
+from flows.progress import Advance, stage_progress
 from flows.software import software_versions
 from flows.study import Study, load_study
-from flows.warehouse import WarehouseLocation, connect, warehouse_path
+from flows.warehouse import WarehouseConnection, WarehouseLocation, connect, warehouse_path
 
 DEFAULT_SEED = 20261130
+
+# What the estimation's progress counts: reading, scoring, descriptive tables, attrition and
+# Lee bounds, balance, within-arm change, effects, exposure and group effects, writing.
+ESTIMATION_STEPS = 9
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -121,17 +127,33 @@ def estimate_study(
             f"{bootstrap_draws!r}. Pass for example 9999 (0 skips the bootstrap)."
         )
     run_id = check_run_id(run_id, caller="estimate_study") if run_id else new_run_id()
-    with study_lock(study, purpose=f"estimate {run_id}"):
+    with (
+        study_lock(study, purpose=f"estimate {run_id}"),
+        stage_progress(f"estimating {study.id}", ESTIMATION_STEPS) as advance,
+    ):
         return _estimate_study(
-            study, run_id=run_id, bootstrap_draws=bootstrap_draws, seed=seed, lee_draws=lee_draws
+            study,
+            run_id=run_id,
+            bootstrap_draws=bootstrap_draws,
+            seed=seed,
+            lee_draws=lee_draws,
+            advance=advance,
         )
 
 
 def _estimate_study(
-    study: Study, *, run_id: str, bootstrap_draws: int, seed: int, lee_draws: int
+    study: Study,
+    *,
+    run_id: str,
+    bootstrap_draws: int,
+    seed: int,
+    lee_draws: int,
+    advance: Advance,
 ) -> EstimationRun:
     database = warehouse_path(study)
     started = datetime.now()
+    # One connection reads everything the run needs (the waves once, pivoted by DuckDB);
+    # one more writes the results.
     with connect(database) as connection:
         create_result_tables(connection)
         stored = connection.execute(
@@ -148,11 +170,18 @@ def _estimate_study(
             started_at=started,
             connection=connection,
         )
+        try:
+            stored_files = api.waves(study, connection=connection)
+            coded = api.responses(study, coded=True, connection=connection)
+            responses = analysable_responses(study, keys, connection=connection, coded=coded)
+        except BaseException as error:
+            _record_failure(study, run_id, error, connection=connection)
+            raise
+    advance(1)
     messages: list[tuple[str, str]] = []
     if validation_caveat:
         messages.append(("validation", validation_caveat))
     try:
-        responses = analysable_responses(study, keys)
         repeated = responses["respondent"].notna() & responses.duplicated(
             ["wave", "respondent"], keep="first"
         )
@@ -178,10 +207,14 @@ def _estimate_study(
                 "wave was quarantined."
             )
         data = analysis_data(study, responses)
+        # The analysis frame holds a copy of every column: the read frame is not needed again.
+        del responses
         messages.extend(data.messages)
-        described, missing = descriptives(study, data)
+        advance(1)
+        described, missing = descriptives(study, data, coded)
+        del coded
         tables: dict[str, pd.DataFrame] = {
-            "input_files": input_files(study, data),
+            "input_files": input_files(study, data, stored_files),
             "sample_sizes": sample_sizes(data),
             "outcome_catalogue": outcome_catalogue(data),
             "index_components": data.index_components,
@@ -192,6 +225,7 @@ def _estimate_study(
             "intention_cascade": intention_cascade(study, data),
             "risk_beliefs": risk_beliefs(study, data),
         }
+        advance(1)
         if study.design.sampling == "panel" and study.design.assignment != "pre_post":
             attrition, tests, bounds = attrition_results(
                 study, data, lee_draws=lee_draws, seed=seed, messages=messages
@@ -202,8 +236,11 @@ def _estimate_study(
                 for name in ("attrition", "attrition_tests", "lee_bounds")
             )
         tables.update({"attrition": attrition, "attrition_tests": tests, "lee_bounds": bounds})
+        advance(1)
         tables["balance"], tables["balance_joint"] = balance_results(study, data, messages)
+        advance(1)
         tables["within_arm_change"] = change_results(study, data, messages)
+        advance(1)
         tables["estimates"] = effect_estimates(
             study,
             data,
@@ -212,6 +249,7 @@ def _estimate_study(
             messages=messages,
             reliability_table=tables["reliability"],
         )
+        advance(1)
         exposure_estimates, tables["exposure_balance"] = exposure_results(study, data, messages)
         if not exposure_estimates.empty:
             tables["estimates"] = (
@@ -224,11 +262,10 @@ def _estimate_study(
         tables["trust_source_effects"] = trust_source_effects(
             study, data, bootstrap_draws=bootstrap_draws, seed=seed, messages=messages
         )
+        advance(1)
         tables["run_settings"] = _settings_table(
             study, run_id=run_id, bootstrap_draws=bootstrap_draws, seed=seed, lee_draws=lee_draws
         )
-        with connect(database) as connection:
-            tables.update(quality_tables(connection, study, data.responses))
         tables["run_warnings"] = pd.DataFrame(messages, columns=["step", "message"])
         exports = export_estimates(
             conform_table("estimates", tables["estimates"]),
@@ -236,7 +273,9 @@ def _estimate_study(
             minimum=study.design.minimum_cell_size,
         )
         fault_point("estimate-after-export")
+        analysed_per_wave = data.responses.groupby("wave").size()
         with connect(database) as connection:
+            tables.update(quality_tables(connection, study, analysed_per_wave))
             connection.execute("BEGIN TRANSACTION")
             try:
                 written = write_results(connection, run_id=run_id, study_id=study.id, tables=tables)
@@ -250,17 +289,12 @@ def _estimate_study(
                     connection=connection,
                 )
                 connection.execute("COMMIT")
+                advance(1)
             except BaseException:
                 connection.execute("ROLLBACK")
                 raise
     except BaseException as error:
-        record_run_end(
-            study,
-            run_id=run_id,
-            status="failed",
-            message=f"{type(error).__name__}: {error}"[:2000],
-            finished_at=datetime.now(),
-        )
+        _record_failure(study, run_id, error)
         raise
     return EstimationRun(
         run_id=run_id,
@@ -269,6 +303,24 @@ def _estimate_study(
         tables=written,
         exports=exports,
         warnings=tuple(f"{step}: {message}" for step, message in messages),
+    )
+
+
+def _record_failure(
+    study: Study,
+    run_id: str,
+    error: BaseException,
+    *,
+    connection: WarehouseConnection | None = None,
+) -> None:
+    """Mark the run failed with the error's message."""
+    record_run_end(
+        study,
+        run_id=run_id,
+        status="failed",
+        message=f"{type(error).__name__}: {error}"[:2000],
+        finished_at=datetime.now(),
+        connection=connection,
     )
 
 

@@ -56,9 +56,11 @@ def trust_source_effects(
     slim = frame[[*(r for r in roles if r in frame.columns), *(i.name for i in sources)]]
     stratum = "stratum" if slim["stratum"].notna().any() else None
     weight = "weight" if "weight" in slim and slim["weight"].notna().any() else None
+    n_clusters = int(slim["cluster"].nunique()) if study.clustered else 0
     bootstrap = (
         bootstrap_draws
-        if cluster_bootstrap(study) and study.inference.few_clusters_method == "wild_bootstrap"
+        if cluster_bootstrap(study, n_clusters)
+        and study.inference.few_clusters_method == "wild_bootstrap"
         else 0
     )
     with record_caveats(f"trust effects {wave}", messages):

@@ -8,6 +8,7 @@ import pandas as pd
 
 from flows.estimation import read_result
 from flows.study import Study
+from flows.warehouse import WarehouseConnection, connect, warehouse_path
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -41,11 +42,16 @@ class RunResults:
 
 def read_run_results(study: Study, run_id: str) -> RunResults:
     """Read every result table of ``run_id`` the report shows; the minimum cell size of the run."""
+    with connect(warehouse_path(study), read_only=True) as connection:
+        return _read_run_results(study, run_id, connection)
 
+
+def _read_run_results(study: Study, run_id: str, connection: WarehouseConnection) -> RunResults:
     def table(name: str) -> pd.DataFrame:
-        return read_result(study, name, run_id)
+        return read_result(study, name, run_id, connection=connection)
 
-    settings = dict(zip(table("run_settings")["name"], table("run_settings")["value"], strict=True))
+    stored_settings = table("run_settings")
+    settings = dict(zip(stored_settings["name"], stored_settings["value"], strict=True))
     return RunResults(
         settings=settings,
         minimum=int(settings.get("minimum_cell_size", study.design.minimum_cell_size)),

@@ -222,3 +222,31 @@ def test_lee_bounds_reject_a_stratum_without_outcomes_in_an_arm() -> None:
     )
     with pytest.raises(DesignError, match="1 strata of 'stratum' have no observed"):
         lee_bounds(frame, outcome="outcome", treated="treated", stratum="stratum", draws=5)
+
+
+def test_lee_bounds_on_counted_copies_of_sorted_rows_equal_the_bounds_on_the_copied_rows():
+    # The bootstrap weights each row by its unit's number of copies in a draw, on rows sorted
+    # by outcome once; the bounds must be those of the rows copied out, as before.
+    from measurement.attrition import _bounds
+
+    rng = np.random.default_rng(4)
+    n = 400
+    y = np.round(rng.normal(size=n), 1)
+    treated = rng.integers(0, 2, n).astype(float)
+    observed = rng.random(n) > 0.15 + 0.1 * treated
+    y[~observed] = np.nan
+    strata = rng.integers(0, 3, n)
+    copies = rng.integers(0, 4, n)
+    rows = np.repeat(np.arange(n), copies)
+    copied = _bounds(y[rows], treated[rows], observed[rows], None, strata[rows])
+    order = np.argsort(y, kind="stable")
+    kept = order[copies[order] > 0]
+    counted = _bounds(
+        y[kept],
+        treated[kept],
+        observed[kept],
+        copies[kept].astype(float),
+        strata[kept],
+        presorted=True,
+    )
+    np.testing.assert_allclose(counted, copied, rtol=0, atol=1e-12)
