@@ -361,7 +361,7 @@ def quality_tables(
         stored["n_analysed"] = stored["wave"].map(counts).fillna(0).astype("int64")
         empty = {
             name: pd.DataFrame(columns=[column for column, _ in RESULT_TABLES[name]])
-            for name in ("quarantine_reasons", "enumerator_flags")
+            for name in ("quarantine_reasons", "enumerator_flags", "released_rows")
         }
         return {"quality_waves": stored, **empty}
     waves = connection.execute(
@@ -375,10 +375,10 @@ def quality_tables(
     ).fetch_df()
     waves["n_analysed"] = waves["wave"].map(counts).fillna(0).astype("int64")
     # Imported here: flows.validation loads Great Expectations, needed only once validated.
-    from flows.validation.decisions import quarantined_rows
+    from flows.validation.decisions import released_rows
 
-    decided = quarantined_rows(connection, study)
-    released = decided[decided["decision"] == "release"].groupby("wave").size()
+    released_rows_table = released_rows(connection, study)
+    released = released_rows_table.groupby("wave").size()
     waves["n_released"] = waves["wave"].map(released).fillna(0).astype("int64")
     reasons = connection.execute(
         "SELECT q.wave, q.check_name, q.severity, count(DISTINCT q.row_number) AS n_rows "
@@ -398,4 +398,5 @@ def quality_tables(
         "quality_waves": waves,
         "quarantine_reasons": reasons,
         "enumerator_flags": enumerators,
+        "released_rows": released_rows_table,
     }

@@ -182,6 +182,14 @@ RESULT_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("severity", _TEXT),
         ("n_rows", _INT),
     ),
+    # Quarantined interviews an evaluator released into the analysis: where they are in the
+    # file and what flagged them (the decision's free-text reason stays in the warehouse).
+    "released_rows": (
+        ("wave", _TEXT),
+        ("row_number", _INT),
+        ("checks", _TEXT),
+        ("decided_at", _TIME),
+    ),
     "enumerator_flags": (
         ("wave", _TEXT),
         ("enumerator", _TEXT),

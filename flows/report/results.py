@@ -38,6 +38,7 @@ class RunResults:
     change: pd.DataFrame
     effects_by_group: pd.DataFrame
     trust_effects: pd.DataFrame
+    released: pd.DataFrame
 
 
 def read_run_results(study: Study, run_id: str) -> RunResults:
@@ -61,6 +62,7 @@ def _read_run_results(study: Study, run_id: str, connection: WarehouseConnection
         sizes=table("sample_sizes").sort_values(["wave_order", "arm"]),
         quality=table("quality_waves"),
         reasons=table("quarantine_reasons"),
+        released=table("released_rows"),
         enumerators=table("enumerator_flags"),
         attrition=table("attrition"),
         attrition_tests=table("attrition_tests"),

@@ -115,6 +115,23 @@ def section_tables(
         labels=3,
         counts_only=True,
     )
+    tables["released"] = _table(
+        results.released.assign(
+            decided_on=pd.to_datetime(results.released["decided_at"]).dt.strftime("%Y-%m-%d"),
+            # each row is one interview; the table counts interviews, never withheld
+            n_interviews=1,
+        ),
+        [
+            Column(name="wave", header="Wave", kind="text"),
+            Column(name="row_number", header="Row in the file", kind="integer"),
+            Column(name="checks", header="Flagged by", kind="text"),
+            Column(name="decided_on", header="Released on", kind="text"),
+        ],
+        ["n_interviews"],
+        minimum,
+        labels=4,
+        counts_only=True,
+    )
     enumerators = results.enumerators
     small = pd.to_numeric(enumerators["n_interviews"], errors="coerce").fillna(0) < minimum
     # an enumerator's don't-know share describes respondents' answers: withheld under the minimum

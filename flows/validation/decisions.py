@@ -79,6 +79,19 @@ def quarantined_rows(
     return frame.reset_index(drop=True)
 
 
+def released_rows(connection: WarehouseConnection, study: Study) -> pd.DataFrame:
+    """The quarantined interviews of the stored versions whose latest decision is a release:
+    wave, file row, the checks that flagged them and when they were released. The decision's
+    free-text reason and who decided are left out: they are the evaluator's notes, which may
+    name people, and the report shows this table."""
+    columns = ["wave", "row_number", "checks", "decided_at"]
+    decided = quarantined_rows(connection, study)
+    released = decided[decided["decision"] == "release"]
+    if released.empty:
+        return pd.DataFrame(columns=columns)
+    return released[columns].reset_index(drop=True)
+
+
 def _matching_ids(study: Study, ids: tuple[str, ...]) -> set[str]:
     """The ids as given and, for a submission read from the respondent's column (stored as a
     pseudonym), their pseudonyms."""

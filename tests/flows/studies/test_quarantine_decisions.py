@@ -12,6 +12,7 @@ from flows.orchestration.stages import validate_and_store
 from flows.status import study_status
 from flows.study import load_study
 from flows.validation import analysable_rows
+from flows.validation.decisions import released_rows
 from flows.warehouse import connect, warehouse_path
 from tests.flows.studies.files import short_wave, write_study
 
@@ -64,6 +65,18 @@ def test_rows_without_a_submission_id_are_listed_released_and_confirmed_by_key(
     assert current.waves[["wave", "validation", "n_quarantined", "n_released"]].values.tolist() == [
         ["baseline", "validated", 3, 2]
     ]
+    # What the report lists: where the released interviews are and what flagged them, never
+    # the decision's free-text reason or who decided.
+    study = load_study(study_file)
+    with connect(warehouse_path(study), read_only=True) as connection:
+        listed_released = released_rows(connection, study)
+    assert list(listed_released.columns) == ["wave", "row_number", "checks", "decided_at"]
+    assert listed_released[["wave", "row_number", "checks"]].values.tolist() == [
+        ["baseline", 3, "ineligible_age"],
+        ["baseline", 6, "ineligible_age"],
+    ]
+    assert listed_released["decided_at"].notna().all()
+    assert "re-checked" not in listed_released.to_csv()
 
     confirmed = runner.invoke(
         app,
@@ -73,6 +86,8 @@ def test_rows_without_a_submission_id_are_listed_released_and_confirmed_by_key(
     assert confirmed.exit_code == 0, confirmed.output
     assert "3 quarantined row(s) confirmed" in confirmed.output
     assert _analysed(study_file) == 57
+    with connect(warehouse_path(study), read_only=True) as connection:
+        assert released_rows(connection, study).empty
 
 
 def test_a_decision_without_a_selection_is_a_usage_error(tmp_path: Path) -> None:
