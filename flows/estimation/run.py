@@ -152,7 +152,7 @@ def _estimate_study(
 ) -> EstimationRun:
     database = warehouse_path(study)
     started = datetime.now()
-    # One connection reads everything the run needs (the waves once, pivoted by DuckDB);
+    # One connection reads everything the run needs (the waves once, block by block);
     # one more writes the results.
     with connect(database) as connection:
         create_result_tables(connection)
