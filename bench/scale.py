@@ -11,17 +11,24 @@ For each size N (respondents per wave, three waves of the example study's design
 2. run each stage as its own ``trustshift`` process on one study folder, in order:
    ``ingest``, ``validate``, ``estimate``, ``report``; then ``run`` (all of them as the
    Prefect flow) on a fresh copy of the study folder;
-3. do the same work with the plain libraries in one process (``plain``): pandas
-   ``read_csv`` of the three files (the columns the primary outcomes need: read whole, three
-   waves of 1,000,000 rows take more than 8 GB in pandas), the primary outcomes as item
-   means, one statsmodels OLS per primary outcome (campaign x later wave) with
-   cluster-robust errors.
+3. do the same work with the plain libraries, stage by stage, each stage its own process
+   (``plain-ingest``, ``plain-validate``, ``plain-estimate``, ``plain-report``; the code is
+   ``bench/plain_stages.py``, whose docstring lists what each covers and what the pipeline
+   does beyond it: randomization inference, wild bootstrap, CR2, difference-in-differences
+   and robustness models, Lee bounds, descriptive and balance tables, q-values, Great
+   Expectations and Data Docs, the warehouse's transactions and records, the report's plots
+   and text). ``tests/bench/test_plain_stages.py`` checks on the example study that the plain
+   quarantine equals the pipeline's and the plain estimates equal the pipeline's CR1 ANCOVA;
+4. ``plain-minimal``, the earlier comparison kept for transparency: the primary outcomes'
+   columns only, read with pandas, one statsmodels OLS per primary outcome (campaign x
+   later wave) with cluster-robust errors.
 
 Each process is measured from outside: wall time, and peak resident memory of the process
 and its children (``wait4``'s ``ru_maxrss``, which counts the largest child). A watcher stops
 a process whose tree holds more than ``--stop-above-gb`` (the machine is shared). Printed: per
 stage and N the seconds and peak GB, the log-log slope of time against N over the sizes run,
-and the ratio of the pipeline (``run``, and the sum of the single stages) to ``plain``.
+the ratio of each pipeline stage to its plain equivalent, and end to end: ``run`` and the sum
+of the single stages over the sum of the plain stages.
 """
 
 from __future__ import annotations
@@ -42,7 +49,10 @@ sys.path.insert(0, str(ROOT))
 
 EXAMPLE_STUDY = ROOT / "data" / "studies" / "example" / "study.toml"
 TRUSTSHIFT = Path(sys.executable).with_name("trustshift")
-STAGES: tuple[str, ...] = ("ingest", "validate", "estimate", "report", "run", "plain")
+PIPELINE_STAGES: tuple[str, ...] = ("ingest", "validate", "estimate", "report")
+PLAIN_STAGES: tuple[str, ...] = tuple(f"plain-{stage}" for stage in PIPELINE_STAGES)
+STAGES: tuple[str, ...] = (*PIPELINE_STAGES, "run", *PLAIN_STAGES, "plain-minimal")
+PLAIN_SCRIPT = ROOT / "bench" / "plain_stages.py"
 # Respondents per simulated chunk and communities per chunk: 1,000,000 per wave is 20 chunks
 # of 100 communities of 500 respondents (2,000 communities).
 CHUNK_RESPONDENTS = 50_000
@@ -204,10 +214,13 @@ def measure(command: list[str], *, environment: dict[str, str], stop_bytes: int)
     return seconds, peak, "ok"
 
 
-def stage_command(stage: str, study_file: Path, draws: int) -> list[str]:
+def stage_command(stage: str, study_file: Path, draws: int, plain_out: Path) -> list[str]:
     trustshift = [str(TRUSTSHIFT)]
-    if stage == "plain":
+    if stage == "plain-minimal":
         return [sys.executable, "-c", PLAIN, str(study_file)]
+    if stage in PLAIN_STAGES:
+        plain = stage.removeprefix("plain-")
+        return [sys.executable, str(PLAIN_SCRIPT), plain, str(study_file), str(plain_out)]
     if stage == "estimate":
         return [*trustshift, "estimate", str(study_file), "--bootstrap-draws", str(draws)]
     if stage == "run":
@@ -236,6 +249,35 @@ def slope(points: list[tuple[int, float]]) -> float | None:
     return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sxx
 
 
+def ratio_line(by_stage: dict[str, Measurement]) -> str:
+    """Each stage over its plain equivalent, then run and the stages' sum over the plain sum."""
+
+    def ok(stage: str) -> Measurement | None:
+        found = by_stage.get(stage)
+        return found if found is not None and found.status == "ok" else None
+
+    parts = []
+    for stage in PIPELINE_STAGES:
+        pipeline, plain = ok(stage), ok(f"plain-{stage}")
+        if pipeline is not None and plain is not None:
+            parts.append(f"{stage} {pipeline.seconds / plain.seconds:.1f}")
+    plain_parts = [ok(stage) for stage in PLAIN_STAGES]
+    if all(part is not None for part in plain_parts):
+        plain_total = sum(part.seconds for part in plain_parts if part is not None)
+        parts.append(f"plain total {plain_total:.1f} s")
+        run = ok("run")
+        if run is not None:
+            parts.append(f"run/plain {run.seconds / plain_total:.1f}")
+        stages = [ok(stage) for stage in PIPELINE_STAGES]
+        if all(stage is not None for stage in stages):
+            total = sum(stage.seconds for stage in stages if stage is not None)
+            parts.append(f"stages/plain {total / plain_total:.1f}")
+    minimal, run = ok("plain-minimal"), ok("run")
+    if minimal is not None and run is not None:
+        parts.append(f"run/plain-minimal {run.seconds / minimal.seconds:.1f}")
+    return "  ".join(parts) if parts else "-"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000,1000000")
@@ -259,7 +301,7 @@ def main() -> None:
     environment.pop("TRUSTSHIFT_WAREHOUSE", None)
     stop_bytes = int(arguments.stop_above_gb * 1e9)
     results: list[Measurement] = []
-    print(f"{'stage':<9} {'N/wave':>10} {'seconds':>9} {'peak GB':>8}  status", flush=True)
+    print(f"{'stage':<14} {'N/wave':>10} {'seconds':>9} {'peak GB':>8}  status", flush=True)
     for size in sizes:
         simulated = simulate_to_files(size, workdir / f"simulated-{size}")
         steps = whole = simulated
@@ -267,35 +309,30 @@ def main() -> None:
             steps = fresh_copy(simulated.parent, workdir / f"steps-{size}")
         if "run" in stages:
             whole = fresh_copy(simulated.parent, workdir / f"run-{size}")
+        plain_out = workdir / f"plain-{size}"
+        if "plain-ingest" in stages:
+            shutil.rmtree(plain_out, ignore_errors=True)
         for stage in stages:
-            study_file = {"run": whole, "plain": simulated}.get(stage, steps)
+            study_file = whole if stage == "run" else steps
+            if stage.startswith("plain"):
+                study_file = simulated
             seconds, peak, status = measure(
-                stage_command(stage, study_file, arguments.bootstrap_draws),
+                stage_command(stage, study_file, arguments.bootstrap_draws, plain_out),
                 environment=environment,
                 stop_bytes=stop_bytes,
             )
             results.append(Measurement(stage, size, seconds, peak, status))
-            print(f"{stage:<9} {size:>10,} {seconds:>9.1f} {peak:>8.2f}  {status}", flush=True)
+            print(f"{stage:<14} {size:>10,} {seconds:>9.1f} {peak:>8.2f}  {status}", flush=True)
 
     print("\nlog-log slope of time against N (1.0 = linear), over the sizes that finished:")
     for stage in stages:
         points = [(m.size, m.seconds) for m in results if m.stage == stage and m.status == "ok"]
         fitted = slope(points)
-        print(f"  {stage:<9} {'-' if fitted is None else f'{fitted:.2f}'}")
-    print("\nratio to the plain-library path (pandas + statsmodels):")
+        print(f"  {stage:<14} {'-' if fitted is None else f'{fitted:.2f}'}")
+    print("\nratio to the plain-library path (pandas, numpy, pyarrow, statsmodels), by stage:")
     for size in sizes:
-        by_stage = {m.stage: m for m in results if m.size == size}
-        plain = by_stage.get("plain")
-        if plain is None or plain.status != "ok":
-            continue
-        parts = [by_stage[s] for s in ("ingest", "validate", "estimate", "report") if s in by_stage]
-        line = f"  N={size:>10,}"
-        if "run" in by_stage and by_stage["run"].status == "ok":
-            line += f"  run/plain {by_stage['run'].seconds / plain.seconds:6.1f}"
-        if parts and all(m.status == "ok" for m in parts):
-            line += f"  stages/plain {sum(m.seconds for m in parts) / plain.seconds:6.1f}"
-        print(line)
-    peaks = [m for m in results if m.stage != "plain"]
+        print(f"  N={size:>10,}  {ratio_line({m.stage: m for m in results if m.size == size})}")
+    peaks = [m for m in results if not m.stage.startswith("plain")]
     if peaks:
         worst = max(peaks, key=lambda m: m.peak_gb)
         print(f"\nlargest peak: {worst.peak_gb:.2f} GB ({worst.stage}, N={worst.size:,})")
