@@ -3,12 +3,16 @@
 A file has landed when its checksum is not in the warehouse, it was not announced before,
 and its size and modification time did not change between two polls (so a file still being
 copied is not announced half-written). The warehouse is read once per study at start:
-afterwards the watcher never opens it, so it never holds a lock a flow run needs.
+afterwards the watcher never opens it, so it never holds a lock a flow run needs. A warehouse
+that cannot be read (a run holds the DuckDB file, the PostgreSQL server is down or refuses the
+login) is logged once with what to do, and read again at the next poll: the watcher keeps
+running and checks that study's inbox once the warehouse answers.
 """
 
 from __future__ import annotations
 
 import contextvars
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -17,12 +21,15 @@ from typing import Any
 
 import duckdb
 
+from flows.errors import WarehouseBusyError, WarehouseError
 from flows.ingest import file_checksum
 from flows.orchestration.inbox import inbox_files
 from flows.study import Study
 from flows.warehouse import connect, known_checksums, warehouse_path
 
 WAVE_LANDED_EVENT = "trustshift.wave.landed"
+
+logger = logging.getLogger("trustshift.watcher")
 
 Emitter = Callable[[Study, list[dict[str, Any]]], None]
 
@@ -54,6 +61,29 @@ class _StudyState:
     known: set[str] | None = None
     seen: dict[Path, tuple[int, float]] = field(default_factory=dict)
     announced: set[str] = field(default_factory=set)
+    unavailable: bool = False
+
+
+def warehouse_unavailable(error: BaseException) -> str | None:
+    """What to do when ``error`` says the warehouse cannot be read now, else None.
+
+    DuckDB's lock, the shell's warehouse errors (an unreachable PostgreSQL server, a refused
+    login, a busy file) and psycopg's operational errors (a connection lost mid-read) are
+    conditions of the moment for a watcher: it reads the warehouse again at the next poll.
+    """
+    if isinstance(error, WarehouseBusyError | duckdb.IOException):
+        return "another process holds the warehouse; the watcher reads it again when it is free"
+    if isinstance(error, WarehouseError):
+        return "fix the warehouse setting or the server named above"
+    if type(error).__module__.startswith("psycopg") and type(error).__name__ in (
+        "OperationalError",
+        "InterfaceError",
+    ):
+        return (
+            "check that the PostgreSQL server of the warehouse is running and reachable from "
+            "this machine ([warehouse] url or TRUSTSHIFT_WAREHOUSE_URL, PGPASSWORD or ~/.pgpass)"
+        )
+    return None
 
 
 class InboxWatcher:
@@ -78,8 +108,19 @@ class InboxWatcher:
             try:
                 with connect(warehouse_path(state.study), read_only=True) as connection:
                     state.known = known_checksums(connection, state.study.id)
-            except duckdb.IOException:
-                return []  # a run holds the warehouse; try again at the next poll
+            except Exception as error:
+                advice = warehouse_unavailable(error)
+                if advice is None:
+                    raise
+                self._report_unavailable(state, error, advice)
+                return []
+            if state.unavailable:
+                state.unavailable = False
+                logger.info(
+                    "inbox watcher: the warehouse of study %r can be read again; watching its "
+                    "inbox.",
+                    state.study.id,
+                )
         landed = []
         current: dict[Path, tuple[int, float]] = {}
         for path in inbox_files(state.study.inbox):
@@ -98,6 +139,22 @@ class InboxWatcher:
             landed.append({"file_name": path.name, "sha256": checksum, "size_bytes": stat.st_size})
         state.seen = current
         return landed
+
+    @staticmethod
+    def _report_unavailable(state: _StudyState, error: BaseException, advice: str) -> None:
+        """Log an outage once (a warning with what to do); later failed polls at debug level."""
+        text = str(error).strip().splitlines()
+        found = f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+        level = logging.DEBUG if state.unavailable else logging.WARNING
+        state.unavailable = True
+        logger.log(
+            level,
+            "inbox watcher: the warehouse of study %r cannot be read (%s); its inbox is not "
+            "checked until it can. To fix: %s. Trying again at the next poll.",
+            state.study.id,
+            found,
+            advice,
+        )
 
     def watch(self, *, interval_seconds: float, stop: threading.Event) -> None:
         """Poll every ``interval_seconds`` until ``stop`` is set."""

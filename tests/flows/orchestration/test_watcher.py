@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from flows.errors import WarehouseBusyError, WarehouseError
 from flows.ingest import ingest_wave
 from flows.orchestration.watcher import (
     WAVE_LANDED_EVENT,
@@ -74,3 +78,60 @@ def test_the_watcher_ignores_partial_uploads_and_hidden_files(
 def test_wave_landed_events_name_the_study_as_their_resource() -> None:
     assert WAVE_LANDED_EVENT == "trustshift.wave.landed"
     assert study_resource_id("example") == "trustshift.study.example"
+
+
+def test_the_watcher_survives_an_unreachable_postgresql_warehouse_and_retries(
+    small_study: Callable[..., Path],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import psycopg
+
+    from flows.orchestration import watcher as watcher_module
+
+    study = load_study(small_study())
+    real_connect = watcher_module.connect
+    failures: list[BaseException] = [
+        psycopg.OperationalError("connection to server at 127.0.0.1, port 5 failed: refused"),
+        WarehouseError("connect: the PostgreSQL warehouse cannot be reached (refused). Check."),
+        WarehouseBusyError("connect: the warehouse is in use by another process."),
+    ]
+
+    def flaky_connect(location: object, *, read_only: bool = False) -> Any:
+        if failures:
+            raise failures.pop(0)
+        return real_connect(location, read_only=read_only)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(watcher_module, "connect", flaky_connect)
+    watcher, emitted = recording_watcher([study])
+    with caplog.at_level(logging.DEBUG, logger="trustshift.watcher"):
+        for _ in range(3):
+            assert watcher.poll_once() == {}
+        warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+        # One warning per outage, naming the study and what to do; no identifying value.
+        assert len(warnings) == 1
+        assert "'small'" in warnings[0].getMessage()
+        assert "PostgreSQL server" in warnings[0].getMessage()
+        assert "Trying again at the next poll" in warnings[0].getMessage()
+        watcher.poll_once()  # the warehouse answers: the inbox is seen for the first time
+        announced = watcher.poll_once()
+    assert sorted(announced["small"][i]["file_name"] for i in range(2)) == [
+        "baseline.csv",
+        "endline.csv",
+    ]
+    assert len(emitted) == 1
+    assert any("can be read again" in r.getMessage() for r in caplog.records)
+
+
+def test_the_watcher_lets_an_unexpected_error_through(
+    small_study: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flows.orchestration import watcher as watcher_module
+
+    def broken_connect(location: object, *, read_only: bool = False) -> Any:
+        raise KeyError("not a warehouse condition")
+
+    monkeypatch.setattr(watcher_module, "connect", broken_connect)
+    watcher, _ = recording_watcher([load_study(small_study())])
+    with pytest.raises(KeyError, match="not a warehouse condition"):
+        watcher.poll_once()
