@@ -54,6 +54,7 @@ class PostgresCluster:
     port: int
     bin: Path
     as_owner: list[str]
+    options: str = ""
 
     def url(self, database: str, *, driver: str = "postgresql") -> str:
         return f"{driver}://{USER}@127.0.0.1:{self.port}/{database}"
@@ -76,8 +77,28 @@ class PostgresCluster:
         return self.url(name)
 
     def stop(self) -> None:
-        self._run(str(self.bin / "pg_ctl"), "-D", str(self.folder / "data"), "-m", "fast", "stop")
+        self.stop_server()
         shutil.rmtree(self.folder, ignore_errors=True)
+
+    def stop_server(self) -> None:
+        """Stop the server, keeping its data (an outage; ``start_server`` ends it)."""
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.folder / "data"), "-m", "fast", "stop")
+
+    def start_server(self) -> None:
+        """Start the server on its folder and port (waits until it accepts connections)."""
+        self._run(
+            str(self.bin / "pg_ctl"),
+            "-D",
+            str(self.folder / "data"),
+            "-o",
+            self.options,
+            "-l",
+            str(self.folder / "server.log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
 
     def _run(self, *command: str) -> None:
         subprocess.run([*self.as_owner, *command], check=True, capture_output=True, timeout=120)
@@ -104,21 +125,9 @@ def start_cluster() -> PostgresCluster:
         "--locale=C",
         "--encoding=UTF8",
     )
-    options = (
+    cluster.options = (
         f"-p {cluster.port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off "
         "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
     )
-    cluster._run(
-        str(binaries / "pg_ctl"),
-        "-D",
-        str(folder / "data"),
-        "-o",
-        options,
-        "-l",
-        str(folder / "server.log"),
-        "-w",
-        "-t",
-        "60",
-        "start",
-    )
+    cluster.start_server()
     return cluster
