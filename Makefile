@@ -107,14 +107,15 @@ test: lint typecheck layers pytest
 
 # The integration tests start a throwaway PostgreSQL cluster from Debian's package (initdb and
 # pg_ctl in a temporary folder), a Prefect server on it and a process worker; install
-# PostgreSQL when missing. `make test` leaves them out (the `postgres` marker).
+# PostgreSQL when missing; with them the tests that start a Prefect server (`integration`).
+# `make test` leaves both markers out.
 postgres:
 	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { \
 		echo "installing Debian's postgresql for the integration tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
 
 integration: $(STAMP) postgres
-	$(BIN)/pytest -m postgres tests/integration
+	$(BIN)/pytest -m "postgres or integration" tests
 
 # Benchmarks print timings and ratios against peer libraries (minutes; not part of make test).
 bench: $(STAMP)
