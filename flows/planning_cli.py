@@ -301,26 +301,18 @@ def design_command(
 
 
 def _print_diagnosis(rows: pd.DataFrame, *, simulations: int, seed: int) -> None:
-    """Simulated power, size, bias and coverage of each outcome's design, with a progress bar."""
-    from rich.progress import Progress
-
-    from measurement.diagnosis import diagnose_designs
+    """Simulated power, size, bias and coverage of each outcome's design (progress: a bar on a
+    terminal, nothing on a pipe)."""
+    from flows.plan.diagnosis import diagnose_planned_designs
 
     designs = {str(row["outcome"]): row["planned"] for row in rows.to_dict("records")}
     effects = {
         str(row["outcome"]): float(row["sesoi"] if not math.isnan(row["sesoi"]) else row["mde"])
         for row in rows.to_dict("records")
     }
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("simulated studies", total=simulations * len(designs))
-        table = diagnose_designs(
-            designs,
-            effects,
-            simulations=simulations,
-            inference="wild_bootstrap",
-            seed=seed,
-            progress=lambda step: progress.advance(task, step),
-        )
+    table = diagnose_planned_designs(
+        designs, effects, simulations=simulations, seed=seed, inference="wild_bootstrap"
+    )
     shown = Table(title=f"Design diagnosis: {simulations} simulated studies per outcome")
     shown.add_column("outcome", no_wrap=True)
     for column in ("effect (SD)", "analytic power", "simulated power", "size", "bias",
