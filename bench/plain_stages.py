@@ -189,20 +189,26 @@ def ingest(study: Any, out: Path) -> None:
             interview_writer.close()
 
 
-def read_wave(out: Path, wave: str, column: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """A wave's interviews and its items as a wide frame of ``column`` (the long answers are
-    written interview by interview, every item in the same order, so a reshape suffices)."""
+def read_wave(
+    out: Path, wave: str, column: str, items: list[str] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A wave's interviews and its items (all, or ``items``) as a wide frame of ``column``.
+
+    The long answers are written interview by interview, every item in the same order, so a
+    reshape of each row group gives the wide block (no pivot).
+    """
     interviews = pq.read_table(out / wave / "interviews.parquet").to_pandas()
     parts = []
     answers = pq.ParquetFile(out / wave / "answers.parquet")
-    names: list[str] = []
+    chosen: list[str] = []
     for group in range(answers.num_row_groups):
         table = answers.read_row_group(group, columns=["item", column])
-        item = table.column("item").combine_chunks()
-        names = item.dictionary.to_pylist()
+        names = table.column("item").combine_chunks().dictionary.to_pylist()
+        chosen = names if items is None else [name for name in names if name in set(items)]
+        positions = [names.index(name) for name in chosen]
         values = table.column(column).to_numpy(zero_copy_only=False).astype(float)
-        parts.append(values.reshape(-1, len(names)))
-    wide = pd.DataFrame(np.vstack(parts), columns=names)
+        parts.append(values.reshape(-1, len(names))[:, positions])
+    wide = pd.DataFrame(np.vstack(parts), columns=chosen)
     return interviews, wide
 
 
@@ -494,10 +500,22 @@ def analysis_frame(study: Any, out: Path) -> tuple[pd.DataFrame, list[dict[str, 
     instrument = study.resolved_instrument()
     codes = study.special_codes()
     scored_scales = {"likert", "percentage", "binary", "count", "money", "select_multiple"}
+    quiz = [item.name for item in instrument.items if item.correct_answer is not None]
+    coded_items = [*quiz, *study.outcomes.not_applicable_as_zero]
+    declared = {
+        *study.outcomes.primary,
+        *(m for ms in study.outcomes.families.values() for m in ms),
+    }
+    needed = [
+        name
+        for item in instrument.items
+        if item.scale in scored_scales or item.correct_answer is not None or item.name in declared
+        for name in item.stored_names()
+    ]
     frames = []
     for wave in study.wave_names:
-        interviews, values = read_wave(out, wave, "value")
-        _, answered = read_wave(out, wave, "answered_code")
+        interviews, values = read_wave(out, wave, "value", needed)
+        _, answered = read_wave(out, wave, "answered_code", coded_items)
         for item in instrument.items:
             if item.correct_answer is not None and item.name in values:
                 said = answered[item.name].isin(codes.get("dont_know", []))
