@@ -249,6 +249,43 @@ def slope(points: list[tuple[int, float]]) -> float | None:
     return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sxx
 
 
+def same_work(steps_study: Path, plain_out: Path) -> str | None:
+    """The plain path's quarantine counts and ANCOVA estimates against the pipeline's (the
+    single-stage study), or None when either side is missing."""
+    import duckdb
+    import pandas as pd
+
+    warehouse = steps_study.parent / "warehouse" / "trustshift.duckdb"
+    plain_estimates = plain_out / "estimates.parquet"
+    if not warehouse.is_file() or not plain_estimates.is_file():
+        return None
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        pipeline_counts = dict(
+            connection.execute(
+                "SELECT wave, count(DISTINCT row_number) FROM quarantine GROUP BY wave"
+            ).fetchall()
+        )
+        estimates = connection.execute(
+            "SELECT outcome, wave, estimate FROM estimates WHERE estimator = 'ancova' AND "
+            "run_id = (SELECT run_id FROM runs WHERE kind = 'estimate' AND status = 'finished' "
+            "ORDER BY started_at DESC LIMIT 1)"
+        ).fetch_df()
+    plain_counts = {}
+    for wave in sorted(pipeline_counts):
+        mask = pd.read_parquet(plain_out / wave / "quarantine.parquet")
+        plain_counts[wave] = int(mask["quarantined"].sum())
+    plain = pd.read_parquet(plain_estimates)
+    joined = estimates.merge(plain, on=["outcome", "wave"], suffixes=("", "_plain"))
+    difference = (joined["estimate"] - joined["estimate_plain"]).abs().max()
+    verdict = "equal" if pipeline_counts == plain_counts else "DIFFER"
+    return (
+        f"quarantined rows pipeline {sum(pipeline_counts.values()):,} / plain "
+        f"{sum(plain_counts.values()):,} ({verdict} by wave); ANCOVA estimates pipeline "
+        f"{len(estimates)} / plain {len(plain)}, "
+        f"{len(joined)} matched, largest difference {difference:.1e}"
+    )
+
+
 def ratio_line(by_stage: dict[str, Measurement]) -> str:
     """Each stage over its plain equivalent, then run and the stages' sum over the plain sum."""
 
@@ -332,6 +369,10 @@ def main() -> None:
     print("\nratio to the plain-library path (pandas, numpy, pyarrow, statsmodels), by stage:")
     for size in sizes:
         print(f"  N={size:>10,}  {ratio_line({m.stage: m for m in results if m.size == size})}")
+    print("\nsame work (pipeline's single stages against the plain stages):")
+    for size in sizes:
+        checked = same_work(workdir / f"steps-{size}" / "study.toml", workdir / f"plain-{size}")
+        print(f"  N={size:>10,}  {checked or '-'}")
     peaks = [m for m in results if not m.stage.startswith("plain")]
     if peaks:
         worst = max(peaks, key=lambda m: m.peak_gb)
