@@ -100,6 +100,7 @@ def ingest(study: Any, out: Path) -> None:
         float(code): reason for reason, codes in study.special_codes().items() for code in codes
     }
     items = item_bounds(study)
+    reason_names = list(dict.fromkeys([NOT_ANSWERED, *specials.values(), OUT_OF_RANGE]))
     cache: dict[str, str] = {}
 
     def pseudonym(value: object) -> object:
@@ -143,11 +144,12 @@ def ingest(study: Any, out: Path) -> None:
             codes = np.column_stack(
                 [pd.to_numeric(chunk[name], errors="coerce").to_numpy(float) for name, _ in present]
             )
-            reason = np.full(codes.shape, "", dtype=object)
-            reason[np.isnan(codes)] = NOT_ANSWERED
+            # Reasons as small integer codes (-1: answered) into a dictionary of names.
+            reason = np.full(codes.shape, -1, dtype=np.int8)
+            reason[np.isnan(codes)] = reason_names.index(NOT_ANSWERED)
             for code, why in specials.items():
-                reason[codes == code] = why
-            answered = reason == ""
+                reason[codes == code] = reason_names.index(why)
+            answered = reason < 0
             for j, (name, item) in enumerate(present):
                 low, high = item.bounds
                 outside = np.zeros(n_rows, dtype=bool)
@@ -158,9 +160,10 @@ def ingest(study: Any, out: Path) -> None:
                 allowed = allowed_codes(item, name)
                 if allowed is not None:
                     outside |= ~np.isin(codes[:, j], list(allowed))
-                reason[:, j][answered[:, j] & outside] = OUT_OF_RANGE
+                reason[:, j][answered[:, j] & outside] = reason_names.index(OUT_OF_RANGE)
             flat_reason = reason.reshape(-1)
             flat_codes = codes.reshape(-1)
+            has_reason = flat_reason >= 0
             answers = pa.table(
                 {
                     "row_number": np.repeat(rows, len(present)),
@@ -168,11 +171,11 @@ def ingest(study: Any, out: Path) -> None:
                         pa.array(np.tile(np.arange(len(present), dtype=np.int32), n_rows)),
                         pa.array([name for name, _ in present]),
                     ),
-                    "value": pa.array(flat_codes, mask=flat_reason != ""),
+                    "value": pa.array(flat_codes, mask=has_reason),
                     "answered_code": pa.array(flat_codes, mask=np.isnan(flat_codes)),
-                    "missing_reason": pa.array(
-                        np.where(flat_reason == "", None, flat_reason), type=pa.string()
-                    ).dictionary_encode(),
+                    "missing_reason": pa.DictionaryArray.from_arrays(
+                        pa.array(flat_reason, mask=~has_reason), pa.array(reason_names)
+                    ),
                 }
             )
             interview_table = pa.Table.from_pandas(interviews, preserve_index=False)
@@ -201,13 +204,18 @@ def read_wave(
     parts = []
     answers = pq.ParquetFile(out / wave / "answers.parquet")
     chosen: list[str] = []
+    pending = np.empty(0)
     for group in range(answers.num_row_groups):
         table = answers.read_row_group(group, columns=["item", column])
         names = table.column("item").combine_chunks().dictionary.to_pylist()
         chosen = names if items is None else [name for name in names if name in set(items)]
         positions = [names.index(name) for name in chosen]
         values = table.column(column).to_numpy(zero_copy_only=False).astype(float)
-        parts.append(values.reshape(-1, len(names))[:, positions])
+        # A row group need not end at an interview's last item: carry the rest over.
+        values = np.concatenate([pending, values]) if len(pending) else values
+        complete = len(values) // len(names) * len(names)
+        parts.append(values[:complete].reshape(-1, len(names))[:, positions])
+        pending = values[complete:]
     wide = pd.DataFrame(np.vstack(parts), columns=chosen)
     return interviews, wide
 
