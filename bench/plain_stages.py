@@ -82,7 +82,7 @@ def allowed_codes(item: Any, column: str) -> set[float] | None:
 # -- ingest -----------------------------------------------------------------------------------
 
 
-def ingest(study: Any, out: Path) -> None:
+def ingest(study: Any, out: Path, *, chunk_rows: int = CHUNK_ROWS) -> None:
     columns = study.columns
     role_source = {
         "respondent": columns.respondent,
@@ -116,8 +116,11 @@ def ingest(study: Any, out: Path) -> None:
         target.mkdir(parents=True, exist_ok=True)
         answer_writer = interview_writer = None
         first_row = 1
-        for chunk in pd.read_csv(source, chunksize=CHUNK_ROWS, dtype_backend="pyarrow"):
+        for chunk in pd.read_csv(source, chunksize=chunk_rows, dtype_backend="pyarrow"):
+            # A chunk's index continues the file's: reset it, or its columns would be
+            # aligned by label (missing from the second chunk on) when put beside new ones.
             chunk = chunk.drop(columns=[c for c in study.pii if c in chunk.columns])
+            chunk = chunk.reset_index(drop=True)
             n_rows = len(chunk)
             rows = np.arange(first_row, first_row + n_rows, dtype=np.int64)
             first_row += n_rows
@@ -478,6 +481,7 @@ def validate(study: Any, out: Path) -> dict[str, int]:
         roles = interviews.drop(columns=["row_number"]).assign(wave=wave)
         checked = pd.concat([roles, wide, derived], axis=1)
         quarantined = np.zeros(len(checked), dtype=bool)
+        by_check: dict[str, np.ndarray] = {}
         for suite in chosen:
             if suite["meta"]["target"] != "wave":
                 continue
@@ -491,6 +495,16 @@ def validate(study: Any, out: Path) -> dict[str, int]:
                 mask, tolerated = failing(checked, expectation)
                 if not tolerated:
                     quarantined |= mask
+                    check = str(expectation["meta"].get("check", expectation["type"]))
+                    by_check[check] = by_check.get(check, np.zeros_like(mask)) | mask
+        # As the pipeline: a check taking more than the allowed share stops the wave.
+        limit = study.quality.maximum_quarantine_share
+        for check, mask in by_check.items():
+            if mask.mean() > limit:
+                raise SystemExit(
+                    f"plain validate: check {check!r} would quarantine {mask.mean():.1%} of "
+                    f"wave {wave!r}, more than {limit:g}; the wave is stopped."
+                )
         pd.DataFrame(
             {"row_number": interviews["row_number"], "quarantined": quarantined}
         ).to_parquet(out / wave / "quarantine.parquet")

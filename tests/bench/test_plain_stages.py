@@ -51,7 +51,8 @@ def both_paths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
         ).df()
     plain = _plain_stages()
     out = folder / "plain"
-    plain.ingest(study, out)
+    # Chunks of 200 rows: the example's waves (about 500-600 rows) are read in several.
+    plain.ingest(study, out, chunk_rows=200)
     counts = plain.validate(study, out)
     table = plain.estimate(study, out)
     return {
