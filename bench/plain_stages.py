@@ -68,17 +68,6 @@ def item_bounds(study: Any) -> list[tuple[str, Any]]:
     return [(name, item) for item in instrument.items for name in item.stored_names()]
 
 
-def allowed_codes(item: Any, column: str) -> set[float] | None:
-    if item.scale == "select_multiple" or (column != item.name and "__" in column):
-        return {0.0, 1.0}
-    codes = getattr(item, "codes", None)
-    if item.scale == "binary":
-        return {0.0, 1.0}
-    if codes:
-        return {float(code) for code in codes}
-    return None
-
-
 # -- ingest -----------------------------------------------------------------------------------
 
 
@@ -153,14 +142,14 @@ def ingest(study: Any, out: Path, *, chunk_rows: int = CHUNK_ROWS) -> None:
             for code, why in specials.items():
                 reason[codes == code] = reason_names.index(why)
             answered = reason < 0
-            for j, (name, item) in enumerate(present):
+            for j, (_, item) in enumerate(present):
                 low, high = item.bounds
                 outside = np.zeros(n_rows, dtype=bool)
                 if low is not None:
                     outside |= codes[:, j] < low
                 if high is not None:
                     outside |= codes[:, j] > high
-                allowed = allowed_codes(item, name)
+                allowed = item.valid_codes
                 if allowed is not None:
                     outside |= ~np.isin(codes[:, j], list(allowed))
                 reason[:, j][answered[:, j] & outside] = reason_names.index(OUT_OF_RANGE)

@@ -9,6 +9,7 @@ from types import ModuleType
 
 import duckdb
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from flows.estimation.run import estimate_study
@@ -49,19 +50,48 @@ def both_paths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
             "WHERE run_id = ? AND estimator = 'ancova'",
             [run.run_id],
         ).df()
+        reasons = connection.execute(
+            "SELECT wave, coalesce(missing_reason, 'answered') AS reason, count(*) AS n_answers, "
+            "count(value) AS n_values FROM answers GROUP BY ALL ORDER BY ALL"
+        ).df()
     plain = _plain_stages()
     out = folder / "plain"
     # Chunks of 200 rows: the example's waves (about 500-600 rows) are read in several.
     plain.ingest(study, out, chunk_rows=200)
     counts = plain.validate(study, out)
     table = plain.estimate(study, out)
+    plain_reasons = []
+    for wave in study.wave_names:
+        answers = pq.read_table(out / wave / "answers.parquet").to_pandas()
+        answers["reason"] = answers["missing_reason"].astype(object).fillna("answered")
+        counted = answers.groupby("reason").agg(
+            n_answers=("reason", "size"), n_values=("value", "count")
+        )
+        plain_reasons.append(counted.reset_index().assign(wave=wave))
     return {
+        "pipeline_reasons": reasons,
+        "plain_reasons": pd.concat(plain_reasons, ignore_index=True),
         "pipeline_quarantine": dict(quarantine),
         "plain_quarantine": counts,
         "pipeline_estimates": estimates,
         "plain_estimates": table,
         "study": study,
     }
+
+
+def test_the_plain_long_answers_hold_the_pipelines_values_and_reasons(
+    both_paths: dict[str, object],
+) -> None:
+    columns = ["wave", "reason", "n_answers", "n_values"]
+    pipeline = both_paths["pipeline_reasons"]
+    plain = both_paths["plain_reasons"]
+    assert isinstance(pipeline, pd.DataFrame) and isinstance(plain, pd.DataFrame)
+    pd.testing.assert_frame_equal(
+        plain[columns].sort_values(["wave", "reason"]).reset_index(drop=True),
+        pipeline[columns].sort_values(["wave", "reason"]).reset_index(drop=True),
+        check_dtype=False,
+    )
+    assert {"dont_know", "out_of_range", "not_applicable"} <= set(plain["reason"])
 
 
 def test_the_plain_quarantine_counts_equal_the_pipelines(both_paths: dict[str, object]) -> None:
