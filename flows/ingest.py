@@ -7,6 +7,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +23,7 @@ from flows.faults import fault_point
 from flows.linkage import check_key, check_panel_link, record_key
 from flows.locking import study_lock
 from flows.privacy import pseudonym_key, pseudonymise
+from flows.progress import Advance, stage_progress
 from flows.reading import CodedWave, code_wave
 from flows.reading.chunks import DEFAULT_CHUNK_ROWS, read_raw_chunks
 from flows.reading.raw import nonblank_rows
@@ -267,12 +269,19 @@ def _stage_wave(
     missing: list[str] = []
     raw_ids: list[pd.Series] = []
     row_count = n_answers = 0
+    advance: Advance | None = None
     with (
+        ExitStack() as progress,
         pq.ParquetWriter(interviews_path, INTERVIEW_SCHEMA) as interview_writer,
         pq.ParquetWriter(answers_path, ANSWER_SCHEMA) as answer_writer,
     ):
         for chunk in read_raw_chunks(path, study=study, chunk_rows=chunk_rows):
+            if advance is None:
+                advance = progress.enter_context(
+                    stage_progress(f"ingesting {path.name} (rows)", chunk.file_rows)
+                )
             if not nonblank_rows(chunk.raw.frame).any():
+                advance(len(chunk.raw.frame))
                 continue
             chunked = chunk.first_row > 1 or len(chunk.raw.frame) == chunk_rows
             try:
@@ -313,6 +322,7 @@ def _stage_wave(
             answer_writer.write_table(answers)
             row_count += coded.row_count
             n_answers += answers.num_rows
+            advance(len(chunk.raw.frame))
     if first is None:
         raise IngestError(
             f"code_wave: {path.name} holds no data rows. Export the wave again once interviews "

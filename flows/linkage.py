@@ -89,7 +89,7 @@ def check_panel_link(
     if baseline is None or ids.empty:
         return
     threshold = study.quality.minimum_panel_link_share
-    share = float(pseudonymise(ids, key).isin(baseline).mean())
+    share = _linked_share(pseudonymise(ids, key), baseline)
     if share >= threshold:
         return
     cause = _likely_cause(ids, baseline, key, threshold)
@@ -100,17 +100,25 @@ def check_panel_link(
     )
 
 
+def _linked_share(pseudonyms: pd.Series, baseline: set[str]) -> float:
+    """The share of ``pseudonyms`` found in ``baseline`` (a set lookup per id: pandas' ``isin``
+    on Arrow strings builds a Python list of the set first, ten times slower)."""
+    if pseudonyms.empty:
+        return 0.0
+    return sum(pseudonym in baseline for pseudonym in pseudonyms.tolist()) / len(pseudonyms)
+
+
 def _likely_cause(ids: pd.Series, baseline: set[str], key: bytes, threshold: float) -> str:
     numeric = ids.str.fullmatch(r"\d+")
     if numeric.mean() > 0.9:
-        stripped = pseudonymise(ids.str.lstrip("0").replace("", "0"), key).isin(baseline).mean()
+        stripped = _linked_share(pseudonymise(ids.str.lstrip("0").replace("", "0"), key), baseline)
         if stripped >= threshold:
             return (
                 "Its ids carry leading zeros that the baseline's lack. Export both waves with "
                 "the id column as text, or strip the zeros in this export, and ingest again."
             )
         for width in _PADDED_WIDTHS:
-            padded = pseudonymise(ids.str.zfill(width), key).isin(baseline).mean()
+            padded = _linked_share(pseudonymise(ids.str.zfill(width), key), baseline)
             if padded >= threshold:
                 return (
                     f"Its ids lost their leading zeros (padded to {width} digits, "

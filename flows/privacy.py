@@ -93,15 +93,33 @@ def key_fingerprint(key: bytes) -> str:
 
 
 def pseudonymise(values: pd.Series, key: bytes) -> pd.Series:
-    """HMAC-SHA256 of each id (hex). Missing ids stay missing."""
-    cache: dict[str, str] = {}
+    """HMAC-SHA256 of each id (hex) under ``key``. Missing ids stay missing.
 
-    def digest(raw: object) -> object:
-        if raw is None or (isinstance(raw, float) and pd.isna(raw)) or raw is pd.NA:
-            return pd.NA
-        text = str(raw)
-        if text not in cache:
-            cache[text] = hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()
-        return cache[text]
+    Each distinct id is hashed once (``str`` of the value, UTF-8), from a copy of an HMAC
+    object keyed once: the same digests as ``hmac.new(key, id, sha256)`` per value, without
+    re-keying or a Python call per row.
+    """
+    if isinstance(values.dtype, pd.StringDtype):
+        text = values
+    else:
+        # Another dtype (numbers, mixed objects): hash each id as the text str() gives it.
+        text = pd.Series(
+            [None if _is_missing(raw) else str(raw) for raw in values],
+            index=values.index,
+            dtype="string",
+        )
+    positions, uniques = pd.factorize(text, use_na_sentinel=True)
+    keyed = hmac.new(key, digestmod=hashlib.sha256)
 
-    return values.map(digest).astype("string")
+    def digest(identifier: str) -> str:
+        hasher = keyed.copy()
+        hasher.update(identifier.encode("utf-8"))
+        return hasher.hexdigest()
+
+    digests = pd.array([digest(str(identifier)) for identifier in uniques], dtype="string")
+    hashed = digests.take(positions, allow_fill=True)
+    return pd.Series(hashed, index=values.index, dtype="string")
+
+
+def _is_missing(raw: object) -> bool:
+    return raw is None or raw is pd.NA or (isinstance(raw, float) and pd.isna(raw))

@@ -39,6 +39,7 @@ from flows.reading.raw import (
     read_raw,
     read_statistical_chunks,
     reject_header_only,
+    statistical_row_count,
 )
 from flows.study import Study
 
@@ -54,6 +55,9 @@ class RawChunk:
 
     raw: RawWave
     first_row: int
+    # The file's data rows, as far as known before reading it all (a delimited file's line
+    # count: an answer holding a line break counts twice); for progress, never for checks.
+    file_rows: int
 
 
 def read_raw_chunks(
@@ -76,9 +80,11 @@ def read_raw_chunks(
         return
     layout = _streamable_layout(path)
     if layout is None:
-        yield RawChunk(raw=read_raw(path, study=study), first_row=1)
+        whole = read_raw(path, study=study)
+        yield RawChunk(raw=whole, first_row=1, file_rows=len(whole.frame))
         return
-    encoding, delimiter, skip, width = layout
+    encoding, delimiter, skip, width, lines = layout
+    file_rows = max(0, lines - skip - 1)
     # Before any chunk is coded: a cut last row is the file's fault, not a coding error.
     reject_cut_last_row(path, _tail_text(path, encoding), delimiter, width)
     first_row = 1
@@ -99,7 +105,7 @@ def read_raw_chunks(
                 raw = RawWave(
                     source=path, format="csv", frame=frame, encoding=encoding, delimiter=delimiter
                 )
-                yield RawChunk(raw=raw, first_row=first_row)
+                yield RawChunk(raw=raw, first_row=first_row, file_rows=file_rows)
                 first_row += len(frame)
     if columns is None or rows_with_values == 0:
         # A header without rows: read_raw says so in its own words.
@@ -121,19 +127,20 @@ def _statistical_chunks(
 ) -> Iterator[RawChunk]:
     first_row = 1
     rows_with_values = 0
+    file_rows = statistical_row_count(path, found)
     for raw in read_statistical_chunks(path, found, chunk_rows=chunk_rows):
         if raw.frame.shape[1] == 0:
             reject_header_only(raw)
         rows_with_values += int(nonblank_rows(raw.frame).sum())
-        yield RawChunk(raw=raw, first_row=first_row)
+        yield RawChunk(raw=raw, first_row=first_row, file_rows=max(file_rows, len(raw.frame)))
         first_row += len(raw.frame)
     if rows_with_values == 0:
         read_raw(path, study=study)
 
 
-def _streamable_layout(path: Path) -> tuple[str, str, int, int] | None:
-    """(encoding, delimiter, lines to skip, header width) of a delimited UTF-8 file that can be
-    streamed; None when the file is to be read whole."""
+def _streamable_layout(path: Path) -> tuple[str, str, int, int, int] | None:
+    """(encoding, delimiter, lines to skip, header width, lines) of a delimited UTF-8 file that
+    can be streamed; None when the file is to be read whole."""
     if not path.is_file():
         return None
     with path.open("rb") as handle:
@@ -141,26 +148,32 @@ def _streamable_layout(path: Path) -> tuple[str, str, int, int] | None:
     if detect_format(path, sample[:SAMPLE_SIZE]) != "csv" or b"\n" not in sample:
         return None
     encoding = text_encoding_from_bytes(sample[:SNIFF_CHARACTERS]) or "utf-8"
-    if encoding not in STREAMED_ENCODINGS or not _decodes(path, encoding):
+    lines = _decoded_lines(path, encoding) if encoding in STREAMED_ENCODINGS else None
+    if lines is None:
         return None
     text = sample.decode(encoding, errors="ignore")
     delimiter, skip, width = delimited_layout(
         path, text, known_extension=format_from_extension(path) is not None
     )
-    return encoding, delimiter, skip, width
+    return encoding, delimiter, skip, width, lines
 
 
-def _decodes(path: Path, encoding: str) -> bool:
-    """Whether every byte of the file decodes in ``encoding`` (read in blocks)."""
+def _decoded_lines(path: Path, encoding: str) -> int | None:
+    """The file's lines (a last line without a line break counts) when every byte decodes in
+    ``encoding``, else None; read in blocks."""
     decoder = codecs.getincrementaldecoder(encoding)()
+    lines = 0
+    last = b""
     with path.open("rb") as handle:
         try:
             for block in iter(lambda: handle.read(_BLOCK_BYTES), b""):
                 decoder.decode(block)
+                lines += block.count(b"\n")
+                last = block
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
-            return False
-    return True
+            return None
+    return lines + (1 if last and not last.endswith(b"\n") else 0)
 
 
 def _tail_text(path: Path, encoding: str) -> str:

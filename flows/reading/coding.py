@@ -280,10 +280,12 @@ class _Coder:
         else:
             text = text_of(series)
             blank = (text == "").to_numpy()
-            numbers = pd.to_numeric(text, errors="coerce").to_numpy(
-                dtype="float64", na_value=np.nan
-            )
-            if np.isnan(numbers[~blank]).any() or blank.all():
+            # Text time stamps are the rule: when the first value is no number the column holds
+            # no Excel serials, and parsing every row as a number would be wasted work.
+            first = np.flatnonzero(~blank)[:1]
+            serials = len(first) > 0 and not np.isnan(_numbers(text.iloc[first])).any()
+            numbers = _numbers(text) if serials else None
+            if numbers is None or np.isnan(numbers[~blank]).any():
                 parsed = _parse_text_times(text.where(~blank))
                 failed = parsed.isna().to_numpy() & ~blank
                 if failed.any():
@@ -546,6 +548,11 @@ class _Coder:
                 f"{show_number(split[position])}). Export the wave again; if one of the "
                 "two is stale, remove it from the export."
             )
+
+
+def _numbers(text: pd.Series) -> np.ndarray:
+    """``text`` as floats, NaN where a value is no number."""
+    return pd.to_numeric(text, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
 
 
 def _int8(values: np.ndarray, missing: np.ndarray) -> pd.Series:

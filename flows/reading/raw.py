@@ -247,6 +247,18 @@ def _read_statistical(path: Path, found: FileFormat) -> RawWave:
     return next(chunks)
 
 
+def statistical_row_count(path: Path, found: FileFormat) -> int:
+    """The rows an SPSS or Stata file declares in its header (0 when it declares none or the
+    header cannot be read: reading the file then says why)."""
+    reader: Any = pyreadstat.read_sav if found == "sav" else pyreadstat.read_dta
+    try:
+        _, meta = reader(str(path), metadataonly=True)
+    except Exception:  # pyreadstat's own errors; read_statistical_chunks reports them
+        return 0
+    rows = getattr(meta, "number_rows", None)
+    return int(rows) if isinstance(rows, int) and rows > 0 else 0
+
+
 def read_statistical_chunks(
     path: Path, found: FileFormat, *, chunk_rows: int | None
 ) -> Iterator[RawWave]:

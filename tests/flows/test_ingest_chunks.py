@@ -151,3 +151,30 @@ def test_an_spss_or_stata_wave_read_in_chunks_is_stored_as_when_read_whole(
             warehouses["whole"], warehouses["chunked"], table
         )
         assert (only_whole, only_chunked) == (0, 0), table
+
+
+def test_each_chunk_knows_how_many_rows_its_file_holds(tmp_path: Path) -> None:
+    study = load_study(example_with_blank_rows(tmp_path))
+    baseline = study.inbox / "baseline.csv"
+    data_lines = len(baseline.read_text(encoding="utf-8").splitlines()) - 1
+    chunks = list(read_raw_chunks(baseline, study=study, chunk_rows=TINY_CHUNK))
+    assert {chunk.file_rows for chunk in chunks} == {data_lines}
+    assert sum(len(chunk.raw.frame) for chunk in chunks) == data_lines
+    # Without a line break after the last row, the last row still counts.
+    cut = tmp_path / "endline.csv"
+    cut.write_text((study.inbox / "endline.csv").read_text(encoding="utf-8").rstrip("\n"))
+    chunks = list(read_raw_chunks(cut, study=study, chunk_rows=TINY_CHUNK))
+    assert chunks[0].file_rows == sum(len(chunk.raw.frame) for chunk in chunks)
+
+
+@pytest.mark.parametrize("file_format", ["sav", "dta"])
+def test_chunks_of_an_spss_or_stata_file_know_its_row_count(
+    tmp_path: Path, file_format: str
+) -> None:
+    study = load_study(example_with_blank_rows(tmp_path))
+    settings = SimulationSettings(seed=7, n_clusters=8, respondents_per_cluster=20)
+    frame = simulate_study(study, settings).waves["baseline"].frame
+    path = write_wave(frame, tmp_path / f"baseline.{file_format}", file_format, study)
+    chunks = list(read_raw_chunks(path, study=study, chunk_rows=TINY_CHUNK))
+    assert len(chunks) == 2
+    assert {chunk.file_rows for chunk in chunks} == {len(frame)}
