@@ -465,51 +465,87 @@ def enumerator_outliers(
     return mask.astype(np.int8), texts
 
 
+def _joint_codes(now: pd.Series, before: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes of two columns in one code space, equal where the labels' text is equal
+    (missing labels one code of their own); computed in C, never as Python strings."""
+    as_text = [
+        values if pd.api.types.is_string_dtype(values.dtype) else values.astype("str")
+        for values in (now, before)
+    ]
+    codes, _ = pd.factorize(pd.concat(as_text, ignore_index=True), use_na_sentinel=False)
+    return codes[: len(now)], codes[len(now) :]
+
+
+def _missing_code(values: pd.Series, codes: np.ndarray) -> np.ndarray:
+    """True where the label behind a code is missing."""
+    return values.isna().to_numpy(dtype=bool) if len(values) else np.zeros(len(codes), bool)
+
+
 def cross_wave(
     coded: pd.DataFrame, study: Study, wave: str, earlier_waves: pd.DataFrame
 ) -> tuple[pd.DataFrame, dict[str, pd.Series], pd.DataFrame]:
     """Compare a later wave with the earlier ones: changed roles, baseline share, follow-up.
 
     Returns the derived columns, the reasons of flagged rows and the follow-up table by arm.
+    Respondents and labels are matched as integer codes of one code space (the lookup of a
+    wave of 1,000,000 against the earlier waves holds arrays of integers, not strings).
     """
     derived = pd.DataFrame(index=coded.index)
     reasons: dict[str, pd.Series] = {}
-    order = {name: position for position, name in enumerate(study.wave_names)}
-    earlier = earlier_waves[earlier_waves["wave"].map(order) < order[wave]]
-    earlier = earlier.assign(_order=earlier["wave"].map(order)).sort_values(
-        ["_order", "row_number"], kind="stable"
-    )
-    latest = earlier.drop_duplicates("respondent", keep="last").set_index("respondent")
-    respondent = coded["respondent"]
+    position = pd.Categorical(earlier_waves["wave"], categories=study.wave_names).codes
+    before_mask = (position >= 0) & (position < study.wave_names.index(wave))
+    earlier = earlier_waves[before_mask]
+    earlier_position = position[before_mask]
+    now_id, before_id = _joint_codes(coded["respondent"], earlier["respondent"])
+    # The latest earlier interview of each respondent: the last in wave, then row order.
+    order = np.lexsort((earlier["row_number"].to_numpy(), earlier_position))
+    latest_of = np.full(int(max(now_id.max(initial=-1), before_id.max(initial=-1))) + 1, -1)
+    if len(order):
+        reversed_ids = before_id[order][::-1]
+        ids, first_in_reversed = np.unique(reversed_ids, return_index=True)
+        latest_of[ids] = order[::-1][first_in_reversed]
+    latest = latest_of[now_id] if len(now_id) else np.empty(0, dtype=np.int64)
+    found = latest >= 0
+    wave_labels = np.asarray(study.wave_names, dtype=object)
     for role, column in CROSS_WAVE_FLAGS.items():
-        if role not in coded.columns or role not in latest.columns:
+        if role not in coded.columns or role not in earlier.columns:
             continue
-        before = respondent.map(latest[role])
-        now = coded[role]
-        changed = (
-            before.notna()
-            & now.notna()
-            & (before.astype(object).astype(str) != now.astype(object).astype(str))
-        )
-        mask = changed.to_numpy(dtype=bool, na_value=False)
+        now_code, before_code = _joint_codes(coded[role], earlier[role])
+        now_missing = _missing_code(coded[role], now_code)
+        before_missing = _missing_code(earlier[role], before_code)
+        matched = np.flatnonzero(found)
+        sources = latest[matched]
+        changed_rows = matched[
+            ~before_missing[sources]
+            & ~now_missing[matched]
+            & (before_code[sources] != now_code[matched])
+        ]
+        mask = np.zeros(len(coded), dtype=bool)
+        mask[changed_rows] = True
         derived[column] = mask.astype(np.int8)
-        waves_before = respondent.map(latest["wave"])
+        sources = latest[changed_rows]
+        before_values = earlier[role].iloc[sources].astype(object).to_numpy()
+        now_values = coded[role].iloc[changed_rows].astype(object).to_numpy()
+        waves_before = wave_labels[earlier_position[sources]]
         reasons[column] = pd.Series(
             [
                 f"{role} {str(b)!r} in wave {w!r}, {str(a)!r} now"
-                for b, w, a in zip(before[mask], waves_before[mask], now[mask], strict=True)
+                for b, w, a in zip(before_values, waves_before, now_values, strict=True)
             ],
             index=coded.index[mask],
             dtype=object,
         )
-    baseline_name = study.wave_names[0]
-    baseline = earlier_waves[earlier_waves["wave"] == baseline_name]
-    derived[FOUND_AT_BASELINE_COLUMN] = respondent.isin(baseline["respondent"]).astype("float64")
+    at_baseline = earlier_position == 0
+    baseline_ids = before_id[at_baseline]
+    derived[FOUND_AT_BASELINE_COLUMN] = np.isin(now_id, baseline_ids).astype("float64")
     follow_up = pd.DataFrame(columns=list(FOLLOW_UP_COLUMNS))
+    baseline = earlier[at_baseline]
     if "arm" in baseline.columns and not baseline.empty:
-        first = baseline.drop_duplicates("respondent")
-        followed = first["respondent"].isin(respondent)
-        grouped = first.assign(followed=followed).groupby("arm", sort=True)["followed"]
+        _, first_rows = np.unique(baseline_ids, return_index=True)
+        first_rows.sort()
+        followed = np.isin(baseline_ids[first_rows], now_id)
+        first = pd.DataFrame({"arm": baseline["arm"].iloc[first_rows].array, "followed": followed})
+        grouped = first.groupby("arm", sort=True)["followed"]
         follow_up = pd.DataFrame(
             {"n_baseline": grouped.size(), "n_followed": grouped.sum().astype(np.int64)}
         )

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import datetime
 import html
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +15,22 @@ import pandas as pd
 from great_expectations.core.expectation_validation_result import (
     ExpectationSuiteValidationResult,
 )
+from great_expectations.core.run_identifier import RunIdentifier
 from great_expectations.data_context.types.base import ProgressBarsConfig
+from great_expectations.data_context.types.resource_identifiers import (
+    ExpectationSuiteIdentifier,
+    ValidationResultIdentifier,
+)
 from great_expectations.execution_engine import pandas_execution_engine
 
+from flows.progress import stage_progress
+from flows.validation.chunks import combine_results, positioned, split_suite
 from flows.validation.suites import to_gx_suite
 
 DOCS_SITE = "trustshift"
+# Interviews per chunk a wave's suites are validated on: GX copies the columns an
+# expectation reads (often twice), so memory follows the chunk, not the wave.
+CHUNK_ROWS = 100_000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -30,6 +41,8 @@ class SuiteRun:
     target: str
     frame: pd.DataFrame
     result_format: str
+    # column -> codes set aside as missing before the suite reads it (blanked per chunk).
+    blanked: Mapping[str, Sequence[float]] = field(default_factory=dict)
 
 
 def _fresh_context(data_docs_dir: Path | None) -> Any:
@@ -53,47 +66,176 @@ def _fresh_context(data_docs_dir: Path | None) -> Any:
 
 
 def run_suites(
-    runs: Sequence[SuiteRun], *, data_docs_dir: Path | None
+    runs: Sequence[SuiteRun],
+    *,
+    data_docs_dir: Path | None,
+    chunk_rows: int = CHUNK_ROWS,
+    progress: str = "validating chunks",
 ) -> tuple[list[ExpectationSuiteValidationResult], Path | None]:
-    """Validate each suite once on its frame; build offline Data Docs when a folder is given."""
+    """Validate each suite on its frame; build offline Data Docs when a folder is given.
+
+    Suites on the wave run chunk by chunk (``chunk_rows`` interviews): the row-level
+    column-map expectations on every chunk, their results combined into GX's result for the
+    whole wave; the others once on the whole wave, on only the columns they read. One GX
+    context, data source and suite per call (one wave), reused by every chunk. Chunks done
+    of all are reported as ``progress`` (see ``flows.progress``).
+    """
+    if chunk_rows < 1:
+        raise ValueError(f"run_suites: chunk_rows must be at least 1; found {chunk_rows!r}.")
     context = _fresh_context(data_docs_dir)
     # GX fingerprints every in-memory frame under 1 GB (pd.util.hash_pandas_object, about
     # 1 s per suite on 1,000,000 rows); the fingerprint is only a batch marker, so skip it.
     threshold = pandas_execution_engine.HASH_THRESHOLD
     pandas_execution_engine.HASH_THRESHOLD = 0
     try:
-        return _run(context, runs, data_docs_dir=data_docs_dir)
+        return _run(
+            context, runs, data_docs_dir=data_docs_dir, chunk_rows=chunk_rows, progress=progress
+        )
     finally:
         pandas_execution_engine.HASH_THRESHOLD = threshold
 
 
+def _blank(frame: pd.DataFrame, blanked: Mapping[str, Sequence[float]]) -> pd.DataFrame:
+    """``frame`` with each listed column's codes set aside as missing (the other columns are
+    not copied)."""
+    present = {column: codes for column, codes in blanked.items() if column in frame.columns}
+    if not present:
+        return frame
+    return frame.assign(
+        **{
+            column: frame[column].where(~frame[column].isin(list(codes)))
+            for column, codes in present.items()
+        }
+    )
+
+
+def _columns_read(expectations: Sequence[Mapping[str, Any]], frame: pd.DataFrame) -> pd.DataFrame:
+    """The columns of ``frame`` that the expectations name; all of them when one reads the
+    table (a column's existence, the column list), since that depends on every column."""
+    needed: list[str] = []
+    for expectation in expectations:
+        kwargs = expectation.get("kwargs", {})
+        named = [kwargs[key] for key in ("column", "column_A", "column_B") if key in kwargs]
+        named.extend(kwargs.get("column_list", []))
+        named.extend(_condition_columns(kwargs.get("row_condition")))
+        if not named or expectation.get("type") == "expect_column_to_exist":
+            return frame
+        needed.extend(name for name in named if name in frame.columns and name not in needed)
+    return pd.DataFrame(
+        {column: frame[column].array for column in needed}, index=frame.index, copy=False
+    )
+
+
+def _condition_columns(condition: Any) -> list[str]:
+    """The columns a GX row_condition (a comparison, or conditions combined) reads."""
+    if hasattr(condition, "dict"):
+        condition = condition.dict()
+    if isinstance(condition, Mapping):
+        found = []
+        column = condition.get("column")
+        if isinstance(column, Mapping) and "name" in column:
+            found.append(str(column["name"]))
+        for value in condition.values():
+            if isinstance(value, Mapping | list):
+                found.extend(c for c in _condition_columns(value) if c not in found)
+        return found
+    if isinstance(condition, list):
+        return [name for part in condition for name in _condition_columns(part)]
+    return []
+
+
 def _run(
-    context: Any, runs: Sequence[SuiteRun], *, data_docs_dir: Path | None
+    context: Any,
+    runs: Sequence[SuiteRun],
+    *,
+    data_docs_dir: Path | None,
+    chunk_rows: int,
+    progress: str,
 ) -> tuple[list[ExpectationSuiteValidationResult], Path | None]:
     datasource = context.data_sources.add_pandas("trustshift")
     batch_definitions = {}
-    results = []
+    registered = []
     for run in runs:
         if run.target not in batch_definitions:
             asset = datasource.add_dataframe_asset(run.target)
             batch_definitions[run.target] = asset.add_batch_definition_whole_dataframe(
                 f"{run.target}_whole"
             )
-        suite = context.suites.add(to_gx_suite(_without_ids(run.suite), source=run.suite["name"]))
-        definition = context.validation_definitions.add(
-            gx.ValidationDefinition(
-                name=run.suite["name"], data=batch_definitions[run.target], suite=suite
-            )
+        registered.append(
+            context.suites.add(to_gx_suite(_without_ids(run.suite), source=run.suite["name"]))
         )
-        outcome = definition.run(
-            batch_parameters={"dataframe": run.frame}, result_format=run.result_format
+    run_id = RunIdentifier(run_time=datetime.datetime.now(datetime.UTC))
+    # Built once per wave: each chunk reuses the same GX suites and batch definitions.
+    parts = [
+        tuple(None if part is None else (part, to_gx_suite(part)) for part in _suite_parts(run))
+        for run in runs
+    ]
+    chunk_results: list[list[ExpectationSuiteValidationResult]] = [[] for _ in runs]
+    whole_results: list[ExpectationSuiteValidationResult | None] = [None for _ in runs]
+
+    def validate(run: SuiteRun, suite: Any, frame: pd.DataFrame) -> Any:
+        batch = batch_definitions[run.target].get_batch(batch_parameters={"dataframe": frame})
+        # Chunks give their counts (SUMMARY) so the wave's verdict under ``mostly`` is exact.
+        return batch.validate(suite, result_format="SUMMARY")
+
+    n_rows = max((len(run.frame) for run in runs if run.target == "wave"), default=0)
+    starts = list(range(0, n_rows, chunk_rows)) or [0]
+    with stage_progress(progress, len(starts)) as advance:
+        for start in starts:
+            for index, run in enumerate(runs):
+                chunked = parts[index][0]
+                if chunked is None:
+                    continue
+                chunk = run.frame.iloc[start : start + chunk_rows]
+                frame = _blank(_columns_read(chunked[0]["expectations"], chunk), run.blanked)
+                chunk_results[index].append(validate(run, chunked[1], frame))
+            advance(1)
+    for index, run in enumerate(runs):
+        whole = parts[index][1]
+        if whole is not None:
+            frame = _blank(_columns_read(whole[0]["expectations"], run.frame), run.blanked)
+            whole_results[index] = validate(run, whole[1], frame)
+    results = []
+    for index, run in enumerate(runs):
+        combined = combine_results(
+            registered[index], run.suite["expectations"], chunk_results[index], whole_results[index]
         )
-        results.append(_in_declared_order(outcome, [e.id for e in suite.expectations]))
+        if run.result_format == "BOOLEAN_ONLY":
+            for result in combined.results:
+                result.result = {}
+        combined.meta["run_id"] = run_id
+        combined.meta["validation_time"] = run_id.run_time
+        suite_identifier = ExpectationSuiteIdentifier(name=registered[index].name)
+        context.validation_results_store.store_validation_results(
+            suite_validation_result=combined,
+            suite_validation_result_identifier=ValidationResultIdentifier(
+                expectation_suite_identifier=suite_identifier,
+                run_id=run_id,
+                batch_identifier=run.target,
+            ),
+            expectation_suite_identifier=suite_identifier,
+        )
+        results.append(_in_declared_order(combined, [e.id for e in registered[index].expectations]))
     docs_path = None
     if data_docs_dir is not None:
         context.build_data_docs(site_names=[DOCS_SITE])
         docs_path = make_offline(Path(data_docs_dir), [run.suite["name"] for run in runs])
     return results, docs_path
+
+
+def _suite_parts(run: SuiteRun) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The suite's expectations validated per chunk and those validated on the whole frame
+    (a suite on a per-enumerator, per-item or per-arm table is small: whole)."""
+    suite = run.suite
+    if run.target == "wave":
+        chunked, whole = split_suite(suite)
+    else:
+        chunked, whole = [], list(range(len(suite.get("expectations", []))))
+    name = str(suite["name"])
+    return (
+        positioned(suite, chunked, name) if chunked else None,
+        positioned(suite, whole, name) if whole else None,
+    )
 
 
 def _in_declared_order(

@@ -21,7 +21,7 @@ from flows.validation.checks import (
     field_quality,
 )
 from flows.validation.conditions import ROW_EXPECTATION_TYPES, failing_rows
-from flows.validation.gx_runner import SuiteRun, run_suites
+from flows.validation.gx_runner import CHUNK_ROWS, SuiteRun, run_suites
 from flows.validation.suites import MISSING_CODES_META, build_suites, item_columns
 
 SUMMARY_COLUMNS: tuple[str, ...] = (
@@ -201,6 +201,7 @@ def validate_wave(
     suites: Mapping[str, Mapping[str, Any]] | None = None,
     on_structural: Literal["raise", "return"] = "raise",
     result_format: ResultFormat = "BOOLEAN_ONLY",
+    chunk_rows: int = CHUNK_ROWS,
 ) -> WaveValidation:
     """Validate one coded wave against the study's suites.
 
@@ -215,9 +216,11 @@ def validate_wave(
     ``respondent``, ``row_number`` and the arm/cluster/stratum columns, ids in the same space
     as ``coded``); without it the cross-wave suites are skipped. ``suites`` defaults to
     ``build_suites(study)`` (pass ``load_suites(directory, study)`` for edited files).
-    Wave-level suites run in GX with ``result_format`` (BOOLEAN_ONLY by default: the unexpected
-    counts then come from trustshift's own vectorised evaluation of the same conditions, which
-    gives GX's numbers, and the Data Docs show pass/fail per expectation).
+    Wave-level suites run in GX chunk by chunk (``chunk_rows`` interviews; see
+    ``flows.validation.chunks``) and their combined results keep ``result_format``
+    (BOOLEAN_ONLY by default: the unexpected counts then come from trustshift's own
+    vectorised evaluation of the same conditions, which gives GX's numbers, and the Data
+    Docs show pass/fail per expectation).
     """
     if wave not in study.wave_names:
         raise DataQualityError(
@@ -262,7 +265,7 @@ def validate_wave(
             for suite in chosen
             if str(suite["name"]).endswith("_structure")
         ]
-        results, docs = run_suites(runs, data_docs_dir=data_docs_dir)
+        results, docs = run_suites(runs, data_docs_dir=data_docs_dir, chunk_rows=chunk_rows)
         summary = _summary(runs, results, pandas_counts={})
         return WaveValidation(
             study_id=study.id,
@@ -400,19 +403,23 @@ def validate_wave(
         frame = checked if target == "wave" else frames[target]
         if frame.empty and target != "wave":
             continue
-        if target == "wave":
-            # GX copies the frame it filters for each expectation: hand it only the columns
-            # this suite reads (the structure suite needs all to see which are missing).
-            frame = _columns_for(suite, frame)
+        # GX reads each chunk's columns of this suite only, range checks with their missing
+        # codes set aside (the structure suite reads all columns to see which are missing).
         runs.append(
             SuiteRun(
                 suite=suite,
                 target=target,
                 frame=frame,
                 result_format=result_format if target == "wave" else "SUMMARY",
+                blanked=_blanked_codes(suite, frame) if target == "wave" else {},
             )
         )
-    results, docs = run_suites(runs, data_docs_dir=data_docs_dir)
+    results, docs = run_suites(
+        runs,
+        data_docs_dir=data_docs_dir,
+        chunk_rows=chunk_rows,
+        progress=f"validating wave {wave!r} (chunks of {chunk_rows:,} interviews)",
+    )
     summary = _summary(runs, results, pandas_counts=pandas_counts)
 
     recheck = _recheck(row_flags, original)
@@ -493,30 +500,15 @@ def working_frame(coded: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(columns, index=pd.RangeIndex(len(coded)), copy=False)
 
 
-def _columns_for(suite: Mapping[str, Any], frame: pd.DataFrame) -> pd.DataFrame:
-    """The columns a suite reads, with each range check's missing codes blanked."""
-    if any(e["type"] == "expect_column_to_exist" for e in suite["expectations"]):
-        return frame
-    needed: list[str] = []
+def _blanked_codes(suite: Mapping[str, Any], frame: pd.DataFrame) -> dict[str, list[float]]:
+    """Per column, the missing codes a range check of the suite sets aside."""
     blanked: dict[str, list[float]] = {}
     for expectation in suite["expectations"]:
         column = expectation["kwargs"].get("column")
-        if column in frame.columns and column not in needed:
-            needed.append(column)
         codes = expectation.get("meta", {}).get(MISSING_CODES_META)
         if codes and column in frame.columns:
             blanked[column] = list(codes)
-    subset = pd.DataFrame(
-        {column: frame[column].array for column in needed}, index=frame.index, copy=False
-    )
-    if blanked:
-        subset = subset.assign(
-            **{
-                column: subset[column].where(~subset[column].isin(codes))
-                for column, codes in blanked.items()
-            }
-        )
-    return subset
+    return blanked
 
 
 def _summary(
