@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -49,6 +50,7 @@ from flows.locking import study_lock
 from flows.orchestration.records import record_run_end, record_run_start
 from flows.progress import Advance, stage_progress
 from flows.software import software_versions
+from flows.stored_wave import item_columns_in_order
 from flows.study import Study, load_study
 from flows.warehouse import WarehouseConnection, WarehouseLocation, connect, warehouse_path
 
@@ -172,8 +174,9 @@ def _estimate_study(
         )
         try:
             stored_files = api.waves(study, connection=connection)
-            coded = api.responses(study, coded=True, connection=connection)
-            responses = analysable_responses(study, keys, connection=connection, coded=coded)
+            # The coded answers are read whole only one wave at a time (for the missing
+            # answers, below): here only the items whose codes analysis keeps.
+            responses = analysable_responses(study, keys, connection=connection)
         except BaseException as error:
             _record_failure(study, run_id, error, connection=connection)
             raise
@@ -206,13 +209,15 @@ def _estimate_study(
                 f"(`trustshift run {study.path}`), or release quarantined rows if a whole "
                 "wave was quarantined."
             )
+        items_held = item_columns_in_order(study, responses.columns)
         data = analysis_data(study, responses)
-        # The analysis frame holds a copy of every column: the read frame is not needed again.
+        # The analysis frame holds every column: the read frame is not needed again.
         del responses
         messages.extend(data.messages)
         advance(1)
-        described, missing = descriptives(study, data, coded)
-        del coded
+        described, missing = descriptives(
+            study, data, _coded_waves(study, database), items_held=items_held
+        )
         tables: dict[str, pd.DataFrame] = {
             "input_files": input_files(study, data, stored_files),
             "sample_sizes": sample_sizes(data),
@@ -304,6 +309,13 @@ def _estimate_study(
         exports=exports,
         warnings=tuple(f"{step}: {message}" for step, message in messages),
     )
+
+
+def _coded_waves(study: Study, database: WarehouseLocation) -> Iterator[pd.DataFrame]:
+    """The stored waves with codes as answered, one wave at a time (one connection)."""
+    with connect(database, read_only=True) as connection:
+        for wave in study.wave_names:
+            yield api.responses(study, coded=True, waves=[wave], connection=connection)
 
 
 def _record_failure(
