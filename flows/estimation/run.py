@@ -32,6 +32,7 @@ from flows.estimation.inference_tables import (
     balance_results,
     change_results,
     effect_estimates,
+    lee_bounds_total_draws,
 )
 from flows.estimation.results import (
     RESULT_TABLES,
@@ -232,9 +233,17 @@ def _estimate_study(
         }
         advance(1)
         if study.design.sampling == "panel" and study.design.assignment != "pre_post":
-            attrition, tests, bounds = attrition_results(
-                study, data, lee_draws=lee_draws, seed=seed, messages=messages
-            )
+            with stage_progress(
+                "Lee bounds draws", lee_bounds_total_draws(data, lee_draws)
+            ) as draws_done:
+                attrition, tests, bounds = attrition_results(
+                    study,
+                    data,
+                    lee_draws=lee_draws,
+                    seed=seed,
+                    messages=messages,
+                    on_draws_done=draws_done,
+                )
         else:
             attrition, tests, bounds = (
                 pd.DataFrame(columns=[c for c, _ in RESULT_TABLES[name]])
