@@ -90,4 +90,7 @@ def responses(
     if not frames:
         return pd.DataFrame(columns=roles)
     combined = pd.concat(frames, ignore_index=True)
-    return combined[roles + item_columns_in_order(study, combined.columns)]
+    del frames
+    ordered = roles + item_columns_in_order(study, combined.columns)
+    # Selecting the columns copies the frame: only when the waves' columns are out of order.
+    return combined if list(combined.columns) == ordered else combined[ordered]

@@ -216,16 +216,11 @@ def _estimate_study(
         del responses
         messages.extend(data.messages)
         advance(1)
-        described, missing = descriptives(
-            study, data, _coded_waves(study, database), items_held=items_held
-        )
         tables: dict[str, pd.DataFrame] = {
             "input_files": input_files(study, data, stored_files),
             "sample_sizes": sample_sizes(data),
             "outcome_catalogue": outcome_catalogue(data),
             "index_components": data.index_components,
-            "descriptives": described,
-            "missing_answers": missing,
             "reliability": reliability(study, data, messages),
             "trust_shift": trust_shift(study, data),
             "intention_cascade": intention_cascade(study, data),
@@ -289,6 +284,10 @@ def _estimate_study(
         fault_point("estimate-after-export")
         analysed_per_wave = data.responses.groupby("wave").size()
         with connect(database) as connection:
+            # Missing answers count the codes as answered: each wave read whole, one at a time.
+            tables["descriptives"], tables["missing_answers"] = descriptives(
+                study, data, _coded_waves(study, connection), items_held=items_held
+            )
             tables.update(quality_tables(connection, study, analysed_per_wave))
             connection.execute("BEGIN TRANSACTION")
             try:
@@ -320,11 +319,10 @@ def _estimate_study(
     )
 
 
-def _coded_waves(study: Study, database: WarehouseLocation) -> Iterator[pd.DataFrame]:
-    """The stored waves with codes as answered, one wave at a time (one connection)."""
-    with connect(database, read_only=True) as connection:
-        for wave in study.wave_names:
-            yield api.responses(study, coded=True, waves=[wave], connection=connection)
+def _coded_waves(study: Study, connection: WarehouseConnection) -> Iterator[pd.DataFrame]:
+    """The stored waves with codes as answered, one wave at a time."""
+    for wave in study.wave_names:
+        yield api.responses(study, coded=True, waves=[wave], connection=connection)
 
 
 def _record_failure(
