@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from flows.assignment_record import read_assignment_record
 from flows.assumptions import study_assumptions
 from flows.errors import TrustshiftError
 from flows.study import Study
@@ -72,7 +73,15 @@ def plan_from_study(study: Study) -> dict[str, object]:
         "sesoi": dict(sorted(study.outcomes.sesoi.items())),
         "assumptions": [item.model_dump(mode="json") for item in assumptions],
         "assumptions_source": source,
+        "assignment_record_sha256": _assignment_record_sha256(study),
     }
+
+
+def _assignment_record_sha256(study: Study) -> str | None:
+    """SHA-256 of the assignment record randomization inference re-draws (None without one):
+    the plan freezes which assignment, and which re-randomization rule, the inference uses."""
+    record = read_assignment_record(study)
+    return None if record is None else record.sha256()
 
 
 def _digest(content: dict[str, object], locked_at: str) -> str:
@@ -201,6 +210,13 @@ def plan_deviations(plan: LockedPlan, study: Study, *, inferences: Iterable[str]
         )
     for key in ("families", "primary_wave", "estimator", "sesoi", "design"):
         deviations.extend(_differences(key, planned.get(key), current[key]))
+    planned_record = planned.get("assignment_record_sha256")
+    current_record = current["assignment_record_sha256"]
+    if planned_record != current_record:
+        deviations.append(
+            "assignment record: the plan's randomization inference re-draws the record with "
+            f"SHA-256 {planned_record or '(none)'}; the run used {current_record or '(none)'}"
+        )
     used = sorted(set(inferences))
     fallback = [name for name in used if name.startswith("cr1 (")]
     if fallback:

@@ -16,7 +16,7 @@ from flows.cli import app
 from flows.errors import DataQualityError, StudyFileError
 from flows.estimation import estimate_study, read_result
 from flows.ingest import ingest_wave
-from flows.plan import read_plan
+from flows.plan import plan_deviations, read_plan
 from flows.report import build_report
 from flows.study import load_study
 from measurement.rerandomization import standardized_differences
@@ -288,3 +288,36 @@ def test_an_unreadable_or_misplaced_assignment_record_names_the_fix(tmp_path: Pa
     study_file.write_text(individual, encoding="utf-8")
     with pytest.raises(StudyFileError, match="re-draws a recorded cluster assignment only"):
         read_assignment_record(load_study(study_file))
+
+
+def test_the_locked_plan_freezes_the_assignment_record_and_a_new_one_is_a_deviation(
+    tmp_path: Path,
+) -> None:
+    study_file, units = rerandomised_study(tmp_path)
+    study = load_study(study_file)
+    locked = runner.invoke(app, ["plan", "lock", str(study_file)])
+    assert locked.exit_code == 0, locked.output
+    plan = read_plan(study)
+    stored = json.loads((study_file.parent / "assignment.json").read_text(encoding="utf-8"))
+    assert plan is not None and plan.content["assignment_record_sha256"] == stored["sha256"]
+    assert not [line for line in plan_deviations(plan, study) if "assignment record" in line]
+
+    # Re-drawn with another seed after the lock: the run's inference would use another record.
+    drawn = runner.invoke(
+        app,
+        ["assign", str(study_file), "--units", str(units), "--seed", "5", "--covariates",
+         "population", "--max-difference", "0.3", "--out",
+         str(study_file.parent / "redrawn.csv")],
+    )  # fmt: skip
+    assert drawn.exit_code == 0, drawn.output
+    study_file.write_text(
+        study_file.read_text(encoding="utf-8").replace('"assignment.json"', '"redrawn.json"'),
+        encoding="utf-8",
+    )
+    redrawn = json.loads((study_file.parent / "redrawn.json").read_text(encoding="utf-8"))
+    assert redrawn["sha256"] != stored["sha256"]
+    deviations = plan_deviations(plan, load_study(study_file))
+    assert [line for line in deviations if "assignment record" in line] == [
+        f"assignment record: the plan's randomization inference re-draws the record with "
+        f"SHA-256 {stored['sha256']}; the run used {redrawn['sha256']}"
+    ]
