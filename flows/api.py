@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from flows.reading import code_wave, read_raw
@@ -89,5 +90,32 @@ def responses(
     roles = ["wave", *INTERVIEW_COLUMNS]
     if not frames:
         return pd.DataFrame(columns=roles)
-    combined = pd.concat(frames, ignore_index=True)
-    return combined[roles + item_columns_in_order(study, combined.columns)]
+    return _stacked(frames, roles, item_columns_in_order(study, [c for f in frames for c in f]))
+
+
+def _stacked(frames: list[pd.DataFrame], roles: list[str], items: list[str]) -> pd.DataFrame:
+    """The waves' frames one below the other (``pd.concat``), role columns then ``items``.
+
+    The items are copied wave by wave into one matrix and each wave's frame is let go once
+    copied, so memory holds the result and one wave, not every wave twice.
+    """
+    # Roles and items by position, so that a frame can be dropped from the list once copied.
+    role_parts = [frame[roles] for frame in frames]
+    sizes = [len(frame) for frame in frames]
+    matrix = np.empty((sum(sizes), len(items)))
+    start = 0
+    for position, size in enumerate(sizes):
+        frame = frames[position]
+        for column, name in enumerate(items):
+            matrix[start : start + size, column] = (
+                frame[name].to_numpy(dtype=np.float64, na_value=np.nan)
+                if name in frame.columns
+                else np.nan
+            )
+        start += size
+        frames[position] = pd.DataFrame()
+        del frame
+    stacked_roles = pd.concat(role_parts, ignore_index=True)
+    del role_parts
+    items_frame = pd.DataFrame(matrix, columns=items, copy=False)
+    return pd.concat([stacked_roles, items_frame], axis=1)

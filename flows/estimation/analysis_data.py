@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from flows import api
@@ -19,6 +20,7 @@ from measurement.errors import DesignError
 from measurement.indices import INDEX_COMPONENT_COLUMNS, ReferenceGroup, summary_index
 
 INDEX_PREFIX = "index_"
+COPY_ON_WRITE = int(pd.__version__.split(".")[0]) >= 3
 SCORED_SCALES = frozenset({"likert", "percentage", "binary", "count", "money", "select_multiple"})
 COMPARISON, CAMPAIGN, EVERYONE = "comparison", "campaign", "everyone"
 
@@ -150,10 +152,18 @@ def analysable_keys(
             "validation (trustshift validate) so that quarantined rows are left out."
         )
     # Imported here: flows.validation loads Great Expectations (seconds), needed only now.
-    from flows.validation.storage import analysable_rows
+    from flows.validation.storage import ANALYSABLE_VIEW, create_validation_tables
 
-    rows = analysable_rows(connection, study.id)
-    return rows[["wave", "row_number"]], ""
+    create_validation_tables(connection)
+    connection.execute(ANALYSABLE_VIEW)
+    # Only the keys: every interview column of three waves of 1,000,000 is gigabytes.
+    rows = connection.execute(
+        "SELECT a.wave, a.row_number FROM analysable_interviews a JOIN waves w "
+        "USING (study_id, wave, version) WHERE a.study_id = ? "
+        "ORDER BY w.wave_order, a.row_number",
+        [study.id],
+    ).fetch_df()
+    return rows, ""
 
 
 def analysable_responses(
@@ -175,13 +185,23 @@ def analysable_responses(
         with connect(warehouse_path(study), read_only=True) as opened:
             return analysable_responses(study, keys, connection=opened, coded=coded)
     values = api.responses(study, connection=connection)
+    # One boolean mask and one filter (kept rows, consent), not a merge and a second copy of
+    # the whole frame: the frame is most of the estimation's memory.
+    keep = np.ones(len(values), dtype=bool)
     if keys is not None:
-        values = values.merge(keys, on=["wave", "row_number"], how="inner")
-    if values.empty:
+        keep = pd.MultiIndex.from_frame(values[["wave", "row_number"]]).isin(
+            pd.MultiIndex.from_frame(keys[["wave", "row_number"]])
+        )
+    if not keep.any():
         raise EstimationError(
             f"estimate_study: the warehouse {warehouse_path(study)} holds no stored wave of "
             f"study {study.id!r}. Ingest the waves first (`trustshift ingest {study.path}`)."
         )
+    if "consent" in values.columns:
+        consent = pd.to_numeric(values["consent"], errors="coerce")
+        keep &= (consent.isna() | (consent == 1)).to_numpy()
+    if not keep.all():
+        values = values[keep]
     instrument = study.resolved_instrument()
     quiz = [item.name for item in instrument.items if item.correct_answer is not None]
     quiz = [name for name in quiz if name in values.columns]
@@ -201,9 +221,6 @@ def analysable_responses(
         not_applicable = study.special_codes().get("not_applicable", [])
         for name in skipped:
             values.loc[answered[name].isin(not_applicable), name] = 0.0
-    if "consent" in values.columns:
-        consent = pd.to_numeric(values["consent"], errors="coerce")
-        values = values[consent.isna() | (consent == 1)]
     return values.reset_index(drop=True)
 
 
@@ -274,7 +291,10 @@ def analysis_data(study: Study, responses: pd.DataFrame) -> AnalysisData:
     """Recode items, score constructs and build one summary index per outcome family."""
     instrument = study.resolved_instrument()
     messages: list[tuple[str, str]] = []
-    frame = responses.copy()
+    # Under copy-on-write (pandas 3) a shallow copy shares the columns until either frame
+    # writes to them, so the caller's frame is never changed and a caller that drops it
+    # frees its memory; older pandas copies.
+    frame = responses.copy(deep=not COPY_ON_WRITE)
     wave_names = study.wave_names
     present_waves = [wave for wave in wave_names if wave in set(frame["wave"])]
     if not present_waves:

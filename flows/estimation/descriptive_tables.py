@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -10,10 +10,10 @@ import pandas as pd
 from flows.estimation.analysis_data import CAMPAIGN, COMPARISON, EVERYONE, AnalysisData
 from flows.estimation.caveats import record_caveats
 from flows.estimation.results import RESULT_TABLES
-from flows.instrument import Item
+from flows.instrument import Instrument, Item
 from flows.study import Study
 from flows.warehouse import WarehouseConnection, has_table
-from measurement.descriptives import describe_responses, missing_by_reason
+from measurement.descriptives import MISSING_COLUMNS, describe_responses, missing_by_reason
 from measurement.errors import DesignError
 from measurement.reliability import RELIABILITY_COLUMNS, construct_reliability
 
@@ -302,13 +302,20 @@ def input_files(study: Study, data: AnalysisData, stored: pd.DataFrame) -> pd.Da
 
 
 def descriptives(
-    study: Study, data: AnalysisData, coded: pd.DataFrame
+    study: Study,
+    data: AnalysisData,
+    coded: Iterable[pd.DataFrame],
+    *,
+    items_held: Sequence[str] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every numeric item, construct score and index per wave and arm; missing by reason.
 
     Items are described as answered (reverse-coded items on their own scale); missing
     answers are counted by reason on the codes as answered (``coded``: the stored waves as
-    :func:`flows.api.responses` returns them with ``coded=True``).
+    :func:`flows.api.responses` returns them with ``coded=True``, one frame per wave or all
+    in one, so that a caller may read one wave at a time). ``items_held`` names the item
+    columns of all waves together (a wave read alone lacks the items only other waves hold,
+    which count as blank in it); default: the items of each frame.
     """
     frame = data.responses
     instrument = study.resolved_instrument()
@@ -325,22 +332,55 @@ def descriptives(
     described = describe_responses(frame, variables=variables, wave="wave", arm=arm)
     if arm is None:
         described["arm"] = EVERYONE
-    coded = coded.drop(columns="arm").merge(
-        frame[["wave", "row_number", "arm"]], on=["wave", "row_number"], how="inner"
-    )
-    all_items = [
-        stored for item in instrument.items for stored in item.stored_names() if stored in coded
-    ]
-    missing = missing_by_reason(
-        coded,
-        variables=all_items,
-        wave="wave",
-        arm=arm,
-        missing_codes=study.special_codes(),
-    )
+    analysed = frame[["wave", "row_number", "arm"]]
+    parts = []
+    for part in coded:
+        part = part.drop(columns="arm").merge(analysed, on=["wave", "row_number"], how="inner")
+        if part.empty:
+            continue
+        absent = [name for name in items_held or () if name not in part.columns]
+        if absent:
+            part = part.reindex(columns=[*part.columns, *absent])
+        all_items = [
+            stored for item in instrument.items for stored in item.stored_names() if stored in part
+        ]
+        table = missing_by_reason(
+            part,
+            variables=all_items,
+            wave="wave",
+            arm=arm,
+            missing_codes=study.special_codes(),
+        )
+        del part
+        parts.append(table)
+    missing = _in_variable_order(parts, instrument)
     if arm is None:
         missing["arm"] = EVERYONE
     return described, missing
+
+
+def _in_variable_order(parts: Sequence[pd.DataFrame], instrument: Instrument) -> pd.DataFrame:
+    """Missing-answer tables of single waves as one table in the order of one call on all
+    waves: variables in the instrument's order, then waves sorted, then each part's rows."""
+    if not parts:
+        return pd.DataFrame(columns=list(MISSING_COLUMNS))
+    if len(parts) == 1:
+        return parts[0]
+    table = pd.concat(parts, ignore_index=True)
+    position = {
+        stored: index
+        for index, stored in enumerate(
+            stored for item in instrument.items for stored in item.stored_names()
+        )
+    }
+    keys = pd.DataFrame(
+        {
+            "variable": table["variable"].map(position),
+            "wave": table["wave"].astype(str),
+        }
+    )
+    order = keys.sort_values(["variable", "wave"], kind="stable").index
+    return table.loc[order].reset_index(drop=True)
 
 
 def quality_tables(

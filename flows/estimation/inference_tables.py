@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Literal
 
 import pandas as pd
@@ -33,6 +33,29 @@ from measurement.ordinal import estimate_ordered_logit
 from measurement.post_only import estimate_post_only_difference
 from measurement.study_effects import estimate_study_effects
 
+# Lee bounds draws: the bootstrap costs draws x baseline respondents, so above this many
+# (500 draws of 200,000 respondents) a wave's bounds get fewer draws, never below
+# LEE_MINIMUM_DRAWS. The draws set only the Monte Carlo error of the standard errors (about
+# 1 / sqrt(2 x draws) of them: 3% at 500, 5% at 200), not the bounds; with many respondents
+# that error is a share of ever smaller standard errors. The lee_bounds table states each
+# row's draws.
+LEE_DRAW_ROWS = 100_000_000
+LEE_MINIMUM_DRAWS = 200
+
+
+def lee_bounds_draws(requested: int, n_baseline: int) -> int:
+    """The draws of one Lee bounds bootstrap: ``requested``, fewer above ``LEE_DRAW_ROWS``
+    draws x respondents (never below ``LEE_MINIMUM_DRAWS``, nor above ``requested``)."""
+    if requested * n_baseline <= LEE_DRAW_ROWS:
+        return requested
+    return min(requested, max(LEE_MINIMUM_DRAWS, LEE_DRAW_ROWS // max(n_baseline, 1)))
+
+
+def lee_bounds_total_draws(data: AnalysisData, lee_draws: int) -> int:
+    """Every Lee bounds draw :func:`attrition_results` makes (for a progress display)."""
+    n_baseline = int((data.responses["wave"] == data.baseline_wave).sum())
+    return len(data.later_waves) * len(data.outcomes) * lee_bounds_draws(lee_draws, n_baseline)
+
 
 def attrition_results(
     study: Study,
@@ -41,8 +64,12 @@ def attrition_results(
     lee_draws: int,
     seed: int,
     messages: list[tuple[str, str]],
+    on_draws_done: Callable[[int], None] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Follow-up rates by arm, differential attrition and Lee bounds, per later wave (panels)."""
+    """Follow-up rates by arm, differential attrition and Lee bounds, per later wave (panels).
+
+    Lee bounds take :func:`lee_bounds_draws` draws; ``on_draws_done(count)`` hears of them.
+    """
     frame = data.responses
     cluster = inference_cluster(study)
     rates, tests, bounds = [], [], []
@@ -99,9 +126,10 @@ def attrition_results(
                         outcome=spec.name,
                         cluster=cluster,
                         stratum=stratum,
-                        draws=lee_draws,
+                        draws=lee_bounds_draws(lee_draws, len(followed)),
                         seed=seed + 1000 * offset + position,
                         messages=messages,
+                        on_draws_done=on_draws_done,
                     )
             except DesignError as error:
                 messages.append((f"lee bounds {wave} {spec.name}", str(error)))
@@ -139,6 +167,7 @@ def _lee_bounds_within_strata(
     draws: int,
     seed: int,
     messages: list[tuple[str, str]],
+    on_draws_done: Callable[[int], None] | None = None,
 ) -> pd.DataFrame:
     """Lee bounds trimmed within strata; pooled (with a message) when a stratum lacks an arm."""
     if stratum is not None:
@@ -151,11 +180,18 @@ def _lee_bounds_within_strata(
                 stratum=stratum,
                 draws=draws,
                 seed=seed,
+                on_draws_done=on_draws_done,
             ).tidy()
         except DesignError as error:
             messages.append((f"lee bounds {outcome}", f"{error} Pooled bounds reported."))
     return lee_bounds(
-        followed, outcome=outcome, treated="treated", cluster=cluster, draws=draws, seed=seed
+        followed,
+        outcome=outcome,
+        treated="treated",
+        cluster=cluster,
+        draws=draws,
+        seed=seed,
+        on_draws_done=on_draws_done,
     ).tidy()
 
 

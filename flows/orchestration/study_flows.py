@@ -392,6 +392,8 @@ def _evaluate_study(
             logger.info(describe_validation(validation, minimum=minimum))
             if not validation.success:
                 quality_failures.append(describe_validation(validation, minimum=minimum))
+            # A wave's validation holds frames of its rows: never alive into the next stage.
+            del validation
 
         waves = read_stored_waves(study)
         fingerprint = evaluation_fingerprint(

@@ -250,3 +250,69 @@ def test_lee_bounds_on_counted_copies_of_sorted_rows_equal_the_bounds_on_the_cop
         presorted=True,
     )
     np.testing.assert_allclose(counted, copied, rtol=0, atol=1e-12)
+
+
+def _copied_cluster_standard_errors(
+    frame: pd.DataFrame, *, stratum: str | None, draws: int, seed: int
+) -> tuple[float, float]:
+    """The bootstrap by hand: copy every drawn cluster's rows and compute the bounds anew,
+    drawing the clusters exactly as lee_bounds does (same generator, same order)."""
+    rng = np.random.default_rng(seed)
+    codes, uniques = pd.factorize(frame["cluster"])
+    strata = pd.factorize(frame[stratum], sort=True)[0] if stratum else None
+    first = np.unique(codes, return_index=True)[1]
+    unit_strata = strata[first] if strata is not None else np.zeros(len(uniques), dtype=int)
+    pools = [np.flatnonzero(unit_strata == level) for level in np.unique(unit_strata)]
+    members = [np.flatnonzero(codes == unit) for unit in range(len(uniques))]
+    replicates = []
+    for _ in range(draws):
+        chosen = (
+            rng.integers(0, len(uniques), size=len(uniques))
+            if strata is None
+            else np.concatenate([rng.choice(pool, size=pool.size) for pool in pools])
+        )
+        copied = frame.iloc[np.concatenate([members[unit] for unit in chosen])]
+        replicates.append(
+            lee_bounds(copied, outcome="outcome", treated="treated", stratum=stratum, draws=2)
+        )
+    lowers = [bound.lower for bound in replicates]
+    uppers = [bound.upper for bound in replicates]
+    return float(np.std(lowers, ddof=1)), float(np.std(uppers, ddof=1))
+
+
+@pytest.mark.parametrize("stratum", [None, "stratum"])
+def test_lee_bounds_errors_equal_a_bootstrap_that_copies_the_drawn_clusters(
+    stratum: str | None,
+) -> None:
+    # A 1-5 rating in clusters, so many respondents share a value within a cluster: the
+    # collapsed rows the draws weight must give the bounds of the copied respondents.
+    rng = np.random.default_rng(21)
+    n = 600
+    frame = pd.DataFrame({"cluster": np.arange(n) // 15})
+    frame["treated"] = (frame["cluster"] % 2).astype(float)
+    frame["stratum"] = (frame["cluster"] // 2) % 3
+    frame["outcome"] = np.clip(np.round(rng.normal(3 + 0.5 * frame["treated"], 1.2)), 1, 5)
+    frame.loc[rng.random(n) < 0.3 - 0.15 * frame["treated"], "outcome"] = np.nan
+    bounds = lee_bounds(
+        frame,
+        outcome="outcome",
+        treated="treated",
+        cluster="cluster",
+        stratum=stratum,
+        draws=40,
+        seed=5,
+    )
+    by_hand = _copied_cluster_standard_errors(frame, stratum=stratum, draws=40, seed=5)
+    assert (bounds.std_error_lower, bounds.std_error_upper) == pytest.approx(by_hand, rel=1e-10)
+
+
+def test_lee_bounds_report_their_draws_to_a_progress_callback() -> None:
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"treated": np.repeat([0.0, 1.0], 100)})
+    frame["outcome"] = rng.normal(size=200) + frame["treated"]
+    frame.loc[rng.random(200) < 0.2, "outcome"] = np.nan
+    done: list[int] = []
+    lee_bounds(
+        frame, outcome="outcome", treated="treated", draws=120, seed=1, on_draws_done=done.append
+    )
+    assert done == [50, 50, 20]

@@ -1,0 +1,60 @@
+"""Long draws report progress beside their stage's, and how many Lee bounds draws are made."""
+
+from __future__ import annotations
+
+import io
+import sys
+
+import pandas as pd
+import pytest
+
+from flows.estimation.analysis_data import AnalysisData
+from flows.estimation.inference_tables import (
+    LEE_DRAW_ROWS,
+    LEE_MINIMUM_DRAWS,
+    lee_bounds_draws,
+    lee_bounds_total_draws,
+)
+from flows.progress import stage_progress
+
+
+class Terminal(io.StringIO):
+    """A stand-in for standard error on a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_draws_inside_a_stage_on_a_terminal_show_beside_the_stages_bar(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    with stage_progress("estimating", 2) as advance:
+        with stage_progress("Lee bounds draws", 100) as draws_done:
+            for _ in range(4):
+                draws_done(25)
+        advance(2)
+    assert "estimating" in terminal.getvalue()
+    assert "Lee bounds draws" in terminal.getvalue()
+
+
+def test_lee_bounds_keep_the_requested_draws_up_to_the_rule_and_fewer_above_it() -> None:
+    assert lee_bounds_draws(500, 200_000) == 500
+    assert lee_bounds_draws(500, 400_000) == LEE_DRAW_ROWS // 400_000 == 250
+    assert lee_bounds_draws(500, 1_000_000) == LEE_MINIMUM_DRAWS
+    assert lee_bounds_draws(20, 10_000_000) == 20
+
+
+def test_the_lee_draws_total_counts_every_outcome_of_every_later_wave() -> None:
+    frame = pd.DataFrame({"wave": ["baseline"] * 3 + ["endline"] * 3 + ["follow_up"] * 3})
+    data = AnalysisData(
+        responses=frame,
+        outcomes=tuple(object() for _ in range(4)),  # type: ignore[misc]
+        families={},
+        construct_items={},
+        index_components=pd.DataFrame(),
+        baseline_wave="baseline",
+        later_waves=("endline", "follow_up"),
+    )
+    assert lee_bounds_total_draws(data, 30) == 2 * 4 * 30
