@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import sys
 
 import pandas as pd
@@ -16,13 +15,7 @@ from flows.estimation.inference_tables import (
     lee_bounds_total_draws,
 )
 from flows.progress import stage_progress
-
-
-class Terminal(io.StringIO):
-    """A stand-in for standard error on a terminal."""
-
-    def isatty(self) -> bool:
-        return True
+from tests.flows.progress_channels import Terminal
 
 
 def test_draws_inside_a_stage_on_a_terminal_show_beside_the_stages_bar(

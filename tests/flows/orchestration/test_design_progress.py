@@ -5,7 +5,6 @@ In this folder for its Prefect harness (one per session, shared by the flow test
 
 from __future__ import annotations
 
-import io
 import logging
 import sys
 
@@ -14,6 +13,7 @@ import pytest
 
 from flows.plan.diagnosis import DESIGN_SIMULATIONS, diagnose_planned_designs
 from measurement.power import PlannedDesign
+from tests.flows.progress_channels import Terminal, flow_run_log_on_a_terminal
 
 DESIGNS = {
     "first": PlannedDesign(n_clusters=12, cluster_size=5, icc=0.05, analysis="ancova"),
@@ -21,22 +21,6 @@ DESIGNS = {
 }
 EFFECTS = {"first": 0.4, "second": 0.3}
 SIMULATIONS = 5
-
-
-class Terminal(io.StringIO):
-    """A stand-in for standard error on a terminal."""
-
-    def isatty(self) -> bool:
-        return True
-
-
-class Collected(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(level=logging.INFO)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
 
 
 def diagnose() -> pd.DataFrame:
@@ -77,17 +61,8 @@ def test_design_simulations_in_a_flow_log_tenths_and_draw_no_bar(
     def design_in_a_flow() -> int:
         return len(diagnose())
 
-    collected = Collected()
-    # Prefect's run loggers do not propagate to the root logger that caplog reads.
-    run_logger = logging.getLogger("prefect.flow_runs")
-    run_logger.addHandler(collected)
-    terminal = Terminal()
-    try:
-        with monkeypatch.context() as patch:
-            patch.setattr(sys, "stderr", terminal)
-            assert design_in_a_flow() == len(DESIGNS)
-    finally:
-        run_logger.removeHandler(collected)
+    with flow_run_log_on_a_terminal(monkeypatch) as (collected, terminal):
+        assert design_in_a_flow() == len(DESIGNS)
     total = SIMULATIONS * len(DESIGNS)
     logged = [message for message in collected.messages if DESIGN_SIMULATIONS in message]
     assert logged[0] == f"{DESIGN_SIMULATIONS}: 1 of {total} (10%)"

@@ -11,6 +11,7 @@ import pytest
 from flows.ingest import ingest_wave
 from flows.study import load_study
 from flows.warehouse import WAREHOUSE_ENVIRONMENT_VARIABLE
+from tests.flows.progress_channels import flow_run_log_on_a_terminal
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "data" / "studies" / "example"
 CHUNK_ROWS = 100
@@ -25,17 +26,6 @@ def example_study(tmp_path: Path) -> Path:
 
 def data_rows(path: Path) -> int:
     return len(path.read_text(encoding="utf-8").splitlines()) - 1
-
-
-class Collected(logging.Handler):
-    """Keep the messages of the records a logger handles."""
-
-    def __init__(self) -> None:
-        super().__init__(level=logging.INFO)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
 
 
 def test_ingesting_on_a_pipe_shows_no_progress(
@@ -66,13 +56,8 @@ def test_ingesting_in_a_flow_run_logs_the_rows_done_of_the_file(
     def ingest_in_a_flow() -> None:
         ingest_wave(study, baseline, chunk_rows=CHUNK_ROWS)
 
-    collected = Collected()
-    run_logger = logging.getLogger("prefect.flow_runs")
-    run_logger.addHandler(collected)
-    try:
+    with flow_run_log_on_a_terminal(monkeypatch) as (collected, terminal):
         ingest_in_a_flow()
-    finally:
-        run_logger.removeHandler(collected)
     total = data_rows(baseline)
     logged = [message for message in collected.messages if "ingesting baseline.csv" in message]
     assert logged, collected.messages
@@ -80,3 +65,5 @@ def test_ingesting_in_a_flow_run_logs_the_rows_done_of_the_file(
         f"{CHUNK_ROWS * 10 // total * 10}%)"
     )
     assert logged[-1] == f"ingesting baseline.csv (rows): {total} of {total} (100%)"
+    # On a terminal too: a flow run's progress goes to its log, never to a bar as well.
+    assert "━" not in terminal.getvalue()

@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import io
 import logging
 import sys
 
 import pytest
 
 from flows.progress import progress_channel, stage_progress
-
-
-class Terminal(io.StringIO):
-    """A stand-in for standard error on a terminal."""
-
-    def isatty(self) -> bool:
-        return True
+from tests.flows.progress_channels import Terminal, flow_run_log_on_a_terminal
 
 
 def run_stage() -> None:
@@ -48,17 +41,6 @@ def test_progress_on_a_terminal_draws_a_bar_and_logs_nothing(
     assert not caplog.records
 
 
-class Collected(logging.Handler):
-    """Keep the messages of the records a logger handles."""
-
-    def __init__(self) -> None:
-        super().__init__(level=logging.INFO)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-
 def test_progress_in_a_flow_run_logs_tenths_and_draws_no_bar_even_on_a_terminal(
     prefect_harness: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -70,17 +52,8 @@ def test_progress_in_a_flow_run_logs_tenths_and_draws_no_bar_even_on_a_terminal(
         run_stage()
         return channel
 
-    collected = Collected()
-    # Prefect's run loggers do not propagate to the root logger that caplog reads.
-    run_logger = logging.getLogger("prefect.flow_runs")
-    run_logger.addHandler(collected)
-    terminal = Terminal()
-    try:
-        with monkeypatch.context() as patch:
-            patch.setattr(sys, "stderr", terminal)
-            channel = stage_in_a_flow()
-    finally:
-        run_logger.removeHandler(collected)
+    with flow_run_log_on_a_terminal(monkeypatch) as (collected, terminal):
+        channel = stage_in_a_flow()
     assert channel == "prefect"
     logged = [message for message in collected.messages if "bootstrap draws" in message]
     assert logged[0] == "bootstrap draws: 2 of 20 (10%)"

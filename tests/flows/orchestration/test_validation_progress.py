@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import logging
 import sys
 
@@ -11,26 +10,9 @@ import pandas as pd
 import pytest
 
 from flows.validation.gx_runner import SuiteRun, run_suites
+from tests.flows.progress_channels import Terminal, flow_run_log_on_a_terminal
 
 LABEL = "validating test wave"
-
-
-class Terminal(io.StringIO):
-    """A stand-in for standard error on a terminal."""
-
-    def isatty(self) -> bool:
-        return True
-
-
-class Collected(logging.Handler):
-    """Keep the messages of the records a logger handles."""
-
-    def __init__(self) -> None:
-        super().__init__(level=logging.INFO)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
 
 
 def validate_in_chunks() -> None:
@@ -82,16 +64,8 @@ def test_validation_in_a_flow_logs_chunks_done_and_draws_no_bar(
     def validate_in_a_flow() -> None:
         validate_in_chunks()
 
-    collected = Collected()
-    run_logger = logging.getLogger("prefect.flow_runs")
-    run_logger.addHandler(collected)
-    terminal = Terminal()
-    try:
-        with monkeypatch.context() as patch:
-            patch.setattr(sys, "stderr", terminal)
-            validate_in_a_flow()
-    finally:
-        run_logger.removeHandler(collected)
+    with flow_run_log_on_a_terminal(monkeypatch) as (collected, terminal):
+        validate_in_a_flow()
     logged = [message for message in collected.messages if LABEL in message]
     assert logged[0] == f"{LABEL}: 1 of 10 (10%)"
     assert logged[-1] == f"{LABEL}: 10 of 10 (100%)"
