@@ -6,7 +6,9 @@ copied is not announced half-written). The warehouse is read once per study at s
 afterwards the watcher never opens it, so it never holds a lock a flow run needs. A warehouse
 that cannot be read (a run holds the DuckDB file, the PostgreSQL server is down or refuses the
 login) is logged once with what to do, and read again at the next poll: the watcher keeps
-running and checks that study's inbox once the warehouse answers.
+running and checks that study's inbox once the warehouse answers. A file counts as announced
+only once its event was emitted: when emitting fails (the Prefect API is unreachable), the
+failure is logged once and the same files are announced again at the next poll.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ class _StudyState:
     seen: dict[Path, tuple[int, float]] = field(default_factory=dict)
     announced: set[str] = field(default_factory=set)
     unavailable: bool = False
+    emit_failing: bool = False
 
 
 def warehouse_unavailable(error: BaseException) -> str | None:
@@ -98,9 +101,22 @@ class InboxWatcher:
         announced: dict[str, list[dict[str, Any]]] = {}
         for state in self._states:
             files = self._landed(state)
-            if files:
+            if not files:
+                continue
+            try:
                 self._emit(state.study, files)
-                announced[state.study.id] = files
+            except Exception as error:
+                self._report_emit_failure(state, error)
+                continue
+            state.announced.update(entry["sha256"] for entry in files)
+            if state.emit_failing:
+                state.emit_failing = False
+                logger.info(
+                    "inbox watcher: the files of study %r were announced after an earlier "
+                    "failure.",
+                    state.study.id,
+                )
+            announced[state.study.id] = files
         return announced
 
     def _landed(self, state: _StudyState) -> list[dict[str, Any]]:
@@ -135,7 +151,6 @@ class InboxWatcher:
             checksum = file_checksum(path)
             if checksum in state.known or checksum in state.announced:
                 continue
-            state.announced.add(checksum)
             landed.append({"file_name": path.name, "sha256": checksum, "size_bytes": stat.st_size})
         state.seen = current
         return landed
@@ -154,6 +169,22 @@ class InboxWatcher:
             state.study.id,
             found,
             advice,
+        )
+
+    @staticmethod
+    def _report_emit_failure(state: _StudyState, error: BaseException) -> None:
+        """Log a failed announcement once per streak (a warning with what to do)."""
+        text = str(error).strip().splitlines()
+        found = f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+        level = logging.DEBUG if state.emit_failing else logging.WARNING
+        state.emit_failing = True
+        logger.log(
+            level,
+            "inbox watcher: the new files of study %r could not be announced (%s). Check that "
+            "the Prefect API (PREFECT_API_URL) is reachable; the files are announced again at "
+            "the next poll.",
+            state.study.id,
+            found,
         )
 
     def watch(self, *, interval_seconds: float, stop: threading.Event) -> None:

@@ -135,3 +135,33 @@ def test_the_watcher_lets_an_unexpected_error_through(
     watcher, _ = recording_watcher([load_study(small_study())])
     with pytest.raises(KeyError, match="not a warehouse condition"):
         watcher.poll_once()
+
+
+def test_a_failed_announcement_is_retried_at_the_next_poll(
+    small_study: Callable[..., Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    study = load_study(small_study())
+    emitted: list[list[str]] = []
+    failures = [ConnectionError("the Prefect API at http://127.0.0.1:4200 refused")] * 2
+
+    def emit(_: Study, files: list[dict[str, Any]]) -> None:
+        if failures:
+            raise failures.pop()
+        emitted.append(sorted(entry["file_name"] for entry in files))
+
+    watcher = InboxWatcher([study], emit=emit)
+    with caplog.at_level(logging.DEBUG, logger="trustshift.watcher"):
+        assert watcher.poll_once() == {}  # first sight: waits for the files to settle
+        assert watcher.poll_once() == {}  # emit fails
+        assert watcher.poll_once() == {}  # fails again: logged at debug only
+        announced = watcher.poll_once()
+        assert watcher.poll_once() == {}  # announced once, never twice
+    assert emitted == [["baseline.csv", "endline.csv"]]
+    assert sorted(entry["file_name"] for entry in announced["small"]) == [
+        "baseline.csv",
+        "endline.csv",
+    ]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert "'small'" in warnings[0] and "PREFECT_API_URL" in warnings[0]
+    assert any("announced after an earlier failure" in r.getMessage() for r in caplog.records)
