@@ -112,8 +112,7 @@ class InboxWatcher:
             if state.emit_failing:
                 state.emit_failing = False
                 logger.info(
-                    "inbox watcher: the files of study %r were announced after an earlier "
-                    "failure.",
+                    "inbox watcher: the files of study %r were announced after an earlier failure.",
                     state.study.id,
                 )
             announced[state.study.id] = files
