@@ -154,6 +154,7 @@ def init(
         f"Created {target}. Edit its column names, then drop survey exports into "
         f"{study.inbox} and run `trustshift run {target}`.",
         highlight=False,
+        markup=False,
     )
 
 
@@ -189,6 +190,7 @@ def _init_from_xlsform(
         "the top of the study file). Fill in its column roles and design, then drop survey "
         f"exports into {study.inbox}.",
         highlight=False,
+        markup=False,
     )
 
 
@@ -222,8 +224,8 @@ def ingest(
     with _holding(study_file, "ingest", wait):
         for path in paths:
             outcome = ingest_wave(study, path, wave=wave, replace=replace)
-            console.print(outcome.message, highlight=False)
-    console.print(f"Warehouse: {warehouse_path(study)}", highlight=False)
+            console.print(outcome.message, highlight=False, markup=False)
+    console.print(f"Warehouse: {warehouse_path(study)}", highlight=False, markup=False)
 
 
 @app.command()
@@ -240,7 +242,7 @@ def status(study_file: StudyArgument) -> None:
     for column in current.waves.columns:
         table.add_column(column)
     for values in current.waves.astype(str).itertuples(index=False):
-        table.add_row(*(str(value) for value in values))
+        table.add_row(*(escape(str(value)) for value in values))
     console.print(table)
     if current.last_run is not None:
         last = current.last_run
@@ -248,10 +250,11 @@ def status(study_file: StudyArgument) -> None:
             f"Last run: {last['run_id']} ({last['kind']}, {last['status']}, {last['started_at']}"
             f"); report: {last['report']}" + (f"; {last['message']}" if last["message"] else ""),
             highlight=False,
+            markup=False,
         )
     else:
-        console.print("Last run: none yet", highlight=False)
-    console.print(f"Warehouse: {warehouse_path(study)}", highlight=False)
+        console.print("Last run: none yet", highlight=False, markup=False)
+    console.print(f"Warehouse: {warehouse_path(study)}", highlight=False, markup=False)
 
 
 @app.command()
@@ -318,8 +321,10 @@ def simulate(
     written = write_simulated_study(simulated, out / study.locations.inbox, formats=per_wave)
     for wave, paths in written.items():
         if paths:
-            console.print(f"  {wave}: {', '.join(path.name for path in paths)}", highlight=False)
-    console.print(f"Simulated study written to {out}", highlight=False)
+            console.print(
+                f"  {wave}: {', '.join(path.name for path in paths)}", highlight=False, markup=False
+            )
+    console.print(f"Simulated study written to {out}", highlight=False, markup=False)
 
 
 DEMO_MARKER = ".trustshift-demo"
@@ -447,9 +452,11 @@ def _print_validation(root: Path, wave: str, validation: object) -> bool:
         from flows.exports import write_csv
 
         write_csv(validation.recheck, target)
-        console.print(f"  re-check list for the field team: {target}", highlight=False)
+        console.print(
+            f"  re-check list for the field team: {target}", highlight=False, markup=False
+        )
     if validation.data_docs_path is not None:
-        console.print(f"  Data Docs: {validation.data_docs_path}", highlight=False)
+        console.print(f"  Data Docs: {validation.data_docs_path}", highlight=False, markup=False)
     return bool(validation.structural_failures)
 
 

@@ -43,6 +43,33 @@ def test_status_lists_the_stored_waves(small_study: Callable[..., Path]) -> None
     assert "baseline" in result.output and "endline" in result.output
 
 
+def test_status_prints_a_failed_runs_message_as_written(
+    small_study: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Messages name study-file sections such as [report]: printed as rich markup they vanished.
+    import pandas as pd
+
+    from flows import status as status_module
+
+    message = "write_pdf: no browser; or set `pdf = false` under [report] in the study file"
+    found = status_module.StudyStatus(
+        waves=pd.DataFrame({"wave": ["[baseline]"]}),
+        last_run={
+            "run_id": "r1",
+            "kind": "evaluate-study",
+            "status": "failed",
+            "started_at": "2026-12-02",
+            "report": "none",
+            "message": message,
+        },
+    )
+    monkeypatch.setattr(status_module, "study_status", lambda study: found)
+    result = runner.invoke(app, ["status", str(small_study())])
+    assert result.exit_code == 0, result.output
+    assert message in result.output
+    assert "[baseline]" in result.output
+
+
 def test_a_malformed_wave_exits_with_1_and_one_message(small_study: Callable[..., Path]) -> None:
     study_file = small_study()
     bad = study_file.parent / "inbox" / "endline.csv"
