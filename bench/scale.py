@@ -328,6 +328,14 @@ def main() -> None:
     unknown = sorted(set(stages) - set(STAGES))
     if unknown:
         parser.error(f"unknown stages {unknown}; choose from {list(STAGES)}")
+    # The report stage prints the PDF as a study's run does: without a browser it fails only
+    # after every stage before it has run (minutes at 100,000 per wave), so check first.
+    from flows.report.pdf import INSTALL_HINT, chromium_binary
+
+    if set(stages) & {"report", "run"} and chromium_binary() is None:
+        parser.error(
+            f"the report and run stages print a PDF and no browser was found. {INSTALL_HINT}."
+        )
     workdir = arguments.workdir.resolve()
     environment = {
         **os.environ,
