@@ -86,3 +86,29 @@ def test_effect_draws_show_beside_the_estimation_on_a_terminal(
     estimate_study(study, bootstrap_draws=19, lee_draws=5, seed=2)
     assert "wild bootstrap and randomization draws" in terminal.getvalue()
     assert "estimating" in terminal.getvalue()
+
+
+def test_lee_bounds_fall_back_to_pooled_bounds_when_a_stratum_lacks_an_arm() -> None:
+    import numpy as np
+
+    from flows.estimation.inference_tables import _lee_bounds_within_strata
+    from measurement.attrition import lee_bounds
+
+    rng = np.random.default_rng(5)
+    n = 240
+    followed = pd.DataFrame({"cluster": np.arange(n) // 12})
+    followed["treated"] = (followed["cluster"] % 2).astype(float)
+    followed["stratum"] = (followed["cluster"] // 2) % 2
+    followed["trust"] = rng.normal(size=n)
+    followed.loc[rng.random(n) < 0.2, "trust"] = np.nan
+    common = dict(outcome="trust", cluster="cluster", draws=30, seed=4)
+    messages: list[tuple[str, str]] = []
+    within = _lee_bounds_within_strata(followed, stratum="stratum", messages=messages, **common)
+    assert not messages
+    expected = lee_bounds(followed, treated="treated", stratum="stratum", **common).tidy()
+    pd.testing.assert_frame_equal(within, expected)
+    # No comparison respondent of stratum 1 followed up: trimming within strata is impossible.
+    followed.loc[(followed["stratum"] == 1) & (followed["treated"] == 0), "trust"] = np.nan
+    pooled = _lee_bounds_within_strata(followed, stratum="stratum", messages=messages, **common)
+    assert messages and messages[0][1].endswith("Pooled bounds reported.")
+    pd.testing.assert_frame_equal(pooled, lee_bounds(followed, treated="treated", **common).tidy())
