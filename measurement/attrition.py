@@ -11,6 +11,7 @@ from scipy import optimize, stats
 
 from measurement.balance import wald_test
 from measurement.errors import DesignError
+from measurement.lee_draws import DrawLayout, block_draws
 from measurement.linear_model import fit_linear_model
 
 __all__ = [
@@ -636,36 +637,25 @@ def lee_bounds(
     y_sorted, treated_sorted, observed_sorted, codes_sorted, w_sorted, strata_sorted = (
         _collapsed_rows(y, treatment, observed, codes, w, strata)
     )
-    n_strata = 0 if strata is None else int(strata.max()) + 1
+    layout = DrawLayout.build(
+        y_sorted, treated_sorted, observed_sorted, codes_sorted, w_sorted, strata_sorted, n_units
+    )
+    block = block_draws(layout, DRAWS_PER_CALLBACK)
     replicates = np.full((draws, 2), np.nan)
-    for draw in range(draws):
-        chosen = (
-            rng.integers(0, n_units, size=n_units)
-            if strata is None
-            else np.concatenate([rng.choice(pool, size=pool.size) for pool in pools])
-        )
-        copies = np.bincount(chosen, minlength=n_units)[codes_sorted]
-        drawn = copies > 0
-        mass = copies[drawn] * w_sorted[drawn]
-        arms = treated_sorted[drawn]
-        # Each stratum's drawn rows stay contiguous: their (start, stop) positions.
-        cells = None
-        if strata_sorted is not None:
-            sizes = np.bincount(strata_sorted[drawn], minlength=n_strata)
-            stops = np.cumsum(sizes)
-            cells = list(zip((stops - sizes).tolist(), stops.tolist(), strict=True))
-        if on_draws_done is not None and (draw + 1) % DRAWS_PER_CALLBACK == 0:
+    for start in range(0, draws, block):
+        stop = min(start + block, draws)
+        # The draws are made one by one, in order, so a seed gives the same draws as ever.
+        copies = np.empty((stop - start, n_units))
+        for row in range(stop - start):
+            chosen = (
+                rng.integers(0, n_units, size=n_units)
+                if strata is None
+                else np.concatenate([rng.choice(pool, size=pool.size) for pool in pools])
+            )
+            copies[row] = np.bincount(chosen, minlength=n_units)
+        replicates[start:stop] = layout.bounds(copies)
+        if on_draws_done is not None and stop % DRAWS_PER_CALLBACK == 0:
             on_draws_done(DRAWS_PER_CALLBACK)
-        if not (arms == 1).any() or not (arms == 0).any():
-            continue
-        replicates[draw] = _bounds(
-            y_sorted[drawn],
-            arms,
-            observed_sorted[drawn],
-            mass,
-            cells,
-            presorted=True,
-        )[:2]
     if on_draws_done is not None and draws % DRAWS_PER_CALLBACK:
         on_draws_done(draws % DRAWS_PER_CALLBACK)
     se_lower, se_upper = np.nanstd(replicates, axis=0, ddof=1)

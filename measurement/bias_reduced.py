@@ -46,6 +46,14 @@ class _FixedEffectSpace:
     def sums(self, values: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
         """D'[rows] values for (n, m) values: an (L, m) array."""
         columns = self.columns if rows is None else self.columns[rows]
+        if columns.shape[1] == 1:
+            # bincount adds in row order as np.add.at does (the same sums), many times faster.
+            sums = np.empty((self.n_levels, values.shape[1]))
+            for m in range(values.shape[1]):
+                sums[:, m] = np.bincount(
+                    columns[:, 0], weights=values[:, m], minlength=self.n_levels
+                )
+            return sums
         out = np.zeros((self.n_levels, values.shape[1]))
         for j in range(columns.shape[1]):
             np.add.at(out, columns[:, j], values)
@@ -342,7 +350,11 @@ def bias_reduced_variance(
     """
     n = x.shape[0]
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
-    clusters = [np.flatnonzero(cluster_codes == code) for code in range(n_clusters)]
+    # Each cluster's rows in ascending order, from one stable sort (one comparison of the N
+    # codes per cluster was O(N G)).
+    order = np.argsort(cluster_codes, kind="stable")
+    bounds = np.cumsum(np.bincount(cluster_codes, minlength=n_clusters))
+    clusters = np.split(order, bounds[:-1])
     x_w2 = x * (w**2)[:, None]
     omega_xx = bread @ (x.T @ x_w2) @ bread
     space = _fixed_effect_space(fixed_effect_codes, n_fixed_effect_levels, w, x_w2 @ bread)

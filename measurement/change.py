@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -210,6 +211,59 @@ def _clustered_row(
     }
 
 
+@dataclass(frozen=True, slots=True)
+class _Pairs:
+    """Where each respondent's two answers sit in an arm's rows, found once for all outcomes.
+
+    The respondents are in sorted order and each carries the cluster of its first row (as
+    pivoting the rows by respondent and wave, then dropping incomplete pairs, gave them),
+    the cluster as its rank among the arm's sorted cluster values (-1 when missing): the
+    clusters keep their sorted order, so the cluster-robust fit sums them as before.
+    """
+
+    before: np.ndarray
+    after: np.ndarray
+    clusters: np.ndarray | None
+
+    @classmethod
+    def of(
+        cls,
+        part: pd.DataFrame,
+        *,
+        respondent: str,
+        wave: str,
+        before: str,
+        after: str,
+        cluster: str | None,
+    ) -> _Pairs:
+        codes, uniques = pd.factorize(part[respondent], sort=True)
+        count = len(uniques)
+        if (codes < 0).any():
+            # Pivoting puts a missing respondent id first: its rows pair as one respondent.
+            codes, count = codes + 1, count + 1
+        positions = {}
+        for value in (before, after):
+            rows = np.flatnonzero((part[wave] == value).to_numpy(dtype=bool))
+            found = np.full(count, -1, dtype=np.int64)
+            found[codes[rows]] = rows
+            positions[value] = found
+        clusters = None
+        if cluster is not None:
+            ranks, _ = pd.factorize(part[cluster], sort=True)
+            first = np.unique(codes, return_index=True)[1]
+            clusters = ranks[first]
+        return cls(before=positions[before], after=positions[after], clusters=clusters)
+
+    def values(self, column: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """The complete pairs of one outcome (before, after) and their clusters."""
+        values = np.append(column.to_numpy(dtype=float, na_value=np.nan), np.nan)
+        # -1 positions read the appended NaN: a respondent absent from a wave is incomplete.
+        first, second = values[self.before], values[self.after]
+        complete = ~np.isnan(first) & ~np.isnan(second)
+        clusters = None if self.clusters is None else self.clusters[complete]
+        return first[complete], second[complete], clusters
+
+
 def within_arm_change(
     responses: pd.DataFrame,
     *,
@@ -359,22 +413,21 @@ def within_arm_change(
                     f"{caller}: no row{where_arm} at wave {value!r} ({label}). Check the wave "
                     "names and the arm."
                 )
+        pairs = (
+            _Pairs.of(part, respondent=respondent, wave=wave, before=before, after=after,
+                      cluster=cluster)
+            if design == "panel" and respondent is not None
+            else None
+        )  # fmt: skip
         for name in names:
             where = f"outcome {name!r}{where_arm}"
             label = CHANGE_LABEL
-            if design == "panel":
-                wide = part.pivot(index=respondent, columns=wave, values=name).dropna()
-                found = _paired_rows(
-                    wide[before].to_numpy(dtype=float),
-                    wide[after].to_numpy(dtype=float),
-                    confidence,
-                    where,
-                )
-                if cluster is not None:
-                    membership = part.drop_duplicates(respondent).set_index(respondent)[cluster]
-                    clusters = membership.reindex(wide.index).to_numpy()
-                    keep = pd.notna(clusters)
-                    differences = (wide[after] - wide[before]).to_numpy(dtype=float)
+            if pairs is not None:
+                values_before, values_after, clusters = pairs.values(part[name])
+                found = _paired_rows(values_before, values_after, confidence, where)
+                if clusters is not None:
+                    keep = clusters >= 0
+                    differences = values_after - values_before
                     robust = _clustered_row(
                         differences[keep], clusters[keep], None, confidence, where
                     )

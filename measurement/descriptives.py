@@ -90,15 +90,27 @@ def _check_codes(
 
 def _cells(
     responses: pd.DataFrame, wave: str | None, arm: str | None
-) -> list[tuple[Any, Any, pd.DataFrame]]:
+) -> list[tuple[Any, Any, np.ndarray | slice]]:
+    """(wave, arm, row positions) of each cell, in sorted order of the cells.
+
+    Only the key columns are grouped: grouping the whole frame copied every column of it
+    for each cell, and it was done again for every variable.
+    """
     keys = [name for name in (wave, arm) if name is not None]
     if not keys:
-        return [(None, None, responses)]
-    cells = []
-    for values, part in responses.groupby(keys, sort=True, dropna=False, observed=True):
+        return [(None, None, slice(None))]
+    cells: list[tuple[Any, Any, np.ndarray | slice]] = []
+    grouped = responses[keys].reset_index(drop=True)
+    for values, part in grouped.groupby(keys, sort=True, dropna=False, observed=True):
         values = values if isinstance(values, tuple) else (values,)
         lookup = dict(zip(keys, values, strict=True))
-        cells.append((lookup.get(wave) if wave else None, lookup.get(arm) if arm else None, part))
+        cells.append(
+            (
+                lookup.get(wave) if wave else None,
+                lookup.get(arm) if arm else None,
+                part.index.to_numpy(),
+            )
+        )
     return cells
 
 
@@ -182,9 +194,11 @@ def describe_responses(
     names, codes = _prepare(responses, variables, wave, arm, missing_codes or {}, caller)
     all_codes = np.concatenate([np.empty(0), *codes.values()])
     rows = []
+    cells = _cells(responses, wave, arm)
     for name in names:
-        for wave_value, arm_value, part in _cells(responses, wave, arm):
-            values = part[name].to_numpy(dtype=float, na_value=np.nan)
+        column = responses[name].to_numpy(dtype=float, na_value=np.nan)
+        for wave_value, arm_value, positions in cells:
+            values = column[positions]
             valid = values[~np.isnan(values) & ~np.isin(values, all_codes)]
             has_values = valid.size > 0
             rows.append(
@@ -267,9 +281,11 @@ def missing_by_reason(
     caller = "missing_by_reason"
     names, codes = _prepare(responses, variables, wave, arm, missing_codes or {}, caller)
     rows = []
+    cells = _cells(responses, wave, arm)
     for name in names:
-        for wave_value, arm_value, part in _cells(responses, wave, arm):
-            values = part[name].to_numpy(dtype=float, na_value=np.nan)
+        column = responses[name].to_numpy(dtype=float, na_value=np.nan)
+        for wave_value, arm_value, positions in cells:
+            values = column[positions]
             counts = {reason: int(np.isin(values, found).sum()) for reason, found in codes.items()}
             counts[BLANK_REASON] = int(np.isnan(values).sum())
             for reason, count in counts.items():

@@ -96,11 +96,30 @@ class LinearFit:
     residual_sum_of_squares: float = field(default=float("nan"))
     vcov_type: str = field(default="CR1")
     reference: str = field(default="t")
-    degrees_of_freedom: pd.Series | None = field(default=None)
+    fixed_degrees_of_freedom: pd.Series | None = field(default=None)
+    """The degrees of freedom of every term when they do not come from CR2 (see
+    :attr:`degrees_of_freedom`)."""
     r_squared: float = field(default=float("nan"))
     adjusted_r_squared: float = field(default=float("nan"))
     residual_std_error: float = field(default=float("nan"))
     bias_reduced: BiasReduced | None = field(default=None, repr=False)
+
+    @property
+    def degrees_of_freedom(self) -> pd.Series | None:
+        """Degrees of freedom of each coefficient's t reference (see the class docstring).
+
+        With CR2 they are each term's Satterthwaite degrees of freedom, computed when asked
+        for: callers read one term's (:meth:`term`), and each costs a pass over the clusters.
+        """
+        if self.bias_reduced is not None and self.reference != "normal":
+            names = list(self.coefficients.index)
+            unit = np.eye(len(names))
+            return pd.Series(
+                [self.bias_reduced.contrast_df(unit[j]) for j in range(len(names))],
+                index=names,
+                dtype=float,
+            )
+        return self.fixed_degrees_of_freedom
 
     def _contrast_vector(self, weights: dict[str, float], caller: str) -> np.ndarray:
         unknown = [name for name in weights if name not in self.coefficients.index]
@@ -531,7 +550,6 @@ def fit_design(
         )
     rss = float(cross_product(residuals, residuals if w is None else residuals * w))
     bias_reduced: BiasReduced | None = None
-    df_terms: list[float] | None = None
     g = design.n_clusters if clustered else n
     if kind in ("CR1", "CR2") and design.cluster_codes is not None:
         df_resid = g - 1
@@ -567,10 +585,6 @@ def fit_design(
                 n_fixed_effect_levels=design.n_fixed_effect_levels,
             )
             matrix = bias_reduced.vcov
-            df_terms = [
-                bias_reduced.contrast_df(np.eye(len(design.names))[j])
-                for j in range(len(design.names))
-            ]
             variance = (
                 f"CR2 bias-reduced cluster-robust (Bell-McCaffrey, clubSandwich's adjustment "
                 f"on the full design, fixed effects as dummies) with G={g}, N={n}; "
@@ -603,8 +617,8 @@ def fit_design(
     if reference == "normal":
         variance += "; normal reference (z) instead of t"
         degrees = pd.Series(np.inf, index=design.names, dtype=float)
-    elif df_terms is not None:
-        degrees = pd.Series(df_terms, index=design.names, dtype=float)
+    elif bias_reduced is not None:
+        degrees = None  # each term's Satterthwaite df, on demand
     else:
         degrees = pd.Series(float(df_resid), index=design.names, dtype=float)
     matrix = (matrix + matrix.T) / 2
@@ -623,7 +637,7 @@ def fit_design(
         residual_sum_of_squares=rss,
         vcov_type=kind,
         reference=reference,
-        degrees_of_freedom=degrees,
+        fixed_degrees_of_freedom=degrees,
         r_squared=float(r_squared),
         adjusted_r_squared=float(1 - (1 - r_squared) * (n - 1) / (n - k_full)),
         residual_std_error=float(np.sqrt(rss / (n - k_full))),

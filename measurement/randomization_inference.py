@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -134,6 +135,7 @@ def randomization_inference(
     statistic: RandomizationStatistic = "coefficient",
     enumeration: Enumeration = "auto",
     rerandomization: BalanceRule | AssignmentRecord | None = None,
+    on_draws_done: Callable[[int], None] | None = None,
 ) -> RandomizationResult:
     """Randomization-inference p-value for an effect of a cluster-level assignment.
 
@@ -184,6 +186,9 @@ def randomization_inference(
         statistic is computed on the clusters in the data (``cluster`` values matched to
         the record's units as text). Without a rule in the record, it only checks the data
         against it.
+    on_draws_done : callable or None, default None
+        Called with the number of draws just finished (after each block of draws), for a
+        progress display; the calls add up to ``draws`` (at once under enumeration).
 
     Returns
     -------
@@ -387,9 +392,11 @@ def randomization_inference(
         redrawn = _enumerate_within_strata(universe.assignment, universe.strata)
         redrawn = universe.project(redrawn[universe.accepted(redrawn)])
         values = np.concatenate([algebra.statistics(chunk) for chunk in _chunks(redrawn, g)])
+        if on_draws_done is not None:
+            on_draws_done(draws)
     else:
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-        values = _draw_statistics(algebra, universe, draws, rng)
+        values = _draw_statistics(algebra, universe, draws, rng, on_draws_done)
     tolerance = TIE_TOLERANCE * max(abs(observed), 1e-12)
     count = int(np.sum(np.abs(values) >= abs(observed) - tolerance))
     where = f"within strata of {stratum!r}" if stratum is not None else "across all clusters"
@@ -493,6 +500,7 @@ def _draw_statistics(
     universe: _Universe,
     draws: int,
     rng: np.random.Generator,
+    on_draws_done: Callable[[int], None] | None = None,
 ) -> np.ndarray:
     """Statistics of ``draws`` permuted assignments (accepted by the rule, if any)."""
     size = max(1, _CHUNK_CELLS // max(universe.assignment.size, 1))
@@ -517,6 +525,8 @@ def _draw_statistics(
             chunk = candidates[universe.accepted(candidates)][: draws - total]
         found.append(algebra.statistics(universe.project(chunk)))
         total += chunk.shape[0]
+        if on_draws_done is not None and chunk.shape[0]:
+            on_draws_done(chunk.shape[0])
     return np.concatenate(found)
 
 
@@ -788,6 +798,7 @@ def randomization_inference_effect(
     statistic: RandomizationStatistic = "coefficient",
     enumeration: Enumeration = "auto",
     rerandomization: BalanceRule | AssignmentRecord | None = None,
+    on_draws_done: Callable[[int], None] | None = None,
 ) -> RandomizationResult:
     """:func:`randomization_inference` for the effect term of an :class:`EffectModel`."""
     if model.cluster is None:
@@ -811,4 +822,5 @@ def randomization_inference_effect(
         statistic=statistic,
         enumeration=enumeration,
         rerandomization=rerandomization,
+        on_draws_done=on_draws_done,
     )

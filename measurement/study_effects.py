@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -13,13 +14,12 @@ from measurement.assignment_record import AssignmentRecord
 from measurement.effects import (
     EffectEstimate,
     EffectModel,
-    fit_effect_model,
     specify_ancova,
     specify_did,
     summarize_effect,
 )
 from measurement.errors import DesignError, FewClustersWarning
-from measurement.linear_model import SmallSample
+from measurement.linear_model import Design, SmallSample, fit_design, prepare_design
 from measurement.multiple_testing import adjust_within_families, stepdown_p_values
 from measurement.randomization_inference import randomization_inference_effect
 from measurement.rerandomization import BalanceRule
@@ -253,6 +253,7 @@ def estimate_study_effects(
     few_clusters_method: FewClustersMethod = "cr2",
     many_clusters_method: ManyClustersMethod = "cr1",
     rerandomization: BalanceRule | AssignmentRecord | None = None,
+    on_draws_done: Callable[[int], None] | None = None,
 ) -> pd.DataFrame:
     """Estimate every outcome's intention-to-treat effect with all its inference.
 
@@ -318,6 +319,10 @@ def estimate_study_effects(
         Root seed; each outcome and method gets its own stream
         (``numpy.random.SeedSequence(seed).spawn``), so results do not depend on the
         order of outcomes beyond their position.
+    on_draws_done : callable or None, default None
+        Called with the number of wild bootstrap or randomization draws just finished, for
+        a progress display: ``bootstrap_draws`` per outcome's bootstrap and
+        ``randomization_draws`` per outcome's randomization inference (in blocks).
 
     Returns
     -------
@@ -421,6 +426,17 @@ def estimate_study_effects(
             waves=(waves[0], waves[1]),
             treated=treated,
         )
+    specifier = _Specifier.of(
+        estimator,
+        baseline_rows,
+        follow_rows,
+        treated=treated,
+        cluster=cluster,
+        respondent=respondent,
+        stratum=stratum,
+        covariates=list(covariates),
+        weight=weight,
+    )
     streams = np.random.SeedSequence(seed).spawn(2 * len(specs) + 1)
     rows: list[dict[str, object]] = []
     models: dict[str, EffectModel] = {}
@@ -438,21 +454,12 @@ def estimate_study_effects(
             "estimator": estimator,
         }
         try:
-            model = _specify(
-                estimator,
-                baseline_rows,
-                follow_rows,
-                outcome=outcome,
-                treated=treated,
-                cluster=cluster,
-                wave=wave,
-                respondent=respondent,
-                stratum=stratum,
-                covariates=list(covariates),
-                weight=weight,
-            )
-            fit = fit_effect_model(model, small_sample=small_sample)
-            second = fit_effect_model(model, vcov="CR2" if cluster is not None else "HC2")
+            model = specifier.model(outcome)
+            # One prepared design (complete rows, fixed effects partialled out) for both
+            # variances: the preparation is most of a fit's cost.
+            design = _design(model)
+            fit = fit_design(design, small_sample=small_sample)
+            second = fit_design(design, vcov="CR2" if cluster is not None else "HC2")
             models[outcome] = model
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", FewClustersWarning)
@@ -484,6 +491,7 @@ def estimate_study_effects(
                 weights=bootstrap_weights,
                 confidence=confidence,
                 seed=np.random.default_rng(streams[2 * position]),
+                on_draws_done=on_draws_done,
             )
             row["p_value_wild_bootstrap"] = boot.p_value
             row["conf_low_wild_bootstrap"] = boot.conf_low
@@ -497,6 +505,7 @@ def estimate_study_effects(
                     draws=randomization_draws,
                     seed=np.random.default_rng(streams[2 * position + 1]),
                     rerandomization=rerandomization,
+                    on_draws_done=on_draws_done,
                 )
             except DesignError as error:
                 unidentified.append(f"randomization inference not computed: {error}")
@@ -563,6 +572,18 @@ def estimate_study_effects(
     return table
 
 
+def _design(model: EffectModel) -> Design:
+    """The prepared design of :func:`measurement.effects.fit_effect_model`."""
+    return prepare_design(
+        model.frame,
+        outcome=model.outcome,
+        regressors=model.regressors,
+        cluster=model.cluster,
+        fixed_effects=model.fixed_effects,
+        weight=model.weight,
+    )
+
+
 def _primary_reason(primary: str, n_clusters: int, few_clusters_below: int) -> str:
     if primary == "hc2":
         return "individually randomised: no clusters"
@@ -591,50 +612,102 @@ def _effect_columns(effect: EffectEstimate) -> dict[str, object]:
     }
 
 
-def _specify(
-    estimator: str,
-    baseline_rows: pd.DataFrame,
-    follow_rows: pd.DataFrame,
-    *,
-    outcome: str,
-    treated: str,
-    cluster: str | None,
-    wave: str,
-    respondent: str | None,
-    stratum: str | None,
-    covariates: list[str],
-    weight: str | None,
-) -> EffectModel:
-    if estimator == "ancova":
-        baseline_name = f"{outcome}__baseline"
-        linked = baseline_rows[[respondent, outcome]].drop_duplicates(respondent)
-        frame = follow_rows.merge(
-            linked.rename(columns={outcome: baseline_name}), on=respondent, how="left"
+@dataclass(frozen=True, slots=True)
+class _Specifier:
+    """Builds each outcome's model from rows shared by every outcome of one comparison.
+
+    ANCOVA links each follow-up row to its respondent's (first) baseline row once, and
+    difference-in-differences stacks the two waves once: what differs between outcomes is
+    one or two columns. The frames given to the model are the ones the former merge and
+    concatenation per outcome produced, restricted to the model's columns.
+    """
+
+    estimator: str
+    rows: pd.DataFrame
+    """ANCOVA: the follow-up rows (index reset); DiD: the stacked waves."""
+    linked: np.ndarray | None
+    """ANCOVA: the position of each follow-up row's baseline row in ``baseline`` (-1: none)."""
+    baseline: pd.DataFrame | None
+    post: str | None
+    treated: str
+    cluster: str | None
+    stratum: str | None
+    covariates: list[str]
+    weight: str | None
+
+    @classmethod
+    def of(
+        cls,
+        estimator: str,
+        baseline_rows: pd.DataFrame,
+        follow_rows: pd.DataFrame,
+        *,
+        treated: str,
+        cluster: str | None,
+        respondent: str | None,
+        stratum: str | None,
+        covariates: list[str],
+        weight: str | None,
+    ) -> _Specifier:
+        common = dict(
+            treated=treated, cluster=cluster, stratum=stratum, covariates=covariates, weight=weight
         )
-        return specify_ancova(
-            frame,
+        if estimator == "ancova":
+            first = baseline_rows.drop_duplicates(respondent).reset_index(drop=True)
+            linked = pd.Index(first[respondent]).get_indexer(follow_rows[respondent])
+            return cls(
+                estimator=estimator,
+                rows=follow_rows.reset_index(drop=True),
+                linked=linked,
+                baseline=first,
+                post=None,
+                **common,  # type: ignore[arg-type]
+            )
+        post = "post"
+        while post in baseline_rows.columns:
+            post = f"_{post}"
+        stacked = pd.concat(
+            [baseline_rows.assign(**{post: 0.0}), follow_rows.assign(**{post: 1.0})],
+            ignore_index=True,
+        )
+        return cls(
+            estimator=estimator,
+            rows=stacked,
+            linked=None,
+            baseline=None,
+            post=post,
+            **common,  # type: ignore[arg-type]
+        )
+
+    def model(self, outcome: str) -> EffectModel:
+        roles = [self.treated, *self.covariates]
+        roles += [name for name in (self.cluster, self.stratum, self.weight) if name is not None]
+        if self.estimator == "ancova" and self.baseline is not None and self.linked is not None:
+            baseline_name = f"{outcome}__baseline"
+            values = np.append(
+                self.baseline[outcome].to_numpy(dtype=float, na_value=np.nan), np.nan
+            )
+            frame = self.rows[list(dict.fromkeys([*roles, outcome]))].assign(
+                **{baseline_name: values[self.linked]}
+            )
+            return specify_ancova(
+                frame,
+                outcome=outcome,
+                treated=self.treated,
+                baseline=baseline_name,
+                cluster=self.cluster,
+                stratum=self.stratum,
+                covariates=self.covariates,
+                weight=self.weight,
+            )
+        assert self.post is not None
+        return specify_did(
+            self.rows[list(dict.fromkeys([*roles, self.post, outcome]))],
             outcome=outcome,
-            treated=treated,
-            baseline=baseline_name,
-            cluster=cluster,
-            stratum=stratum,
-            covariates=covariates,
-            weight=weight,
+            treated=self.treated,
+            post=self.post,
+            cluster=self.cluster,
+            stratum=self.stratum,
+            covariates=self.covariates,
+            weight=self.weight,
         )
-    post = "post"
-    while post in baseline_rows.columns:
-        post = f"_{post}"
-    stacked = pd.concat(
-        [baseline_rows.assign(**{post: 0.0}), follow_rows.assign(**{post: 1.0})],
-        ignore_index=True,
-    )
-    return specify_did(
-        stacked,
-        outcome=outcome,
-        treated=treated,
-        post=post,
-        cluster=cluster,
-        stratum=stratum,
-        covariates=covariates,
-        weight=weight,
-    )

@@ -10,6 +10,7 @@ test inversion costs O(B) per evaluated null value.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Literal
 
@@ -381,6 +382,7 @@ def wild_cluster_bootstrap(
     confidence: float = 0.95,
     seed: int | np.random.Generator | None = None,
     small_sample: SmallSample = "stata",
+    on_draws_done: Callable[[int], None] | None = None,
 ) -> WildBootstrapResult:
     """Wild cluster restricted bootstrap p-value and interval for one coefficient.
 
@@ -409,6 +411,9 @@ def wild_cluster_bootstrap(
         Level of the interval.
     seed : int, numpy Generator or None
         Seed of ``numpy.random.default_rng``; the same seed gives the same result.
+    on_draws_done : callable or None, default None
+        Called with ``draws`` once the draws are made (they are one matrix, computed
+        together), for a progress display.
 
     Returns
     -------
@@ -482,6 +487,9 @@ def wild_cluster_bootstrap(
     critical = float(stats.t.ppf(1 - alpha / 2, design.n_clusters - 1))
     low = inversion.bound(alpha, -1.0, pre.estimate - critical * pre.std_error)
     high = inversion.bound(alpha, 1.0, pre.estimate + critical * pre.std_error)
+    if on_draws_done is not None:
+        # The draws are one matrix of weights, inverted together: done all at once.
+        on_draws_done(draws)
     how = "all 2^G sign vectors (exact)" if enumerated else f"{v.shape[0]} seeded draws"
     return WildBootstrapResult(
         term=term,
@@ -512,6 +520,7 @@ def wild_bootstrap_effect(
     weights: BootstrapWeights = "auto",
     confidence: float = 0.95,
     seed: int | np.random.Generator | None = None,
+    on_draws_done: Callable[[int], None] | None = None,
 ) -> WildBootstrapResult:
     """:func:`wild_cluster_bootstrap` for the effect term of an :class:`EffectModel`."""
     if model.cluster is None:
@@ -531,4 +540,5 @@ def wild_bootstrap_effect(
         weights=weights,
         confidence=confidence,
         seed=seed,
+        on_draws_done=on_draws_done,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Literal
 
 import pandas as pd
@@ -17,7 +18,9 @@ from flows.estimation.design_inference import (
     inference_cluster,
 )
 from flows.estimation.results import RESULT_TABLES
+from flows.progress import stage_progress
 from flows.study import Study
+from measurement.assignment_record import AssignmentRecord
 from measurement.attrition import (
     attrition_table,
     differential_attrition,
@@ -170,21 +173,8 @@ def _lee_bounds_within_strata(
     on_draws_done: Callable[[int], None] | None = None,
 ) -> pd.DataFrame:
     """Lee bounds trimmed within strata; pooled (with a message) when a stratum lacks an arm."""
-    if stratum is not None:
-        try:
-            return lee_bounds(
-                followed,
-                outcome=outcome,
-                treated="treated",
-                cluster=cluster,
-                stratum=stratum,
-                draws=draws,
-                seed=seed,
-                on_draws_done=on_draws_done,
-            ).tidy()
-        except DesignError as error:
-            messages.append((f"lee bounds {outcome}", f"{error} Pooled bounds reported."))
-    return lee_bounds(
+    bounds = partial(
+        lee_bounds,
         followed,
         outcome=outcome,
         treated="treated",
@@ -192,15 +182,36 @@ def _lee_bounds_within_strata(
         draws=draws,
         seed=seed,
         on_draws_done=on_draws_done,
-    ).tidy()
+    )
+    if stratum is not None:
+        try:
+            return bounds(stratum=stratum).tidy()
+        except DesignError as error:
+            messages.append((f"lee bounds {outcome}", f"{error} Pooled bounds reported."))
+    return bounds().tidy()
 
 
 def _smallest_cells(frame: pd.DataFrame, outcome: str, waves: Sequence[str]) -> int:
     """The fewest respondents with an answer in any compared wave-by-arm cell."""
-    rows = frame[frame["wave"].isin(waves) & frame[outcome].notna()]
-    counts = rows.groupby(["wave", "arm"]).size()
+    return smallest_cells(frame, [outcome], waves)[outcome]
+
+
+def smallest_cells(
+    frame: pd.DataFrame, outcomes: Sequence[str], waves: Sequence[str]
+) -> dict[str, int]:
+    """:func:`_smallest_cells` of several outcomes, the compared rows found and grouped once.
+
+    0 when a wave-by-arm cell holds no answer (or no row) of the outcome.
+    """
+    names = list(dict.fromkeys(outcomes))
+    rows = frame.loc[frame["wave"].isin(waves), ["wave", "arm", *names]]
+    answered = rows[names].notna().assign(wave=rows["wave"], arm=rows["arm"])
+    counts = answered.groupby(["wave", "arm"]).sum()
     expected = len(waves) * 2
-    return int(counts.min()) if len(counts) == expected else 0
+    return {
+        name: int(counts[name].min()) if int((counts[name] > 0).sum()) == expected else 0
+        for name in names
+    }
 
 
 def effect_estimates(
@@ -262,47 +273,115 @@ def effect_estimates(
                 study, data, post_only, wave=wave, primary=primary, messages=messages
             )
         )
-    for offset, wave in enumerate(data.later_waves):
-        if not outcomes:
-            break
-        for number, estimator in enumerate(estimators):
-            with record_caveats(f"effects {estimator} {wave}", messages):
-                table = estimate_study_effects(
+    with stage_progress(
+        "wild bootstrap and randomization draws",
+        effect_draws_total(
+            study,
+            estimators,
+            n_outcomes=len(outcomes) * len(data.later_waves),
+            bootstrap_draws=bootstrap_draws if bootstrap else 0,
+            randomization_draws=bootstrap_draws,
+        ),
+    ) as draws_done:
+        for offset, wave in enumerate(data.later_waves):
+            if not outcomes:
+                break
+            tables.extend(
+                _effects_at_wave(
+                    study,
+                    data,
                     frame,
-                    outcomes=outcomes,
-                    treated="treated",
-                    cluster=effects_cluster(study, estimator),
-                    wave="wave",
-                    waves=(data.baseline_wave, wave),
-                    estimator=estimator,  # type: ignore[arg-type]
-                    respondent="respondent" if study.design.sampling == "panel" else None,
+                    outcomes,
+                    wave=wave,
+                    offset=offset,
+                    estimators=estimators,
+                    primary=primary,
                     stratum=stratum,
                     weight=weight,
                     bootstrap_draws=bootstrap_draws if bootstrap else 0,
                     randomization_draws=bootstrap_draws,
-                    seed=seed + 100 * offset + number,
-                    few_clusters_below=study.inference.few_clusters_below,
-                    few_clusters_method=study.inference.few_clusters_method,
-                    many_clusters_method=study.inference.many_clusters_method,
-                    rerandomization=record,
+                    seed=seed,
+                    record=record,
+                    messages=messages,
+                    on_draws_done=draws_done,
                 )
-            table["wave"] = wave
-            table["is_primary"] = table["outcome"].isin(primary)
-            table["n_smallest_cell"] = [
-                _smallest_cells(frame, outcome, (data.baseline_wave, wave))
-                for outcome in table["outcome"]
-            ]
-            tables.append(table)
-        tables.append(
-            ordinal_robustness(study, data, frame, wave=wave, stratum=stratum, messages=messages)
-        )
-        tables.append(
-            binary_robustness(study, data, frame, wave=wave, stratum=stratum, messages=messages)
-        )
+            )
     kept = [table for table in tables if not table.empty]
     if not kept:
         return pd.DataFrame(columns=[name for name, _ in RESULT_TABLES["estimates"]])
     return _with_post_only_in_families(pd.concat(kept, ignore_index=True), estimators[0])
+
+
+def effect_draws_total(
+    study: Study,
+    estimators: Sequence[str],
+    *,
+    n_outcomes: int,
+    bootstrap_draws: int,
+    randomization_draws: int,
+) -> int:
+    """Every wild bootstrap and randomization draw :func:`effect_estimates` makes for
+    ``n_outcomes`` outcome-by-wave comparisons (for a progress display): both kinds need the
+    estimator's cluster."""
+    clustered = sum(effects_cluster(study, estimator) is not None for estimator in estimators)
+    return clustered * n_outcomes * (bootstrap_draws + randomization_draws)
+
+
+def _effects_at_wave(
+    study: Study,
+    data: AnalysisData,
+    frame: pd.DataFrame,
+    outcomes: Sequence[Mapping[str, object]],
+    *,
+    wave: str,
+    offset: int,
+    estimators: list[str],
+    primary: set[str],
+    stratum: str | None,
+    weight: str | None,
+    bootstrap_draws: int,
+    randomization_draws: int,
+    seed: int,
+    record: AssignmentRecord | None,
+    messages: list[tuple[str, str]],
+    on_draws_done: Callable[[int], None],
+) -> list[pd.DataFrame]:
+    """Each estimator's effects at one later wave, then the ordinal and binary checks."""
+    tables = []
+    for number, estimator in enumerate(estimators):
+        with record_caveats(f"effects {estimator} {wave}", messages):
+            table = estimate_study_effects(
+                frame,
+                outcomes=outcomes,
+                treated="treated",
+                cluster=effects_cluster(study, estimator),
+                wave="wave",
+                waves=(data.baseline_wave, wave),
+                estimator=estimator,  # type: ignore[arg-type]
+                respondent="respondent" if study.design.sampling == "panel" else None,
+                stratum=stratum,
+                weight=weight,
+                bootstrap_draws=bootstrap_draws,
+                randomization_draws=randomization_draws,
+                seed=seed + 100 * offset + number,
+                few_clusters_below=study.inference.few_clusters_below,
+                few_clusters_method=study.inference.few_clusters_method,
+                many_clusters_method=study.inference.many_clusters_method,
+                rerandomization=record,
+                on_draws_done=on_draws_done,
+            )
+        table["wave"] = wave
+        table["is_primary"] = table["outcome"].isin(primary)
+        smallest = smallest_cells(frame, list(table["outcome"]), (data.baseline_wave, wave))
+        table["n_smallest_cell"] = [smallest[outcome] for outcome in table["outcome"]]
+        tables.append(table)
+    tables.append(
+        ordinal_robustness(study, data, frame, wave=wave, stratum=stratum, messages=messages)
+    )
+    tables.append(
+        binary_robustness(study, data, frame, wave=wave, stratum=stratum, messages=messages)
+    )
+    return tables
 
 
 def _with_post_only_in_families(table: pd.DataFrame, main: str) -> pd.DataFrame:

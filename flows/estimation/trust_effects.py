@@ -10,7 +10,7 @@ from flows.estimation.analysis_data import COMPARISON, AnalysisData
 from flows.estimation.caveats import record_caveats
 from flows.estimation.descriptive_tables import _source_label
 from flows.estimation.design_inference import cluster_bootstrap, effects_cluster
-from flows.estimation.inference_tables import _smallest_cells
+from flows.estimation.inference_tables import smallest_cells
 from flows.estimation.results import RESULT_TABLES
 from flows.study import Study
 from measurement.study_effects import estimate_study_effects
@@ -96,7 +96,6 @@ def trust_source_effects(
     )
     table = table.merge(described, left_on="outcome", right_on="source")
     table["wave"] = wave
-    table["n_smallest_cell"] = [
-        _smallest_cells(slim, source, (data.baseline_wave, wave)) for source in table["source"]
-    ]
+    smallest = smallest_cells(slim, list(table["source"]), (data.baseline_wave, wave))
+    table["n_smallest_cell"] = [smallest[source] for source in table["source"]]
     return table.reindex(columns=columns)

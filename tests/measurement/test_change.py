@@ -344,3 +344,61 @@ def test_within_arm_change_matches_pingouins_wilcoxon_without_its_dense_pair_mat
     assert panel.loc["wilcoxon", "p_value"] == pytest.approx(reference["p_val"].iloc[0], rel=1e-12)
     # pingouin's common-language effect size builds 5,000 x 5,000 differences (200 MB).
     assert peak < 40e6
+
+
+def _pivoted_pairs(part: pd.DataFrame, name: str, cluster: str) -> tuple[np.ndarray, ...]:
+    """The former pairing: pivot one outcome by respondent and wave, drop incomplete pairs,
+    and give each respondent the cluster of its first row."""
+    wide = part.pivot(index="respondent", columns="wave", values=name).dropna()
+    membership = part.drop_duplicates("respondent").set_index("respondent")[cluster]
+    clusters = membership.reindex(wide.index).to_numpy()
+    keep = pd.notna(clusters)
+    differences = (wide["endline"] - wide["baseline"]).to_numpy(dtype=float)
+    return (
+        wide["baseline"].to_numpy(dtype=float),
+        wide["endline"].to_numpy(dtype=float),
+        differences[keep],
+        clusters[keep],
+    )
+
+
+def test_pairs_found_once_for_several_outcomes_equal_the_pivot_of_each_outcome() -> None:
+    from measurement.change import _clustered_row, _paired_rows, _Pairs
+
+    rng = np.random.default_rng(12)
+    n = 400
+    ids = pd.Series([f"R{j:04d}x" if j % 3 else f"r{j}" for j in rng.permutation(n)])
+    frame = pd.DataFrame(
+        {
+            "respondent": pd.concat([ids, ids.sample(frac=0.8, random_state=1)]).to_numpy(),
+            "wave": ["baseline"] * n + ["endline"] * int(0.8 * n),
+        }
+    )
+    frame["cluster"] = pd.array(
+        [f"c{int(code)}" for code in rng.integers(0, 25, len(frame))], dtype="string"
+    )
+    frame.loc[frame.index[::37], "cluster"] = pd.NA
+    for j in range(3):
+        frame[f"outcome_{j}"] = rng.normal(size=len(frame))
+        frame.loc[rng.random(len(frame)) < 0.1, f"outcome_{j}"] = np.nan
+    frame = frame.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    pairs = _Pairs.of(
+        frame, respondent="respondent", wave="wave", before="baseline", after="endline",
+        cluster="cluster",
+    )  # fmt: skip
+    for j in range(3):
+        name = f"outcome_{j}"
+        before, after, clusters = pairs.values(frame[name])
+        old_before, old_after, old_differences, old_clusters = _pivoted_pairs(
+            frame, name, "cluster"
+        )
+        np.testing.assert_array_equal(before, old_before)
+        np.testing.assert_array_equal(after, old_after)
+        assert clusters is not None
+        keep = clusters >= 0
+        assert _paired_rows(before, after, 0.95, name) == _paired_rows(
+            old_before, old_after, 0.95, name
+        )
+        assert _clustered_row(
+            (after - before)[keep], clusters[keep], None, 0.95, name
+        ) == _clustered_row(old_differences, old_clusters, None, 0.95, name)

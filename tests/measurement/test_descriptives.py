@@ -96,3 +96,56 @@ def test_describe_responses_rejects_text_variables_and_absent_columns():
         describe_responses(_frame(), variables=["trust"], arm="cluster")
     with pytest.raises(TypeError, match="variables must be a list of column names"):
         describe_responses(_frame(), variables="trust")
+
+
+def _described_cell_by_cell(frame: pd.DataFrame, names: list[str], codes: list[float]):
+    """The former computation: the whole frame grouped by wave and arm, for each variable."""
+    rows = []
+    for name in names:
+        for (wave, arm), part in frame.groupby(["wave", "arm"], sort=True, dropna=False):
+            values = part[name].to_numpy(dtype=float, na_value=np.nan)
+            valid = values[~np.isnan(values) & ~np.isin(values, codes)]
+            rows.append(
+                (name, wave, arm, values.size, valid.size, valid.mean(), valid.std(ddof=1),
+                 np.median(valid), int(np.isin(values, codes).sum()), int(np.isnan(values).sum()))
+            )  # fmt: skip
+    return rows
+
+
+def test_several_variables_are_described_exactly_as_cell_by_cell_on_the_whole_frame() -> None:
+    rng = np.random.default_rng(8)
+    n = 500
+    frame = pd.DataFrame(
+        {
+            "wave": rng.choice(["baseline", "endline", None], n, p=[0.5, 0.45, 0.05]),
+            "arm": rng.choice(["campaign", "comparison"], n),
+            **{
+                f"item_{j}": rng.choice([1.0, 2.0, 3.0, 4.0, 5.0, -88.0, np.nan], n)
+                for j in range(4)
+            },
+            "score": rng.normal(size=n),
+        }
+    )
+    names = ["item_0", "item_1", "item_2", "item_3", "score"]
+    table = describe_responses(
+        frame, variables=names, wave="wave", arm="arm", missing_codes={"dont_know": [-88.0]}
+    )
+    missing = missing_by_reason(
+        frame, variables=names, wave="wave", arm="arm", missing_codes={"dont_know": [-88.0]}
+    )
+    expected = _described_cell_by_cell(frame, names, [-88.0])
+    found = [
+        (row.variable, row.wave, row.arm, row.n_obs, row.n_valid, row.mean, row.std_dev,
+         row.median)
+        for row in table.itertuples(index=False)
+    ]  # fmt: skip
+    assert len(found) == len(expected) == 5 * 6
+    for got, want in zip(found, expected, strict=True):
+        assert got[:5] == want[:5] or (
+            pd.isna(got[1]) and pd.isna(want[1]) and got[2:5] == want[2:5]
+        )
+        assert got[5:] == want[5:8]  # bit-identical statistics
+    dont_know = missing.loc[missing["reason"] == "dont_know", "n_missing"].tolist()
+    blank = missing.loc[missing["reason"] == "blank", "n_missing"].tolist()
+    assert dont_know == [row[8] for row in expected]
+    assert blank == [row[9] for row in expected]

@@ -373,3 +373,24 @@ def test_randomization_inference_rejects_an_assignment_the_rule_would_not_accept
         )
     with pytest.raises(ValueError, match="threshold must be a positive number"):
         BalanceRule(covariates=("size",), threshold=0.0)
+
+
+def test_randomization_draws_are_reported_to_a_progress_callback_block_by_block() -> None:
+    rng = np.random.default_rng(6)
+    frame = pd.DataFrame({"cluster": np.repeat(np.arange(30), 10)})
+    frame["treated"] = (frame["cluster"] % 2).astype(float)
+    frame["outcome"] = rng.normal(size=300)
+    common = dict(
+        outcome="outcome", regressors=["treated"], term="treated", treated="treated",
+        cluster="cluster", permuted={"treated": None},
+    )  # fmt: skip
+    done: list[int] = []
+    randomization_inference(frame, draws=999, seed=1, on_draws_done=done.append, **common)
+    assert sum(done) == 999 and all(count > 0 for count in done)
+    # Exact enumeration (few assignments) reports the requested draws at once.
+    small = frame[frame["cluster"] < 6]
+    enumerated: list[int] = []
+    result = randomization_inference(
+        small, draws=999, seed=1, on_draws_done=enumerated.append, **common
+    )
+    assert result.enumerated and enumerated == [999]

@@ -259,3 +259,62 @@ def test_estimate_study_effects_adds_family_wise_step_down_p_values(estimator: s
     assert (stepdown >= unadjusted - 0.02).all()
     assert (table.loc[["null_a", "null_b"], "p_value_westfall_young"] > 0.05).all()
     assert np.isnan(table.loc["intends", "p_value_romano_wolf"])
+
+
+def _merged_per_outcome(frame: pd.DataFrame, outcome: str, estimator: str) -> pd.DataFrame:
+    """The former model frames: one merge (ANCOVA) or one stack (DiD) per outcome."""
+    baseline = frame.loc[frame["wave"] == "baseline"]
+    follow = frame.loc[frame["wave"] == "endline"]
+    if estimator == "ancova":
+        linked = baseline[["respondent", outcome]].drop_duplicates("respondent")
+        return follow.merge(
+            linked.rename(columns={outcome: f"{outcome}__baseline"}), on="respondent", how="left"
+        )
+    return pd.concat([baseline.assign(post=0.0), follow.assign(post=1.0)], ignore_index=True)
+
+
+@pytest.mark.parametrize("estimator", ["ancova", "did"])
+def test_models_built_from_shared_rows_give_the_fits_of_one_merge_per_outcome(
+    estimator: str,
+) -> None:
+    from measurement.effects import fit_effect_model, specify_ancova, specify_did
+
+    frame = survey(seed=4)
+    # A respondent missing at baseline for one outcome, answers missing at random.
+    frame.loc[frame.sample(frac=0.1, random_state=2).index, "trust"] = np.nan
+    frame["weight"] = np.random.default_rng(3).uniform(0.5, 2.0, len(frame))
+    outcomes = ["trust", "intends"]
+    table = estimate_study_effects(
+        frame, outcomes=outcomes, treated="treated", cluster="cluster", wave="wave",
+        waves=("baseline", "endline"), estimator=estimator, respondent="respondent",
+        stratum="stratum", weight="weight", bootstrap_draws=0, randomization_draws=0,
+    )  # fmt: skip
+    for position, outcome in enumerate(outcomes):
+        merged = _merged_per_outcome(frame, outcome, estimator)
+        common = dict(treated="treated", cluster="cluster", stratum="stratum", weight="weight")
+        model = (
+            specify_ancova(merged, outcome=outcome, baseline=f"{outcome}__baseline", **common)
+            if estimator == "ancova"
+            else specify_did(merged, outcome=outcome, post="post", **common)
+        )
+        cr1 = fit_effect_model(model).term(model.term)
+        cr2 = fit_effect_model(model, vcov="CR2").term(model.term)
+        row = table.iloc[position]
+        # Bit-identical: the same rows in the same order reach the same arithmetic.
+        assert (row["estimate"], row["std_error"], row["p_value"]) == (
+            cr1["estimate"], cr1["std_error"], cr1["p_value"],
+        )  # fmt: skip
+        assert (row["std_error_cr2"], row["df_cr2"], row["p_value_cr2"]) == (
+            cr2["std_error"], cr2["df"], cr2["p_value"],
+        )  # fmt: skip
+
+
+def test_study_effects_report_each_outcomes_bootstrap_and_randomization_draws() -> None:
+    done: list[int] = []
+    estimate_study_effects(
+        survey(), outcomes=["trust", "intends"], treated="treated", cluster="cluster",
+        wave="wave", waves=("baseline", "endline"), respondent="respondent",
+        stratum="stratum", bootstrap_draws=49, randomization_draws=59, seed=1,
+        on_draws_done=done.append,
+    )  # fmt: skip
+    assert sum(done) == 2 * (49 + 59)

@@ -335,3 +335,16 @@ def test_ties_under_enumeration_count_as_exceedances() -> None:
     # The +1 and -1 sign vectors reproduce |t| exactly: at least 2 of the 1024 tie.
     assert result.p_value >= 2 / 1024
     assert round(result.p_value * 1024) % 2 == 0
+
+
+def test_wild_bootstrap_reports_its_draws_to_a_progress_callback_once_made() -> None:
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"cluster": np.repeat(np.arange(20), 10)})
+    frame["treated"] = (frame["cluster"] % 2).astype(float)
+    frame["outcome"] = rng.normal(size=200)
+    done: list[int] = []
+    wild_cluster_bootstrap(
+        frame, outcome="outcome", regressors=["treated"], term="treated", cluster="cluster",
+        draws=199, seed=1, on_draws_done=done.append,
+    )  # fmt: skip
+    assert done == [199]

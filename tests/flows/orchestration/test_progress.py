@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -60,4 +61,34 @@ def test_progress_in_a_flow_run_logs_tenths_and_draws_no_bar_even_on_a_terminal(
     assert logged[-1] == "bootstrap draws: 20 of 20 (100%)"
     assert len(logged) == 10
     # The run's log lines reach the terminal through Prefect's own console handler, if at all.
+    assert "━" not in terminal.getvalue()
+
+
+def test_effect_draws_in_a_flow_run_are_logged_to_the_end_and_draw_no_bar(
+    prefect_harness: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from prefect import flow
+
+    from flows.estimation import estimate_study
+    from flows.ingest import ingest_wave
+    from flows.study import load_study
+    from tests.flows.estimation.survey import SurveySettings, write_survey_study
+
+    study = load_study(
+        write_survey_study(tmp_path / "study", SurveySettings(n_clusters=8, per_cluster=8))
+    )
+    for path in sorted(study.inbox.iterdir()):
+        ingest_wave(study, path)
+    label = "wild bootstrap and randomization draws"
+
+    @flow(name="estimate-progress-check")
+    def estimate_in_a_flow() -> None:
+        estimate_study(study, bootstrap_draws=19, lee_draws=5, seed=2)
+
+    with flow_run_log_on_a_terminal(monkeypatch) as (collected, terminal):
+        estimate_in_a_flow()
+    logged = [message for message in collected.messages if message.startswith(label)]
+    assert logged and logged[-1].endswith("(100%)")
+    done, total = logged[-1].removeprefix(f"{label}: ").split(" (")[0].split(" of ")
+    assert int(done) == int(total) > 0
     assert "━" not in terminal.getvalue()
