@@ -268,6 +268,7 @@ def _stage_wave(
     current: dict[str, object] | None = None
     missing: list[str] = []
     raw_ids: list[pd.Series] = []
+    pseudonyms: list[pd.Series] = []
     row_count = n_answers = 0
     advance: Advance | None = None
     with (
@@ -313,11 +314,11 @@ def _stage_wave(
                         )
                     check_key(connection, study, key)
             missing.extend(name for name in coded.missing_items if name not in missing)
+            interviews = normalized_interviews(coded.frame, key, also=also)
             if "respondent" in coded.frame.columns:
-                raw_ids.append(coded.frame["respondent"])
-            interview_writer.write_table(
-                interviews_table(normalized_interviews(coded.frame, key, also=also))
-            )
+                raw_ids.append(coded.frame["respondent"].reset_index(drop=True))
+                pseudonyms.append(interviews["respondent"])
+            interview_writer.write_table(interviews_table(interviews))
             answers = normalized_answers(coded.frame, study)
             answer_writer.write_table(answers)
             row_count += coded.row_count
@@ -337,6 +338,7 @@ def _stage_wave(
                 file_name=path.name,
                 raw_ids=pd.concat(raw_ids, ignore_index=True),
                 key=key,
+                pseudonyms=pd.concat(pseudonyms, ignore_index=True),
             )
     return _StagedWave(
         wave=first.wave,
