@@ -1,12 +1,14 @@
 """What ingest stores, pinned: the example's warehouse tables hash to the digests the earlier
 write path gave them.
 
-The digests were computed with the write path before the answers were staged with 32-bit row
-numbers and without column statistics (commit c0140f9; the same digests at both chunk sizes), from the example study under a fixed
-pseudonym key. Any change to how a wave is read, coded, pseudonymised, staged or loaded that
-changes one stored value, one row or a row's count changes a digest. Rows are hashed in a
-fixed order, so the order DuckDB keeps them in does not matter; values are hashed as Python
-gives them back (``repr``: a float's exact digits, None for NULL).
+The digests were computed with the write path of commit c0140f9 (before the answers were
+staged with 32-bit row numbers and without column statistics), from the example study under
+a fixed pseudonym key; it gave the same digests at both chunk sizes. Any change to how a wave
+is read, coded, pseudonymised, staged or loaded that changes one stored value, one row or a
+row's count changes a digest. Rows are hashed in a fixed order, so the order DuckDB keeps
+them in does not matter; values are hashed as Python gives them back (``repr``: a float's
+exact digits, None for NULL). The waves table is hashed without its ingestion time and
+archive path.
 """
 
 from __future__ import annotations
