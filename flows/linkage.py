@@ -75,21 +75,25 @@ def check_panel_link(
     file_name: str,
     raw_ids: pd.Series,
     key: bytes,
+    pseudonyms: pd.Series | None = None,
 ) -> None:
     """Refuse a later panel wave whose ids match almost none of the baseline's.
 
     The share of the wave's respondents found at baseline must reach
     ``quality.minimum_panel_link_share``; below it the likely cause is named: ids whose
     leading zeros were lost (or added) when the file went through a spreadsheet, or another id
-    column.
+    column. ``pseudonyms``, when given, holds each raw id's pseudonym under ``key`` (same
+    index): ids given as they are compared are not hashed again.
     """
     baseline = baseline_pseudonyms(connection, study, wave)
+    if baseline is None:
+        return
     ids = raw_ids.dropna().astype(str).str.strip()
     ids = ids[ids != ""].drop_duplicates()
-    if baseline is None or ids.empty:
+    if ids.empty:
         return
     threshold = study.quality.minimum_panel_link_share
-    share = _linked_share(pseudonymise(ids, key), baseline)
+    share = _linked_share(_pseudonyms_of(ids, raw_ids, pseudonyms, key), baseline)
     if share >= threshold:
         return
     cause = _likely_cause(ids, baseline, key, threshold)
@@ -98,6 +102,20 @@ def check_panel_link(
         f"the {study.wave_names[0]!r} wave of this panel study; at least {threshold:.0%} must "
         f"link (quality.minimum_panel_link_share). {cause}"
     )
+
+
+def _pseudonyms_of(
+    ids: pd.Series, raw_ids: pd.Series, known: pd.Series | None, key: bytes
+) -> pd.Series:
+    """The pseudonyms of ``ids`` (a subset of ``raw_ids``' index): taken from ``known`` where
+    the raw id was already the text compared, hashed where stripping changed it."""
+    if known is None:
+        return pseudonymise(ids, key)
+    unchanged = (raw_ids.loc[ids.index].astype(str) == ids).to_numpy(dtype=bool)
+    result = known.loc[ids.index].astype("string")
+    if not unchanged.all():
+        result[~unchanged] = pseudonymise(ids[~unchanged], key)
+    return result
 
 
 def _linked_share(pseudonyms: pd.Series, baseline: set[str]) -> float:
