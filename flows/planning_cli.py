@@ -14,13 +14,6 @@ from rich.table import Table
 
 from flows.errors import StudyFileError
 from flows.study import Study, load_study
-from measurement.errors import DesignError
-from measurement.power import (
-    PlannedDesign,
-    design_power,
-    minimum_detectable_effect,
-    required_size,
-)
 
 console = Console(soft_wrap=True)
 plan_app = typer.Typer(help="Lock the pre-analysis plan and show it.", no_args_is_help=True)
@@ -46,6 +39,16 @@ def design_rows(
     power: float = 0.8,
 ) -> pd.DataFrame:
     """One row per primary outcome: its assumptions, the MDE and the power at its SESOI."""
+    # Imported here: `measurement` loads statsmodels and pingouin (over a second), and every
+    # `trustshift` command imports this module to register the planning commands.
+    from measurement.errors import DesignError
+    from measurement.power import (
+        PlannedDesign,
+        design_power,
+        minimum_detectable_effect,
+        required_size,
+    )
+
     rows = []
     for outcome in study.outcomes.primary:
         planned = PlannedDesign(
@@ -348,6 +351,7 @@ def assign_command(
     """Randomly assign the clusters (within strata) and write the study's arm column."""
     from flows.assignment_record import write_assignment_record
     from measurement.assignment import assign_units
+    from measurement.errors import DesignError
     from measurement.rerandomization import BalanceRule
 
     study = load_study(study_file)

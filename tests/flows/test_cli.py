@@ -203,3 +203,24 @@ def test_validate_with_nothing_stored_says_so_in_one_plain_sentence(
     text = " ".join(result.output.split())
     assert "No stored wave to validate in study" in text
     assert "wave  to" not in result.output
+
+
+def test_the_command_line_starts_without_loading_the_statistics() -> None:
+    # Every `trustshift` command imports flows.cli: statsmodels and pingouin (through
+    # `measurement`) and Great Expectations cost seconds and are loaded by the commands
+    # that use them.
+    import subprocess
+    import sys
+
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, flows.cli; print(sorted({m.split('.')[0] for m in sys.modules} & "
+            "{'measurement', 'statsmodels', 'pingouin', 'great_expectations', 'prefect'}))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert loaded.stdout.strip() == "[]"
