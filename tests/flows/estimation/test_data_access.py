@@ -16,6 +16,7 @@ from flows import api
 from flows.estimation import RESULT_TABLES, estimate_study, read_result
 from flows.ingest import ingest_wave
 from flows.report import build_report
+from flows.stored_wave import RowFilter
 from flows.study import Study, load_study
 from flows.warehouse import INTERVIEW_COLUMNS, connect, warehouse_path
 from tests.flows.estimation.survey import SurveySettings, write_survey_study
@@ -29,12 +30,16 @@ def pandas_responses(
     coded: bool = False,
     waves: Sequence[str] | None = None,
     items: Sequence[str] | None = None,
+    keep: RowFilter | None = None,
     connection: duckdb.DuckDBPyConnection | None = None,
 ) -> pd.DataFrame:
-    """The reference: the long answers fetched whole and pivoted by pandas (the earlier path)."""
+    """The reference: the long answers fetched whole and pivoted by pandas (the earlier path),
+    then the rows ``keep`` selects."""
     if connection is None:
         with connect(warehouse_path(study), read_only=True) as opened:
-            return pandas_responses(study, coded=coded, waves=waves, items=items, connection=opened)
+            return pandas_responses(
+                study, coded=coded, waves=waves, items=items, keep=keep, connection=opened
+            )
     value_column = "answered_code" if coded else "value"
     chosen = list(study.wave_names if waves is None else waves)
     marks = ", ".join("?" for _ in chosen)
@@ -62,7 +67,17 @@ def pandas_responses(
     wide = wide[item_order].reset_index()
     wide.columns.name = None
     merged = interviews.merge(wide, on=["wave", "row_number"], how="left", validate="one_to_one")
-    return merged.drop(columns="wave_order").reset_index(drop=True)
+    merged = merged.drop(columns="wave_order").reset_index(drop=True)
+    if keep is None or merged.empty:
+        return merged
+    roles = ["wave", *INTERVIEW_COLUMNS]
+    kept = np.concatenate(
+        [
+            np.asarray(keep(part[roles].reset_index(drop=True)), dtype=bool)
+            for _, part in merged.groupby("wave", sort=False)
+        ]
+    )
+    return merged[kept].reset_index(drop=True)
 
 
 def ingested(root: Path) -> Study:
