@@ -67,6 +67,7 @@ def responses(
     waves: Sequence[str] | None = None,
     items: Sequence[str] | None = None,
     keep: RowFilter | None = None,
+    role_columns: Sequence[str] | None = None,
     connection: WarehouseConnection | None = None,
 ) -> pd.DataFrame:
     """The respondent-by-wave frame of the stored waves: role columns, then one column per item.
@@ -75,17 +76,32 @@ def responses(
     the codes as answered are returned (special codes in place), as validation needs them.
     ``waves`` limits the frame to those waves (default: every stored wave), ``items`` to those
     item columns (default: every stored item), ``keep`` to the rows it selects of each wave
-    (given the wave's role columns; default: every row). Each wave is read block by block
+    (given the wave's role columns; default: every row), ``role_columns`` the role columns
+    besides ``wave`` and ``row_number`` (default: all). Each wave is read block by block
     into the frame's columns (``flows.stored_wave``), so the long answers never reach pandas;
     items come in the instrument's order. ``connection`` reuses an open warehouse connection.
     """
     if connection is None:
         with connect(warehouse_path(study), read_only=True) as opened:
             return responses(
-                study, coded=coded, waves=waves, items=items, keep=keep, connection=opened
+                study,
+                coded=coded,
+                waves=waves,
+                items=items,
+                keep=keep,
+                role_columns=role_columns,
+                connection=opened,
             )
     chosen = set(study.wave_names if waves is None else waves)
     ordered = [wave for wave in study.wave_names if wave in chosen]
     if not ordered:
         return pd.DataFrame(columns=["wave", *INTERVIEW_COLUMNS])
-    return read_stored_waves(connection, study, ordered, coded=coded, items=items, keep=keep)
+    return read_stored_waves(
+        connection,
+        study,
+        ordered,
+        coded=coded,
+        items=items,
+        keep=keep,
+        role_columns=role_columns,
+    )

@@ -52,6 +52,7 @@ def read_stored_wave(
     coded: bool = False,
     items: Sequence[str] | None = None,
     keep: RowFilter | None = None,
+    role_columns: Sequence[str] | None = None,
     block_rows: int = BLOCK_ROWS,
 ) -> pd.DataFrame:
     """The stored (current) version of ``wave``: ``wave``, the role columns, then one float
@@ -59,11 +60,20 @@ def read_stored_wave(
 
     Values are analysis values (missing codes are NaN) unless ``coded``, which gives the
     codes as answered (special codes in place). ``items`` limits the item columns (default:
-    every item the wave holds), ``keep`` the rows (default: every stored row). The same
-    frame as ``flows.api.responses(study, waves=[wave])``.
+    every item the wave holds), ``keep`` the rows (default: every stored row),
+    ``role_columns`` the role columns besides ``wave`` and ``row_number`` (default: all of
+    them; ``keep`` sees them and ``consent``). The same frame as
+    ``flows.api.responses(study, waves=[wave])``.
     """
     return read_stored_waves(
-        connection, study, [wave], coded=coded, items=items, keep=keep, block_rows=block_rows
+        connection,
+        study,
+        [wave],
+        coded=coded,
+        items=items,
+        keep=keep,
+        role_columns=role_columns,
+        block_rows=block_rows,
     )
 
 
@@ -75,6 +85,7 @@ def read_stored_waves(
     coded: bool = False,
     items: Sequence[str] | None = None,
     keep: RowFilter | None = None,
+    role_columns: Sequence[str] | None = None,
     block_rows: int = BLOCK_ROWS,
 ) -> pd.DataFrame:
     """The stored versions of ``waves`` one below the other (as :func:`read_stored_wave`
@@ -87,7 +98,12 @@ def read_stored_waves(
     read = [
         found
         for wave in waves
-        if (found := _wave_rows(connection, study, wave, items=items, keep=keep)) is not None
+        if (
+            found := _wave_rows(
+                connection, study, wave, items=items, keep=keep, role_columns=role_columns
+            )
+        )
+        is not None
     ]
     if not read:
         return _stored_roles(connection, study, waves[0] if waves else "", None)
@@ -110,11 +126,15 @@ def read_stored_waves(
 
 
 def _stored_roles(
-    connection: WarehouseConnection, study: Study, wave: str, version: int | None
+    connection: WarehouseConnection,
+    study: Study,
+    wave: str,
+    version: int | None,
+    columns: Sequence[str] = INTERVIEW_COLUMNS,
 ) -> pd.DataFrame:
     return connection.execute(
         "SELECT wave, "
-        + ", ".join(INTERVIEW_COLUMNS)
+        + ", ".join(columns)
         + " FROM interviews WHERE study_id = ? AND wave = ? AND version = ? ORDER BY row_number",
         [study.id, wave, -1 if version is None else version],
     ).fetch_df()
@@ -127,19 +147,25 @@ def _wave_rows(
     *,
     items: Sequence[str] | None,
     keep: RowFilter | None,
+    role_columns: Sequence[str] | None = None,
 ) -> _WaveRows | None:
     """The rows ``keep`` selects of the stored version of ``wave`` and the items it holds;
     None when no version is stored or it has no row."""
     version = _stored_version(connection, study, wave)
     if version is None:
         return None
-    roles = _stored_roles(connection, study, wave, version)
+    # ``keep`` may test consent; the other role columns not chosen are never fetched.
+    chosen = INTERVIEW_COLUMNS if role_columns is None else {"row_number", *role_columns}
+    fetched = [c for c in INTERVIEW_COLUMNS if c in chosen or c == "consent"]
+    roles = _stored_roles(connection, study, wave, version, fetched)
     if roles.empty:
         return None
     if keep is not None:
         kept = np.asarray(keep(roles), dtype=bool)
         if not kept.all():
             roles = roles[kept].reset_index(drop=True)
+    if role_columns is not None and "consent" not in chosen:
+        roles = roles.drop(columns="consent")
     names = _held_items(connection, study, wave, version, items)
     return _WaveRows(wave=wave, version=version, roles=roles, names=names)
 

@@ -179,6 +179,7 @@ def analysable_responses(
     coded: pd.DataFrame | None = None,
     items: Sequence[str] | None = None,
     waves: Sequence[str] | None = None,
+    role_columns: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """The respondent-by-wave frame of the stored waves, analysis values (codes as NaN).
 
@@ -186,17 +187,31 @@ def analysable_responses(
     answered (scored wrong): their codes come from the coded frame (``coded``, the stored
     waves as answered, when the caller has read it already). Items the study lists in
     ``outcomes.not_applicable_as_zero`` count "not applicable" (skipped) as 0. Rows without
-    consent are left out. ``items`` limits the item columns, ``waves`` the waves (default:
-    all). Rows left out are never read into memory. ``connection`` reuses an open warehouse
+    consent are left out. ``items`` limits the item columns, ``waves`` the waves,
+    ``role_columns`` the role columns besides ``wave`` and ``row_number`` (default: all).
+    Rows left out are never read into memory. ``connection`` reuses an open warehouse
     connection.
     """
     if connection is None:
         with connect(warehouse_path(study), read_only=True) as opened:
             return analysable_responses(
-                study, keys, connection=opened, coded=coded, items=items, waves=waves
+                study,
+                keys,
+                connection=opened,
+                coded=coded,
+                items=items,
+                waves=waves,
+                role_columns=role_columns,
             )
     rows = _AnalysableRows(keys)
-    values = api.responses(study, waves=waves, items=items, keep=rows.keep, connection=connection)
+    values = api.responses(
+        study,
+        waves=waves,
+        items=items,
+        keep=rows.keep,
+        role_columns=role_columns,
+        connection=connection,
+    )
     if not rows.keyed:
         raise EstimationError(
             f"estimate_study: the warehouse {warehouse_path(study)} holds no stored wave of "
@@ -209,17 +224,7 @@ def analysable_responses(
     if quiz or skipped:
         needed = [*quiz, *skipped]
         if coded is None:
-            # The same rows in the same order as the values: aligned by position.
-            answered = api.responses(
-                study,
-                coded=True,
-                waves=waves,
-                items=needed,
-                keep=rows.keep,
-                connection=connection,
-            )
-            _check_aligned(values, answered)
-            answered = answered[needed].set_axis(values.index)
+            answered = _codes_of(study, values, needed, rows, waves, connection)
         else:
             answered = coded[["wave", "row_number", *needed]].set_index(["wave", "row_number"])
             answered = answered.reindex(pd.MultiIndex.from_frame(values[["wave", "row_number"]]))
@@ -265,15 +270,44 @@ class _AnalysableRows:
         return kept
 
 
-def _check_aligned(values: pd.DataFrame, answered: pd.DataFrame) -> None:
-    same = len(values) == len(answered) and all(
-        np.array_equal(values[key].to_numpy(), answered[key].to_numpy())
-        for key in ("wave", "row_number")
-    )
-    if not same:
+def _codes_of(
+    study: Study,
+    values: pd.DataFrame,
+    items: list[str],
+    rows: _AnalysableRows,
+    waves: Sequence[str] | None,
+    connection: WarehouseConnection,
+) -> pd.DataFrame:
+    """The codes as answered of ``items`` for the rows of ``values`` (same index), read one
+    wave at a time without role columns: the same rows in the same order as the values, so
+    aligned by position."""
+    codes = {name: np.full(len(values), np.nan) for name in items}
+    wave_of_row = values["wave"].to_numpy()
+    row_numbers = values["row_number"].to_numpy()
+    chosen = study.wave_names if waves is None else [w for w in study.wave_names if w in waves]
+    for wave in chosen:
+        positions = np.flatnonzero(wave_of_row == wave)
+        part = api.responses(
+            study,
+            coded=True,
+            waves=[wave],
+            items=items,
+            keep=rows.keep,
+            role_columns=(),
+            connection=connection,
+        )
+        _check_aligned(row_numbers[positions], part["row_number"].to_numpy())
+        for name in items:
+            if name in part.columns:
+                codes[name][positions] = part[name].to_numpy(dtype=np.float64, na_value=np.nan)
+    return pd.DataFrame(codes, index=values.index, copy=False)
+
+
+def _check_aligned(expected: np.ndarray, found: np.ndarray) -> None:
+    if not np.array_equal(expected, found):
         raise EstimationError(
             "analysable_responses: the coded answers and the values were read for different "
-            f"rows ({len(answered)} and {len(values)}); the warehouse changed while it was "
+            f"rows ({len(found)} and {len(expected)}); the warehouse changed while it was "
             "read. Run the estimation again."
         )
 

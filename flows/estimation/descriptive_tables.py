@@ -25,7 +25,8 @@ INTENDING_FROM = 4.0
 
 def sample_sizes(data: AnalysisData) -> pd.DataFrame:
     """Respondents, clusters and strata per wave and arm."""
-    frame = data.responses
+    # The columns counted only: each wave and cell below is a copy of the frame it is cut from.
+    frame = data.responses[["wave", "wave_order", "arm", "cluster", "stratum"]]
     rows = []
     for (wave, order), rows_of_wave in frame.groupby(["wave", "wave_order"], sort=True):
         cells = [
@@ -52,12 +53,10 @@ def describe_cells(frame: pd.DataFrame, variables: Sequence[str]) -> pd.DataFram
 
     Columns: variable, wave, wave_order, arm, n_obs (usable answers), mean, std_dev, median.
     """
-    # Only the columns described: each cell of the grouping copies the frame it is given.
-    frame = frame[list(dict.fromkeys(["wave", "wave_order", "arm", *variables]))]
-    parts = [describe_responses(frame, variables=list(variables), wave="wave")]
+    parts = [_describe_each(frame, list(variables), arm=None)]
     parts[0]["arm"] = EVERYONE
     if (frame["arm"] != EVERYONE).any():
-        by_arm = describe_responses(frame, variables=list(variables), wave="wave", arm="arm")
+        by_arm = _describe_each(frame, list(variables), arm="arm")
         parts.insert(0, by_arm[by_arm["arm"].isin([CAMPAIGN, COMPARISON])])
     described = pd.concat(parts, ignore_index=True)
     order = frame.drop_duplicates("wave").set_index("wave")["wave_order"]
@@ -243,8 +242,11 @@ def reliability(study: Study, data: AnalysisData, messages: list[tuple[str, str]
     for construct, members in constructs.items():
         try:
             with record_caveats("reliability", messages):
+                # The construct's items only: each wave's part is a copy of the frame given.
                 table = construct_reliability(
-                    data.responses, constructs={construct: members}, wave="wave"
+                    data.responses[["wave", *members]],
+                    constructs={construct: members},
+                    wave="wave",
                 )
         except DesignError as error:
             messages.append(("reliability", str(error)))
@@ -318,11 +320,7 @@ def descriptives(study: Study, data: AnalysisData) -> pd.DataFrame:
         dict.fromkeys([*_numeric_items(study, frame.columns), *_outcome_columns(study, data)])
     )
     arm = _arm_column(frame)
-    # Only the columns described: each cell of the grouping copies the frame it is given.
-    keys = ["wave", *([arm] if arm else [])]
-    described = describe_responses(
-        frame[[*keys, *variables]], variables=variables, wave="wave", arm=arm
-    )
+    described = _describe_each(frame, variables, arm=arm)
     if arm is None:
         described["arm"] = EVERYONE
     return described
@@ -358,12 +356,21 @@ def missing_answers(
         all_items = [
             stored for item in instrument.items for stored in item.stored_names() if stored in part
         ]
-        table = missing_by_reason(
-            part,
-            variables=all_items,
-            wave="wave",
-            arm=arm,
-            missing_codes=study.special_codes(),
+        # One item at a time, as missing_by_reason counts them: each wave and arm cell it
+        # cuts is then a copy of one item, not of the wave's every item.
+        keys = ["wave", *([arm] if arm else [])]
+        table = pd.concat(
+            [
+                missing_by_reason(
+                    part[[*keys, name]],
+                    variables=[name],
+                    wave="wave",
+                    arm=arm,
+                    missing_codes=study.special_codes(),
+                )
+                for name in all_items
+            ],
+            ignore_index=True,
         )
         del part
         parts.append(table)
@@ -371,6 +378,21 @@ def missing_answers(
     if arm is None:
         missing["arm"] = EVERYONE
     return missing
+
+
+def _describe_each(frame: pd.DataFrame, variables: list[str], *, arm: str | None) -> pd.DataFrame:
+    """``describe_responses`` of ``variables`` per wave (and ``arm``), one variable at a time:
+    the same rows as one call (it describes variable by variable), but each wave and arm cell
+    it cuts is a copy of one variable, not of every column (a copy of the whole frame at
+    three waves of 1,000,000)."""
+    keys = ["wave", *([arm] if arm else [])]
+    parts = [
+        describe_responses(frame[[*keys, name]], variables=[name], wave="wave", arm=arm)
+        for name in variables
+    ]
+    if not parts:
+        return describe_responses(frame[keys], variables=[], wave="wave", arm=arm)
+    return pd.concat(parts, ignore_index=True)
 
 
 def _with_analysed_arm(part: pd.DataFrame, analysed: pd.DataFrame) -> pd.DataFrame:
