@@ -415,10 +415,12 @@ def analysis_data(study: Study, responses: pd.DataFrame) -> AnalysisData:
     scores: dict[str, pd.Series] = {}
     recoded_columns: dict[str, np.ndarray] = {}
     construct_items: dict[str, list[str]] = {}
-    for construct, members in by_construct.items():
-        recoded = recode_items(frame, items=members, wrong_codes=dont_know)
-        scores[construct] = score_constructs(frame, items=members, wrong_codes=dont_know)[construct]
-        for spec_item in members:
+    for construct, construct_specs in by_construct.items():
+        recoded = recode_items(frame, items=construct_specs, wrong_codes=dont_know)
+        scores[construct] = score_constructs(frame, items=construct_specs, wrong_codes=dont_know)[
+            construct
+        ]
+        for spec_item in construct_specs:
             values = recoded[spec_item.name].to_numpy()
             raw = frame[spec_item.name].to_numpy(dtype=np.float64, na_value=np.nan)
             # Most items recode to themselves (positive, no key): the column read is their

@@ -61,7 +61,7 @@ from flows.locking import study_lock
 from flows.orchestration.records import record_run_end, record_run_start
 from flows.progress import Advance, stage_progress
 from flows.software import software_versions
-from flows.stored_wave import stored_items
+from flows.stored_wave import RowFilter, stored_items
 from flows.study import Study, load_study
 from flows.warehouse import WarehouseConnection, WarehouseLocation, connect, warehouse_path
 
@@ -369,9 +369,18 @@ def _coded_waves(
             study,
             coded=True,
             waves=[wave],
-            keep=lambda roles, rows=rows: np.isin(roles["row_number"].to_numpy(), rows),
+            keep=_rows_numbered(rows),
             connection=connection,
         )
+
+
+def _rows_numbered(rows: np.ndarray) -> RowFilter:
+    """The rows of a wave whose row numbers are in ``rows``."""
+
+    def keep(roles: pd.DataFrame) -> np.ndarray:
+        return np.isin(roles["row_number"].to_numpy(), rows)
+
+    return keep
 
 
 def _record_failure(
