@@ -12,11 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from flows.reading import code_wave, read_raw
-from flows.stored_wave import item_columns_in_order, read_stored_wave
+from flows.stored_wave import RowFilter, read_stored_waves
 from flows.study import Study, load_study
 from flows.warehouse import INTERVIEW_COLUMNS, WarehouseConnection, connect, warehouse_path
 from flows.warehouse import query as query_file
@@ -67,6 +66,8 @@ def responses(
     coded: bool = False,
     waves: Sequence[str] | None = None,
     items: Sequence[str] | None = None,
+    keep: RowFilter | None = None,
+    role_columns: Sequence[str] | None = None,
     connection: WarehouseConnection | None = None,
 ) -> pd.DataFrame:
     """The respondent-by-wave frame of the stored waves: role columns, then one column per item.
@@ -74,48 +75,33 @@ def responses(
     Values are analysis values (missing codes are NaN) unless ``coded`` is true, in which case
     the codes as answered are returned (special codes in place), as validation needs them.
     ``waves`` limits the frame to those waves (default: every stored wave), ``items`` to those
-    item columns (default: every stored item). Each wave is read block by block into a float
-    matrix (``flows.stored_wave``), so the long answers never reach pandas; items come in the
-    instrument's order. ``connection`` reuses an open warehouse connection.
+    item columns (default: every stored item), ``keep`` to the rows it selects of each wave
+    (given the wave's role columns; default: every row), ``role_columns`` the role columns
+    besides ``wave`` and ``row_number`` (default: all). Each wave is read block by block
+    into the frame's columns (``flows.stored_wave``), so the long answers never reach pandas;
+    items come in the instrument's order. ``connection`` reuses an open warehouse connection.
     """
     if connection is None:
         with connect(warehouse_path(study), read_only=True) as opened:
-            return responses(study, coded=coded, waves=waves, items=items, connection=opened)
-    chosen = set(study.wave_names if waves is None else waves)
-    frames = [
-        read_stored_wave(connection, study, wave, coded=coded, items=items)
-        for wave in study.wave_names
-        if wave in chosen
-    ]
-    roles = ["wave", *INTERVIEW_COLUMNS]
-    if not frames:
-        return pd.DataFrame(columns=roles)
-    return _stacked(frames, roles, item_columns_in_order(study, [c for f in frames for c in f]))
-
-
-def _stacked(frames: list[pd.DataFrame], roles: list[str], items: list[str]) -> pd.DataFrame:
-    """The waves' frames one below the other (``pd.concat``), role columns then ``items``.
-
-    The items are copied wave by wave into one matrix and each wave's frame is let go once
-    copied, so memory holds the result and one wave, not every wave twice.
-    """
-    # Roles and items by position, so that a frame can be dropped from the list once copied.
-    role_parts = [frame[roles] for frame in frames]
-    sizes = [len(frame) for frame in frames]
-    matrix = np.empty((sum(sizes), len(items)))
-    start = 0
-    for position, size in enumerate(sizes):
-        frame = frames[position]
-        for column, name in enumerate(items):
-            matrix[start : start + size, column] = (
-                frame[name].to_numpy(dtype=np.float64, na_value=np.nan)
-                if name in frame.columns
-                else np.nan
+            return responses(
+                study,
+                coded=coded,
+                waves=waves,
+                items=items,
+                keep=keep,
+                role_columns=role_columns,
+                connection=opened,
             )
-        start += size
-        frames[position] = pd.DataFrame()
-        del frame
-    stacked_roles = pd.concat(role_parts, ignore_index=True)
-    del role_parts
-    items_frame = pd.DataFrame(matrix, columns=items, copy=False)
-    return pd.concat([stacked_roles, items_frame], axis=1)
+    chosen = set(study.wave_names if waves is None else waves)
+    ordered = [wave for wave in study.wave_names if wave in chosen]
+    if not ordered:
+        return pd.DataFrame(columns=["wave", *INTERVIEW_COLUMNS])
+    return read_stored_waves(
+        connection,
+        study,
+        ordered,
+        coded=coded,
+        items=items,
+        keep=keep,
+        role_columns=role_columns,
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -20,6 +20,8 @@ from measurement.errors import DesignError
 from measurement.indices import INDEX_COMPONENT_COLUMNS, ReferenceGroup, summary_index
 
 INDEX_PREFIX = "index_"
+# The column of an item recoded to a value different from its answer (reverse-coded, quiz).
+RECODED_PREFIX = "recoded__"
 COPY_ON_WRITE = int(pd.__version__.split(".")[0]) >= 3
 SCORED_SCALES = frozenset({"likert", "percentage", "binary", "count", "money", "select_multiple"})
 COMPARISON, CAMPAIGN, EVERYONE = "comparison", "campaign", "everyone"
@@ -80,8 +82,11 @@ class AnalysisData:
 
     ``responses`` holds the role columns (``respondent``, ``cluster``, ``stratum``, ``weight``,
     ``treated``), ``wave`` with ``wave_order`` and ``post``, ``arm`` (campaign, comparison or
-    everyone), the recoded item columns and one column per outcome (construct scores and
-    ``index_<family>`` indices).
+    everyone), the item columns, ``recoded__<item>`` for each scored item whose recoded value
+    differs from its answer (reverse-coded and quiz items), and one column per outcome
+    (construct scores and ``index_<family>`` indices). ``construct_items`` names each
+    construct's recoded item columns (the item's own column where recoding leaves it as it
+    is); it is empty once :func:`without_unused_items` has dropped the items.
     """
 
     responses: pd.DataFrame
@@ -172,6 +177,9 @@ def analysable_responses(
     *,
     connection: WarehouseConnection | None = None,
     coded: pd.DataFrame | None = None,
+    items: Sequence[str] | None = None,
+    waves: Sequence[str] | None = None,
+    role_columns: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """The respondent-by-wave frame of the stored waves, analysis values (codes as NaN).
 
@@ -179,29 +187,36 @@ def analysable_responses(
     answered (scored wrong): their codes come from the coded frame (``coded``, the stored
     waves as answered, when the caller has read it already). Items the study lists in
     ``outcomes.not_applicable_as_zero`` count "not applicable" (skipped) as 0. Rows without
-    consent are left out. ``connection`` reuses an open warehouse connection.
+    consent are left out. ``items`` limits the item columns, ``waves`` the waves,
+    ``role_columns`` the role columns besides ``wave`` and ``row_number`` (default: all).
+    Rows left out are never read into memory. ``connection`` reuses an open warehouse
+    connection.
     """
     if connection is None:
         with connect(warehouse_path(study), read_only=True) as opened:
-            return analysable_responses(study, keys, connection=opened, coded=coded)
-    values = api.responses(study, connection=connection)
-    # One boolean mask and one filter (kept rows, consent), not a merge and a second copy of
-    # the whole frame: the frame is most of the estimation's memory.
-    keep = np.ones(len(values), dtype=bool)
-    if keys is not None:
-        keep = pd.MultiIndex.from_frame(values[["wave", "row_number"]]).isin(
-            pd.MultiIndex.from_frame(keys[["wave", "row_number"]])
-        )
-    if not keep.any():
+            return analysable_responses(
+                study,
+                keys,
+                connection=opened,
+                coded=coded,
+                items=items,
+                waves=waves,
+                role_columns=role_columns,
+            )
+    rows = _AnalysableRows(keys)
+    values = api.responses(
+        study,
+        waves=waves,
+        items=items,
+        keep=rows.keep,
+        role_columns=role_columns,
+        connection=connection,
+    )
+    if not rows.keyed:
         raise EstimationError(
             f"estimate_study: the warehouse {warehouse_path(study)} holds no stored wave of "
             f"study {study.id!r}. Ingest the waves first (`trustshift ingest {study.path}`)."
         )
-    if "consent" in values.columns:
-        consent = pd.to_numeric(values["consent"], errors="coerce")
-        keep &= (consent.isna() | (consent == 1)).to_numpy()
-    if not keep.all():
-        values = values[keep]
     instrument = study.resolved_instrument()
     quiz = [item.name for item in instrument.items if item.correct_answer is not None]
     quiz = [name for name in quiz if name in values.columns]
@@ -209,10 +224,11 @@ def analysable_responses(
     if quiz or skipped:
         needed = [*quiz, *skipped]
         if coded is None:
-            coded = api.responses(study, coded=True, items=needed, connection=connection)
-        answered = coded[["wave", "row_number", *needed]].set_index(["wave", "row_number"])
-        answered = answered.reindex(pd.MultiIndex.from_frame(values[["wave", "row_number"]]))
-        answered.index = values.index
+            answered = _codes_of(study, values, needed, rows, waves, connection)
+        else:
+            answered = coded[["wave", "row_number", *needed]].set_index(["wave", "row_number"])
+            answered = answered.reindex(pd.MultiIndex.from_frame(values[["wave", "row_number"]]))
+            answered.index = values.index
         dont_know = study.special_codes().get("dont_know", [])
         for name in quiz:
             said_dont_know = answered[name].isin(dont_know)
@@ -222,6 +238,78 @@ def analysable_responses(
         for name in skipped:
             values.loc[answered[name].isin(not_applicable), name] = 0.0
     return values.reset_index(drop=True)
+
+
+class _AnalysableRows:
+    """Which stored rows of a wave analysis may use: in the analysable keys (when given) and
+    with consent (or no consent recorded). Counts the keyed rows it saw, so that a study with
+    none is told apart from one whose rows all lack consent."""
+
+    def __init__(self, keys: pd.DataFrame | None) -> None:
+        self.keyed = 0
+        self._rows: dict[str, np.ndarray] | None = (
+            None
+            if keys is None
+            else {
+                str(wave): part.to_numpy(dtype=np.int64)
+                for wave, part in keys.groupby("wave", sort=False)["row_number"]
+            }
+        )
+
+    def keep(self, roles: pd.DataFrame) -> np.ndarray:
+        if self._rows is None:
+            kept = np.ones(len(roles), dtype=bool)
+        else:
+            wave = str(roles["wave"].iat[0])
+            listed = self._rows.get(wave, np.empty(0, dtype=np.int64))
+            kept = np.isin(roles["row_number"].to_numpy(dtype=np.int64), listed)
+        self.keyed += int(kept.sum())
+        if "consent" in roles.columns:
+            consent = pd.to_numeric(roles["consent"], errors="coerce")
+            kept &= (consent.isna() | (consent == 1)).to_numpy()
+        return kept
+
+
+def _codes_of(
+    study: Study,
+    values: pd.DataFrame,
+    items: list[str],
+    rows: _AnalysableRows,
+    waves: Sequence[str] | None,
+    connection: WarehouseConnection,
+) -> pd.DataFrame:
+    """The codes as answered of ``items`` for the rows of ``values`` (same index), read one
+    wave at a time without role columns: the same rows in the same order as the values, so
+    aligned by position."""
+    codes = {name: np.full(len(values), np.nan) for name in items}
+    wave_of_row = values["wave"].to_numpy()
+    row_numbers = values["row_number"].to_numpy()
+    chosen = study.wave_names if waves is None else [w for w in study.wave_names if w in waves]
+    for wave in chosen:
+        positions = np.flatnonzero(wave_of_row == wave)
+        part = api.responses(
+            study,
+            coded=True,
+            waves=[wave],
+            items=items,
+            keep=rows.keep,
+            role_columns=(),
+            connection=connection,
+        )
+        _check_aligned(row_numbers[positions], part["row_number"].to_numpy())
+        for name in items:
+            if name in part.columns:
+                codes[name][positions] = part[name].to_numpy(dtype=np.float64, na_value=np.nan)
+    return pd.DataFrame(codes, index=values.index, copy=False)
+
+
+def _check_aligned(expected: np.ndarray, found: np.ndarray) -> None:
+    if not np.array_equal(expected, found):
+        raise EstimationError(
+            "analysable_responses: the coded answers and the values were read for different "
+            f"rows ({len(found)} and {len(expected)}); the warehouse changed while it was "
+            "read. Run the estimation again."
+        )
 
 
 def _outcome_specs(study: Study, available: set[str]) -> list[OutcomeSpec]:
@@ -319,20 +407,42 @@ def analysis_data(study: Study, responses: pd.DataFrame) -> AnalysisData:
     ]
     specs = _item_specs(instrument, scored_items)
     dont_know = study.special_codes().get("dont_know", [])
-    recoded = recode_items(frame, items=specs, wrong_codes=dont_know)
-    scores = score_constructs(frame, items=specs, wrong_codes=dont_know)
-    available = set(frame.columns) | set(scores.columns)
+    # One construct at a time (a score depends on its own items only), so that only one
+    # construct's recoded items are held beside the frame at once.
+    by_construct: dict[str, list[ItemSpec]] = {}
+    for spec_item in specs:
+        by_construct.setdefault(spec_item.construct, []).append(spec_item)
+    scores: dict[str, pd.Series] = {}
+    recoded_columns: dict[str, np.ndarray] = {}
+    construct_items: dict[str, list[str]] = {}
+    for construct, construct_specs in by_construct.items():
+        recoded = recode_items(frame, items=construct_specs, wrong_codes=dont_know)
+        scores[construct] = score_constructs(frame, items=construct_specs, wrong_codes=dont_know)[
+            construct
+        ]
+        for spec_item in construct_specs:
+            values = recoded[spec_item.name].to_numpy()
+            raw = frame[spec_item.name].to_numpy(dtype=np.float64, na_value=np.nan)
+            # Most items recode to themselves (positive, no key): the column read is their
+            # recoded column, not a second copy of it.
+            if np.array_equal(values, raw, equal_nan=True):
+                construct_items.setdefault(construct, []).append(spec_item.name)
+            else:
+                recoded_columns[f"{RECODED_PREFIX}{spec_item.name}"] = values
+                construct_items.setdefault(construct, []).append(
+                    f"{RECODED_PREFIX}{spec_item.name}"
+                )
+        del recoded
+    available = set(frame.columns) | set(scores)
     outcomes = _outcome_specs(study, available)
     for spec in outcomes:
         if spec.kind == "construct":
             frame[spec.name] = scores[spec.name]
         else:
             frame[spec.name] = pd.to_numeric(frame[spec.name], errors="coerce").astype("float64")
-    recoded_names = {name: f"recoded__{name}" for name in recoded.columns}
-    frame = pd.concat([frame, recoded.rename(columns=recoded_names)], axis=1)
-    construct_items: dict[str, list[str]] = {}
-    for spec_item in specs:
-        construct_items.setdefault(spec_item.construct, []).append(recoded_names[spec_item.name])
+    del scores
+    frame = pd.concat([frame, pd.DataFrame(recoded_columns, index=frame.index, copy=False)], axis=1)
+    del recoded_columns
 
     families: dict[str, list[str]] = {}
     components: list[pd.DataFrame] = []
@@ -400,3 +510,78 @@ def analysis_data(study: Study, responses: pd.DataFrame) -> AnalysisData:
         later_waves=tuple(wave for wave in present_waves if wave != baseline_wave),
         messages=tuple(messages),
     )
+
+
+def items_read(study: Study) -> list[str]:
+    """The item columns the estimation reads into its frame, in the instrument's order: the
+    scored items, the numeric and select-multiple items (the descriptives table describes
+    each), and every item a result table names (:func:`items_used_after_scoring`,
+    :func:`items_used_by_descriptive_tables`). Text answers are never read."""
+    instrument = study.resolved_instrument()
+    used = items_used_after_scoring(study) | items_used_by_descriptive_tables(study)
+    return [
+        stored
+        for item in instrument.items
+        for stored in item.stored_names()
+        if _scorable(item) or item.is_numeric or item.scale == "select_multiple" or stored in used
+    ]
+
+
+def items_used_by_descriptive_tables(study: Study) -> set[str]:
+    """Items the trust, intention-cascade and risk-belief tables read (by domain and scale in
+    the instrument), which are computed before :func:`without_unused_items`."""
+    instrument = study.resolved_instrument()
+    domains = {construct.name: construct.domain for construct in instrument.constructs}
+    used: set[str] = set()
+    for item in instrument.items:
+        domain = domains.get(item.construct_name)
+        if domain == "trust" and item.scale == "likert":
+            used.add(item.name)
+        if domain == "intention" and item.scale in ("binary", "likert", "select_multiple"):
+            used.update(item.stored_names())
+        if item.true_value is not None and item.scale == "percentage":
+            used.add(item.name)
+    used.update(study.analysis.trust_gap)
+    return used
+
+
+def items_used_after_scoring(study: Study) -> set[str]:
+    """Items the inference tables read from the analysis frame: outcomes that are items,
+    the declared balance and propensity covariates, the exposure item, heterogeneity
+    dimensions and their outcomes, and the trust sources (trust-domain ratings)."""
+    instrument = study.resolved_instrument()
+    domains = {construct.name: construct.domain for construct in instrument.constructs}
+    outcomes = study.outcomes
+    used = {
+        *outcomes.primary,
+        *(name for members in outcomes.families.values() for name in members),
+    }
+    used.update(study.analysis.balance_covariates)
+    used.update(study.analysis.propensity_covariates)
+    for dimension in study.analysis.heterogeneity:
+        used.add(dimension.item)
+        used.update(dimension.outcomes)
+    if study.columns.exposure:
+        used.add(study.columns.exposure)
+    used.update(
+        item.name
+        for item in instrument.items
+        if domains.get(item.construct_name) == "trust" and item.scale == "likert"
+    )
+    return used
+
+
+def without_unused_items(study: Study, data: AnalysisData) -> AnalysisData:
+    """``data`` without the item columns and recoded items no table reads after the
+    descriptive ones (:func:`items_used_after_scoring` keeps the rest); outcome columns and
+    role columns stay. Each column is its own array, so dropping frees its memory."""
+    instrument = study.resolved_instrument()
+    kept = items_used_after_scoring(study) | {spec.name for spec in data.outcomes}
+    unused = [
+        stored
+        for item in instrument.items
+        for stored in item.stored_names()
+        if stored not in kept and stored in data.responses.columns
+    ]
+    unused += [name for name in data.responses.columns if str(name).startswith(RECODED_PREFIX)]
+    return replace(data, responses=data.responses.drop(columns=unused), construct_items={})

@@ -25,7 +25,8 @@ INTENDING_FROM = 4.0
 
 def sample_sizes(data: AnalysisData) -> pd.DataFrame:
     """Respondents, clusters and strata per wave and arm."""
-    frame = data.responses
+    # The columns counted only: each wave and cell below is a copy of the frame it is cut from.
+    frame = data.responses[["wave", "wave_order", "arm", "cluster", "stratum"]]
     rows = []
     for (wave, order), rows_of_wave in frame.groupby(["wave", "wave_order"], sort=True):
         cells = [
@@ -52,10 +53,10 @@ def describe_cells(frame: pd.DataFrame, variables: Sequence[str]) -> pd.DataFram
 
     Columns: variable, wave, wave_order, arm, n_obs (usable answers), mean, std_dev, median.
     """
-    parts = [describe_responses(frame, variables=list(variables), wave="wave")]
+    parts = [_describe_each(frame, list(variables), arm=None)]
     parts[0]["arm"] = EVERYONE
     if (frame["arm"] != EVERYONE).any():
-        by_arm = describe_responses(frame, variables=list(variables), wave="wave", arm="arm")
+        by_arm = _describe_each(frame, list(variables), arm="arm")
         parts.insert(0, by_arm[by_arm["arm"].isin([CAMPAIGN, COMPARISON])])
     described = pd.concat(parts, ignore_index=True)
     order = frame.drop_duplicates("wave").set_index("wave")["wave_order"]
@@ -73,7 +74,7 @@ def trust_shift(study: Study, data: AnalysisData) -> pd.DataFrame:
     and "never heard of this source" are left out, so n differs by source).
     """
     instrument = study.resolved_instrument()
-    frame = data.responses.copy()
+    frame = data.responses
     domains = {construct.name: construct.domain for construct in instrument.constructs}
     columns: list[tuple[str, str, str, int]] = []
     for item in instrument.items:
@@ -88,7 +89,10 @@ def trust_shift(study: Study, data: AnalysisData) -> pd.DataFrame:
     if len(gap) == 2 and set(gap) <= set(frame.columns):
         first, second = gap
         name = f"gap_{first}_{second}"
-        frame[name] = frame[first] - frame[second]
+        # The columns described, not a copy of the whole frame, take the gap.
+        kept = ["wave", "wave_order", "arm", *(c for c, _, _, _ in columns), *gap]
+        frame = frame[list(dict.fromkeys(kept))]
+        frame = frame.assign(**{name: frame[first] - frame[second]})
         labels = {construct.name: construct.label for construct in instrument.constructs}
         columns.append(
             (
@@ -238,8 +242,11 @@ def reliability(study: Study, data: AnalysisData, messages: list[tuple[str, str]
     for construct, members in constructs.items():
         try:
             with record_caveats("reliability", messages):
+                # The construct's items only: each wave's part is a copy of the frame given.
                 table = construct_reliability(
-                    data.responses, constructs={construct: members}, wave="wave"
+                    data.responses[["wave", *members]],
+                    constructs={construct: members},
+                    wave="wave",
                 )
         except DesignError as error:
             messages.append(("reliability", str(error)))
@@ -301,41 +308,46 @@ def input_files(study: Study, data: AnalysisData, stored: pd.DataFrame) -> pd.Da
     ].sort_values("wave_order")
 
 
-def descriptives(
+def descriptives(study: Study, data: AnalysisData) -> pd.DataFrame:
+    """Every numeric item, construct score and index per wave and arm.
+
+    Items are described as answered (reverse-coded items on their own scale), so this runs
+    on the analysis frame before :func:`flows.estimation.analysis_data.without_unused_items`
+    drops the items no later table reads.
+    """
+    frame = data.responses
+    variables = list(
+        dict.fromkeys([*_numeric_items(study, frame.columns), *_outcome_columns(study, data)])
+    )
+    arm = _arm_column(frame)
+    described = _describe_each(frame, variables, arm=arm)
+    if arm is None:
+        described["arm"] = EVERYONE
+    return described
+
+
+def missing_answers(
     study: Study,
     data: AnalysisData,
     coded: Iterable[pd.DataFrame],
     *,
     items_held: Sequence[str] | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every numeric item, construct score and index per wave and arm; missing by reason.
+) -> pd.DataFrame:
+    """Missing answers of every item per wave and arm, counted by reason.
 
-    Items are described as answered (reverse-coded items on their own scale); missing
-    answers are counted by reason on the codes as answered (``coded``: the stored waves as
-    :func:`flows.api.responses` returns them with ``coded=True``, one frame per wave or all
-    in one, so that a caller may read one wave at a time). ``items_held`` names the item
-    columns of all waves together (a wave read alone lacks the items only other waves hold,
-    which count as blank in it); default: the items of each frame.
+    Counted on the codes as answered (``coded``: the stored waves as
+    :func:`flows.api.responses` returns them with ``coded=True``, one frame per wave or all in
+    one, so that a caller may read one wave at a time), for the rows analysed. ``items_held``
+    names the item columns of all waves together (a wave read alone lacks the items only
+    other waves hold, which count as blank in it); default: the items of each frame.
     """
     frame = data.responses
     instrument = study.resolved_instrument()
-    items = [
-        stored
-        for item in instrument.items
-        if item.is_numeric or item.scale == "select_multiple"
-        for stored in item.stored_names()
-        if stored in frame.columns
-    ]
-    outcome_columns = [spec.name for spec in data.outcomes if spec.name not in items]
-    variables = list(dict.fromkeys([*items, *outcome_columns]))
-    arm = "arm" if (frame["arm"] != EVERYONE).any() else None
-    described = describe_responses(frame, variables=variables, wave="wave", arm=arm)
-    if arm is None:
-        described["arm"] = EVERYONE
+    arm = _arm_column(frame)
     analysed = frame[["wave", "row_number", "arm"]]
     parts = []
     for part in coded:
-        part = part.drop(columns="arm").merge(analysed, on=["wave", "row_number"], how="inner")
+        part = _with_analysed_arm(part, analysed)
         if part.empty:
             continue
         absent = [name for name in items_held or () if name not in part.columns]
@@ -344,19 +356,82 @@ def descriptives(
         all_items = [
             stored for item in instrument.items for stored in item.stored_names() if stored in part
         ]
-        table = missing_by_reason(
-            part,
-            variables=all_items,
-            wave="wave",
-            arm=arm,
-            missing_codes=study.special_codes(),
+        # One item at a time, as missing_by_reason counts them: each wave and arm cell it
+        # cuts is then a copy of one item, not of the wave's every item.
+        keys = ["wave", *([arm] if arm else [])]
+        table = pd.concat(
+            [
+                missing_by_reason(
+                    part[[*keys, name]],
+                    variables=[name],
+                    wave="wave",
+                    arm=arm,
+                    missing_codes=study.special_codes(),
+                )
+                for name in all_items
+            ],
+            ignore_index=True,
         )
         del part
         parts.append(table)
     missing = _in_variable_order(parts, instrument)
     if arm is None:
         missing["arm"] = EVERYONE
-    return described, missing
+    return missing
+
+
+def _describe_each(frame: pd.DataFrame, variables: list[str], *, arm: str | None) -> pd.DataFrame:
+    """``describe_responses`` of ``variables`` per wave (and ``arm``), one variable at a time:
+    the same rows as one call (it describes variable by variable), but each wave and arm cell
+    it cuts is a copy of one variable, not of every column (a copy of the whole frame at
+    three waves of 1,000,000)."""
+    keys = ["wave", *([arm] if arm else [])]
+    parts = [
+        describe_responses(frame[[*keys, name]], variables=[name], wave="wave", arm=arm)
+        for name in variables
+    ]
+    if not parts:
+        return describe_responses(frame[keys], variables=[], wave="wave", arm=arm)
+    return pd.concat(parts, ignore_index=True)
+
+
+def _with_analysed_arm(part: pd.DataFrame, analysed: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``part`` that were analysed, with their arm in the analysis.
+
+    A wave read for exactly its analysed rows (as the estimation reads it) takes the arm by
+    position, without the copy a merge makes of the whole wave; any other frame is merged.
+    """
+    waves = part["wave"].unique()
+    if len(waves) == 1:
+        rows = analysed[analysed["wave"] == waves[0]]
+        if len(rows) == len(part) and np.array_equal(
+            rows["row_number"].to_numpy(), part["row_number"].to_numpy()
+        ):
+            part = part.drop(columns="arm")
+            part["arm"] = rows["arm"].array
+            return part
+    return part.drop(columns="arm").merge(analysed, on=["wave", "row_number"], how="inner")
+
+
+def _numeric_items(study: Study, columns: Iterable[object]) -> list[str]:
+    present = set(columns)
+    return [
+        stored
+        for item in study.resolved_instrument().items
+        if item.is_numeric or item.scale == "select_multiple"
+        for stored in item.stored_names()
+        if stored in present
+    ]
+
+
+def _outcome_columns(study: Study, data: AnalysisData) -> list[str]:
+    items = set(_numeric_items(study, data.responses.columns))
+    return [spec.name for spec in data.outcomes if spec.name not in items]
+
+
+def _arm_column(frame: pd.DataFrame) -> str | None:
+    """ "arm" when the frame has a campaign or comparison arm, None when everyone is one."""
+    return "arm" if (frame["arm"] != EVERYONE).any() else None
 
 
 def _in_variable_order(parts: Sequence[pd.DataFrame], instrument: Instrument) -> pd.DataFrame:

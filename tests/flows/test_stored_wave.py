@@ -5,14 +5,15 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from flows import api
 from flows.ingest import ingest_wave
-from flows.stored_wave import read_stored_wave
+from flows.stored_wave import read_stored_wave, read_stored_waves
 from flows.study import load_study
-from flows.warehouse import connect, warehouse_path
+from flows.warehouse import INTERVIEW_COLUMNS, connect, warehouse_path
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "data" / "studies" / "example"
 
@@ -39,3 +40,40 @@ def test_read_stored_wave_in_small_blocks_gives_the_api_frame(tmp_path: Path, co
         assert (found.iloc[:, 13:] < 0).any().any()
     else:
         assert not (found.iloc[:, 13:] < 0).any().any()
+
+
+def test_rows_left_out_by_keep_and_roles_not_chosen_are_never_read(tmp_path: Path) -> None:
+    root = tmp_path / "study"
+    shutil.copytree(EXAMPLE, root)
+    study = load_study(root / "study.toml")
+    for wave in ("baseline", "endline"):
+        ingest_wave(study, study.inbox / f"{wave}.csv")
+    whole = api.responses(study)
+    seen: list[list[str]] = []
+
+    def every_third(roles: pd.DataFrame) -> np.ndarray:
+        seen.append(list(roles.columns))
+        return (roles["row_number"] % 3 == 0).to_numpy()
+
+    with connect(warehouse_path(study), read_only=True) as connection:
+        some = read_stored_waves(
+            connection,
+            study,
+            ["baseline", "endline"],
+            keep=every_third,
+            role_columns=["respondent", "treated"],
+            block_rows=50,
+        )
+        none = read_stored_waves(
+            connection, study, ["baseline", "endline"], keep=lambda roles: roles["wave"] == ""
+        )
+    expected = whole[whole["row_number"] % 3 == 0].reset_index(drop=True)
+    items = list(whole.columns[len(INTERVIEW_COLUMNS) + 1 :])
+    pd.testing.assert_frame_equal(
+        some, expected[["wave", "row_number", "respondent", "treated", *items]]
+    )
+    # keep is asked once per wave, with the chosen roles and consent only.
+    assert seen == [["wave", "row_number", "respondent", "treated", "consent"]] * 2
+    # Each item is its own array: dropping one frees it.
+    assert not np.shares_memory(some[items[0]].to_numpy(), some[items[1]].to_numpy())
+    assert none.empty and list(none.columns[-len(items) :]) == items

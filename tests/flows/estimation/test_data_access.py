@@ -12,10 +12,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from flows import api
+from flows import api, stored_wave
 from flows.estimation import RESULT_TABLES, estimate_study, read_result
+from flows.estimation.analysis_data import items_read
+from flows.estimation.run import ESTIMATION_ROLES
 from flows.ingest import ingest_wave
 from flows.report import build_report
+from flows.stored_wave import RowFilter
 from flows.study import Study, load_study
 from flows.warehouse import INTERVIEW_COLUMNS, connect, warehouse_path
 from tests.flows.estimation.survey import SurveySettings, write_survey_study
@@ -29,12 +32,23 @@ def pandas_responses(
     coded: bool = False,
     waves: Sequence[str] | None = None,
     items: Sequence[str] | None = None,
+    keep: RowFilter | None = None,
+    role_columns: Sequence[str] | None = None,
     connection: duckdb.DuckDBPyConnection | None = None,
 ) -> pd.DataFrame:
-    """The reference: the long answers fetched whole and pivoted by pandas (the earlier path)."""
+    """The reference: the long answers fetched whole and pivoted by pandas (the earlier path),
+    then the rows ``keep`` selects and the ``role_columns``."""
     if connection is None:
         with connect(warehouse_path(study), read_only=True) as opened:
-            return pandas_responses(study, coded=coded, waves=waves, items=items, connection=opened)
+            return pandas_responses(
+                study,
+                coded=coded,
+                waves=waves,
+                items=items,
+                keep=keep,
+                role_columns=role_columns,
+                connection=opened,
+            )
     value_column = "answered_code" if coded else "value"
     chosen = list(study.wave_names if waves is None else waves)
     marks = ", ".join("?" for _ in chosen)
@@ -62,7 +76,20 @@ def pandas_responses(
     wide = wide[item_order].reset_index()
     wide.columns.name = None
     merged = interviews.merge(wide, on=["wave", "row_number"], how="left", validate="one_to_one")
-    return merged.drop(columns="wave_order").reset_index(drop=True)
+    merged = merged.drop(columns="wave_order").reset_index(drop=True)
+    roles = ["wave", *INTERVIEW_COLUMNS]
+    if keep is not None and not merged.empty:
+        kept = np.concatenate(
+            [
+                np.asarray(keep(part[roles].reset_index(drop=True)), dtype=bool)
+                for _, part in merged.groupby("wave", sort=False)
+            ]
+        )
+        merged = merged[kept].reset_index(drop=True)
+    if role_columns is not None:
+        dropped = [c for c in INTERVIEW_COLUMNS if c != "row_number" and c not in role_columns]
+        merged = merged.drop(columns=dropped)
+    return merged
 
 
 def ingested(root: Path) -> Study:
@@ -168,3 +195,44 @@ def test_an_estimation_run_opens_three_warehouse_connections_and_a_report_five(
     # The lock, the run's record, its result tables on one connection, the plan and the
     # study's earlier runs (some twenty-five before: one per result table).
     assert estimated_both_ways["report"] <= 5
+
+
+def test_estimation_never_reads_rows_it_leaves_out_nor_items_no_table_uses(
+    tmp_path: Path,
+) -> None:
+    study = ingested(tmp_path / "study")
+    with connect(warehouse_path(study)) as connection:
+        connection.execute(
+            "UPDATE interviews SET consent = 0 WHERE study_id = ? AND row_number % 7 = 0",
+            [study.id],
+        )
+        refused = set(
+            connection.execute(
+                "SELECT wave, row_number FROM interviews WHERE study_id = ? AND consent = 0",
+                [study.id],
+            ).fetchall()
+        )
+    reads: list[tuple[bool, pd.DataFrame]] = []
+
+    def recording(*args: Any, **kwargs: Any) -> pd.DataFrame:
+        frame = stored_wave.read_stored_waves(*args, **kwargs)
+        reads.append((bool(kwargs.get("coded")), frame))
+        return frame
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(api, "read_stored_waves", recording)
+        estimate_study(study, run_id="left-out", **DRAWS)
+    assert refused and len(reads) >= 3
+    for _, frame in reads:
+        assert refused.isdisjoint(zip(frame["wave"], frame["row_number"], strict=True))
+    main = reads[0][1]
+    held = set(api.responses(study).columns)
+    assert list(main.columns[:8]) == ["wave", "row_number", *ESTIMATION_ROLES]
+    assert set(main.columns[8:]) == set(items_read(study)) & held
+    # Codes of every item are read for the missing answers, wave by wave.
+    coded_whole = [frame for coded, frame in reads if coded and len(frame.columns) > 20]
+    assert [frame["wave"].iat[0] for frame in coded_whole] == list(SETTINGS.waves)
+    analysed = read_result(study, "input_files", "left-out")
+    # The rows read are the rows analysed: every stored row but those without consent.
+    assert int(analysed["rows_analysed"].sum()) == len(main)
+    assert len(main) == int(analysed["rows_stored"].sum()) - len(refused)
