@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from flows.validation.checks import ENUMERATOR_COLUMNS
-from flows.validation.wave import WaveValidation
 from flows.warehouse import WarehouseConnection, has_table, insert_frame
+
+if TYPE_CHECKING:
+    from flows.validation.wave import WaveValidation
 
 VALIDATION_SCHEMA = """
 CREATE TABLE IF NOT EXISTS validation_waves (

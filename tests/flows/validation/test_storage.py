@@ -164,3 +164,22 @@ def test_analysable_rows_needs_ingested_interviews(example_study: Study) -> None
     connection = duckdb.connect(":memory:")
     with pytest.raises(ValueError, match=r"the warehouse has no 'interviews' table"):
         analysable_rows(connection, example_study.id)
+
+
+def test_reading_the_quarantine_tables_does_not_load_great_expectations() -> None:
+    # The estimation reads the analysable rows through this module: importing GX cost it
+    # seconds per run. Every name the package exports still resolves.
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, flows.validation.storage\n"
+        "print('great_expectations' in sys.modules)\n"
+        "import flows.validation as package\n"
+        "print(all(getattr(package, name) is not None for name in package.__all__))\n"
+        "print('great_expectations' in sys.modules)\n"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert found == ["False", "True", "True"]
