@@ -89,6 +89,12 @@ def warehouse_unavailable(error: BaseException) -> str | None:
     return None
 
 
+def _first_line(error: BaseException) -> str:
+    """The error's type and the first line of its message, for a one-line log entry."""
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+
+
 class InboxWatcher:
     """Polls the inboxes of several studies and emits an event per study with new files."""
 
@@ -157,8 +163,6 @@ class InboxWatcher:
     @staticmethod
     def _report_unavailable(state: _StudyState, error: BaseException, advice: str) -> None:
         """Log an outage once (a warning with what to do); later failed polls at debug level."""
-        text = str(error).strip().splitlines()
-        found = f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
         level = logging.DEBUG if state.unavailable else logging.WARNING
         state.unavailable = True
         logger.log(
@@ -166,15 +170,13 @@ class InboxWatcher:
             "inbox watcher: the warehouse of study %r cannot be read (%s); its inbox is not "
             "checked until it can. To fix: %s. Trying again at the next poll.",
             state.study.id,
-            found,
+            _first_line(error),
             advice,
         )
 
     @staticmethod
     def _report_emit_failure(state: _StudyState, error: BaseException) -> None:
         """Log a failed announcement once per streak (a warning with what to do)."""
-        text = str(error).strip().splitlines()
-        found = f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
         level = logging.DEBUG if state.emit_failing else logging.WARNING
         state.emit_failing = True
         logger.log(
@@ -183,7 +185,7 @@ class InboxWatcher:
             "the Prefect API (PREFECT_API_URL) is reachable; the files are announced again at "
             "the next poll.",
             state.study.id,
-            found,
+            _first_line(error),
         )
 
     def watch(self, *, interval_seconds: float, stop: threading.Event) -> None:
