@@ -390,7 +390,10 @@ def within_arm_change(
         )
     names = check_names(outcomes, what="outcomes", caller=caller)
     check_columns(responses, [*names, wave, respondent, arm, cluster], caller=caller, numeric=names)
-    used = responses[responses[wave].isin([before, after])]
+    compared = responses[wave].isin([before, after]).to_numpy()
+    # Rows of other waves are dropped by a copy; a caller passing only the two waves keeps
+    # its frame (copy-on-write: nothing below writes into it).
+    used = responses if compared.all() else responses[compared]
     if design == "panel" and respondent is not None:
         repeated = used.duplicated([respondent, wave], keep=False)
         if repeated.any():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -437,6 +437,10 @@ def estimate_study_effects(
         covariates=list(covariates),
         weight=weight,
     )
+    # The specifier holds its own rows: the selected waves would otherwise stay alive for
+    # the whole loop (two thirds of the frame again at three waves).
+    del baseline_rows, follow_rows
+    stepdown = bool(bootstrap_draws) and cluster is not None
     streams = np.random.SeedSequence(seed).spawn(2 * len(specs) + 1)
     rows: list[dict[str, object]] = []
     models: dict[str, EffectModel] = {}
@@ -460,7 +464,8 @@ def estimate_study_effects(
             design = _design(model)
             fit = fit_design(design, small_sample=small_sample)
             second = fit_design(design, vcov="CR2" if cluster is not None else "HC2")
-            models[outcome] = model
+            if stepdown:
+                models[outcome] = _kept_for_stepdown(model, str(spec["family"]), models, specs)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", FewClustersWarning)
                 effect = summarize_effect(model, fit, confidence=confidence, caller=caller)
@@ -552,7 +557,7 @@ def estimate_study_effects(
     adjusted = adjust_within_families(table, family="family", p_value=adjust)
     table["adjusted_p_value"] = adjusted["q_value_bh"].to_numpy()
     table["q_value"] = adjusted["q_value_sharpened"].to_numpy()
-    if bootstrap_draws and cluster is not None:
+    if stepdown:
         _stepdown(
             table,
             models,
@@ -570,6 +575,32 @@ def estimate_study_effects(
             stacklevel=2,
         )
     return table
+
+
+def _kept_for_stepdown(
+    model: EffectModel,
+    family: str,
+    models: Mapping[str, EffectModel],
+    specs: Sequence[Mapping[str, object]],
+) -> EffectModel:
+    """What :func:`_stepdown` reads of a model: the whole frame of its family's first
+    estimated outcome, of the others only the columns that frame lacks.
+
+    Every model of a comparison repeats the role columns (treatment, cluster, stratum,
+    weight): kept whole for each outcome they held one frame per outcome until the step-down.
+    """
+    first = next(
+        (
+            models[str(spec["outcome"])]
+            for spec in specs
+            if str(spec["family"]) == family and str(spec["outcome"]) in models
+        ),
+        None,
+    )
+    if first is None or first.outcome == model.outcome:
+        return model
+    own = [name for name in model.frame.columns if name not in first.frame.columns]
+    return replace(model, frame=model.frame[own].copy())
 
 
 def _design(model: EffectModel) -> Design:

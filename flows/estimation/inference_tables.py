@@ -251,9 +251,10 @@ def effect_estimates(
         for spec in data.outcomes
     ]
     primary = {spec.name for spec in data.outcomes if spec.is_primary}
-    at_baseline = frame[frame["wave"] == data.baseline_wave]
+    # A mask, not the baseline rows: a copy of every column stayed alive through the effects.
+    at_baseline = (frame["wave"] == data.baseline_wave).to_numpy()
     post_only = [
-        entry for entry in outcomes if at_baseline[str(entry["outcome"])].notna().sum() == 0
+        entry for entry in outcomes if frame[str(entry["outcome"])][at_baseline].notna().sum() == 0
     ]
     outcomes = [entry for entry in outcomes if entry not in post_only]
     roles = ["respondent", "cluster", "unit", "stratum", "weight", "treated", "wave", "arm"]
@@ -764,8 +765,9 @@ def change_results(
     Cluster-robust (CR2, Satterthwaite df) when the design has clusters.
     """
     frame = data.responses
-    at_baseline = frame[frame["wave"] == data.baseline_wave]
-    outcomes = [spec.name for spec in data.outcomes if at_baseline[spec.name].notna().any()]
+    # A mask, not the baseline rows: a copy of every column stayed alive through the change.
+    at_baseline = (frame["wave"] == data.baseline_wave).to_numpy()
+    outcomes = [spec.name for spec in data.outcomes if frame[spec.name][at_baseline].notna().any()]
     post_only = [spec.name for spec in data.outcomes if spec.name not in outcomes]
     if post_only:
         messages.append(
@@ -782,8 +784,11 @@ def change_results(
     for wave in data.later_waves:
         try:
             with record_caveats(f"change {wave}", messages):
+                # The two compared waves' rows only: the change selects them anyway, and
+                # taken from the whole frame the selection copied every wave's outcomes.
+                compared = frame["wave"].isin([data.baseline_wave, wave]).to_numpy()
                 table = within_arm_change(
-                    frame[["respondent", "wave", "arm", "cluster", *outcomes]],
+                    frame.loc[compared, ["respondent", "wave", "arm", "cluster", *outcomes]],
                     outcomes=outcomes,
                     wave="wave",
                     before=data.baseline_wave,

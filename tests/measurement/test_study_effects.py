@@ -318,3 +318,50 @@ def test_study_effects_report_each_outcomes_bootstrap_and_randomization_draws() 
         on_draws_done=done.append,
     )  # fmt: skip
     assert sum(done) == 2 * (49 + 59)
+
+
+@pytest.mark.parametrize("estimator", ["ancova", "did"])
+def test_step_down_from_trimmed_models_equals_the_one_from_whole_model_frames(
+    estimator: str,
+) -> None:
+    """Only a family's first model keeps its whole frame for the step-down; the others keep
+    the columns it lacks. The joined frame, and so the adjusted p-values, are the same as
+    when every model kept its frame."""
+    from measurement.effects import specify_ancova, specify_did
+    from measurement.multiple_testing import stepdown_p_values
+
+    frame = survey(seed=3)
+    rng = np.random.default_rng(3)
+    frame["null_a"] = rng.normal(size=len(frame))
+    frame.loc[frame.sample(frac=0.1, random_state=2).index, "null_a"] = np.nan
+    frame["null_b"] = rng.normal(size=len(frame))
+    names = ["trust", "null_a", "null_b"]
+    table = estimate_study_effects(
+        frame, outcomes=[{"outcome": name, "family": "trust"} for name in names],
+        treated="treated", cluster="cluster", wave="wave", waves=("baseline", "endline"),
+        estimator=estimator, respondent="respondent", stratum="stratum",
+        bootstrap_draws=199, randomization_draws=0, seed=4,
+    )  # fmt: skip
+    common = dict(treated="treated", cluster="cluster", stratum="stratum")
+    models = {}
+    for name in names:
+        merged = _merged_per_outcome(frame, name, estimator)
+        models[name] = (
+            specify_ancova(merged, outcome=name, baseline=f"{name}__baseline", **common)
+            if estimator == "ancova"
+            else specify_did(merged, outcome=name, post="post", **common)
+        )
+    combined = models[names[0]].frame.copy()
+    for name in names[1:]:
+        for column in models[name].frame.columns.difference(combined.columns):
+            combined[column] = models[name].frame[column].to_numpy()
+    streams = np.random.SeedSequence(4).spawn(2 * len(names) + 1)
+    expected = stepdown_p_values(
+        combined, outcomes=names, term=models[names[0]].term,
+        regressors={name: models[name].regressors for name in names}, cluster="cluster",
+        fixed_effects=models[names[0]].fixed_effects, weight=None, draws=199,
+        weights="auto", seed=np.random.default_rng(streams[-1]), small_sample="stata",
+    ).set_index("outcome")  # fmt: skip
+    found = table.set_index("outcome")
+    for column in ("p_value_romano_wolf", "p_value_westfall_young"):
+        assert found.loc[names, column].tolist() == expected.loc[names, column].tolist()
