@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -63,6 +64,20 @@ respondents seen in both waves (None for cross-sections); ``label`` is :data:`CH
 CLUSTER_ROBUST_LABEL = "cluster-robust: CR2 errors clustered on {cluster}, Satterthwaite df"
 
 
+def _t_test(after: np.ndarray, before: np.ndarray, **options: Any) -> pd.DataFrame:
+    """pingouin's t-test, without its Bayes factor's overflow warning.
+
+    pingouin adds a JZS Bayes factor to every t-test; with thousands of pairs its integral
+    overflows (RuntimeWarning, BF10 inf). Nothing here reads the Bayes factor, and the t
+    statistic, degrees of freedom and p-value do not depend on it.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message="overflow encountered", category=RuntimeWarning, module="pingouin"
+        )
+        return pingouin.ttest(after, before, **options)
+
+
 def _paired_rows(
     before: np.ndarray, after: np.ndarray, confidence: float, where: str
 ) -> list[dict[str, Any]]:
@@ -78,7 +93,7 @@ def _paired_rows(
             f"within_arm_change: {where} has the same change {float(differences[0])!r} for every "
             f"one of {n} respondents; the tests are undefined. Report the change as is."
         )
-    t_test = pingouin.ttest(after, before, paired=True, confidence=confidence)
+    t_test = _t_test(after, before, paired=True, confidence=confidence)
     estimate = float(differences.mean())
     std_error = float(differences.std(ddof=1) / np.sqrt(n))
     critical = float(stats.t.ppf(0.5 + confidence / 2, n - 1))
@@ -140,7 +155,7 @@ def _welch_row(
             f"within_arm_change: {where} holds the single value {float(before[0])!r} in both "
             "waves; there is no variation to test. Report the change as is."
         )
-    t_test = pingouin.ttest(after, before, paired=False, correction=True, confidence=confidence)
+    t_test = _t_test(after, before, paired=False, correction=True, confidence=confidence)
     estimate = float(after.mean() - before.mean())
     std_error = float(np.sqrt(after.var(ddof=1) / after.size + before.var(ddof=1) / before.size))
     df = float(t_test["dof"].iloc[0])

@@ -402,3 +402,24 @@ def test_pairs_found_once_for_several_outcomes_equal_the_pivot_of_each_outcome()
         assert _clustered_row(
             (after - before)[keep], clusters[keep], None, 0.95, name
         ) == _clustered_row(old_differences, old_clusters, None, 0.95, name)
+
+
+def test_within_arm_change_of_a_large_panel_raises_no_bayes_factor_overflow():
+    # pingouin's t-test adds a JZS Bayes factor whose ratio overflows near t = 38.5 with
+    # tens of thousands of pairs (RuntimeWarning, an error under the test settings); the
+    # table never reads the Bayes factor, so a large study's change table must not warn.
+    n = 50_000
+    noise = np.random.default_rng(7).normal(size=n)
+    noise = (noise - noise.mean()) / noise.std(ddof=1)
+    before = np.zeros(n)
+    after = 38.5 / np.sqrt(n) + noise
+    table = within_arm_change(
+        _panel(list(before), list(after)),
+        outcomes=["trust"],
+        wave="wave",
+        before="baseline",
+        after="endline",
+        design="panel",
+        respondent="respondent",
+    )
+    assert table.set_index("test").loc["paired_t", "statistic"] == pytest.approx(38.5)
