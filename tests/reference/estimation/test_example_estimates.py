@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import shutil
 from pathlib import Path
 
@@ -24,8 +25,21 @@ def _same(found: str, expected: str) -> bool:
     try:
         a, b = float(found), float(expected)
     except ValueError:
-        return False
+        return _same_text(found, expected)
     return math.isclose(a, b, rel_tol=RELATIVE, abs_tol=1e-12)
+
+
+# The ordered logit's note prints the size of Newton's last gradient ("largest score 3e-14").
+# That number is round-off: it moves between 3e-14 and 3e-13 with the CPU and BLAS threads,
+# so the text is compared with it masked, and the gradient must still show convergence.
+_SCORE = re.compile(r"largest score ([0-9.e+-]+)")
+
+
+def _same_text(found: str, expected: str) -> bool:
+    scores = [float(value) for value in _SCORE.findall(found)]
+    if not scores or max(abs(score) for score in scores) > 1e-8:
+        return False
+    return _SCORE.sub("largest score ~0", found) == _SCORE.sub("largest score ~0", expected)
 
 
 @pytest.fixture(scope="module")
