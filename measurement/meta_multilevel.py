@@ -34,6 +34,9 @@ __all__ = ["MULTILEVEL_COLUMNS", "MultilevelMeta", "multilevel_meta_analysis"]
 
 _TOLERANCE = 1e-12
 _ITERATIONS = 2000
+# A variance component this many times the data's own spread is a likelihood rising without
+# bound (a level the moderators leave unidentified), not an estimate.
+_UNBOUNDED = 1e8
 
 MULTILEVEL_COLUMNS = [
     "estimate",
@@ -130,6 +133,22 @@ def _restricted(
     return log_likelihood, P, V_inverse, beta, inverse
 
 
+def _proposal_value(
+    y: np.ndarray, v: np.ndarray, X: np.ndarray, same_study: np.ndarray, theta: np.ndarray
+) -> float:
+    """The REML log-likelihood at a line-search proposal, or -inf where it has none.
+
+    A nearly singular information matrix can give a step so long that V overflows and
+    cannot be inverted; that proposal is no improvement, so the step is halved.
+    """
+    with np.errstate(all="ignore"):
+        try:
+            value = _restricted(y, v, X, same_study, theta)[0]
+        except np.linalg.LinAlgError:
+            return -math.inf
+    return value if math.isfinite(value) else -math.inf
+
+
 def _fit_components(
     y: np.ndarray, v: np.ndarray, X: np.ndarray, same_study: np.ndarray
 ) -> np.ndarray:
@@ -160,12 +179,20 @@ def _fit_components(
         size = 1.0
         while True:
             proposal = np.maximum(theta + size * step, 0.0)
-            value = _restricted(y, v, X, same_study, proposal)[0]
+            value = _proposal_value(y, v, X, same_study, proposal)
             if value >= current - 1e-14 or size < 1e-8:
                 break
             size /= 2.0
         moved = float(np.max(np.abs(proposal - theta)))
         theta, current = proposal, value
+        if float(np.max(theta)) > _UNBOUNDED * (spread + float(np.max(v))):
+            raise DesignError(
+                "multilevel_meta_analysis: the REML variance components grow without bound "
+                f"({len(y)} estimates from {int(np.linalg.matrix_rank(same_study))} studies, "
+                f"{X.shape[1]} coefficients): the study level is not identified beside these "
+                "moderators. Fit fewer moderators, or pool one estimate per study with "
+                "meta_analysis."
+            )
         if moved < _TOLERANCE:
             return theta
     raise DesignError(  # pragma: no cover - Fisher scoring converges quickly on real data
