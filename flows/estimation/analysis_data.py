@@ -375,6 +375,18 @@ def _outcome_specs(study: Study, available: set[str]) -> list[OutcomeSpec]:
     return specs
 
 
+def _wave_order(waves: pd.Series, wave_names: Sequence[str]) -> pd.Series:
+    """The position of each row's wave in the study's waves (int64; NaN for a wave the study
+    does not name). Looked up once per distinct wave: mapping the string column called
+    Python once per row (0.36 s of analysis_data at 100,000 per wave)."""
+    position = {wave: k for k, wave in enumerate(wave_names)}
+    codes, distinct = pd.factorize(waves)
+    if (codes < 0).any() or any(wave not in position for wave in distinct):
+        return waves.map(position)
+    order = np.array([position[wave] for wave in distinct], dtype=np.int64)
+    return pd.Series(order[codes], index=waves.index, name=waves.name)
+
+
 def analysis_data(study: Study, responses: pd.DataFrame) -> AnalysisData:
     """Recode items, score constructs and build one summary index per outcome family."""
     instrument = study.resolved_instrument()
@@ -384,14 +396,17 @@ def analysis_data(study: Study, responses: pd.DataFrame) -> AnalysisData:
     # frees its memory; older pandas copies.
     frame = responses.copy(deep=not COPY_ON_WRITE)
     wave_names = study.wave_names
-    present_waves = [wave for wave in wave_names if wave in set(frame["wave"])]
+    # The distinct waves once, by hashing the column: a Python set of the column, built
+    # anew for each wave name, iterated every row in Python (0.9 s of 1.2 s at 100,000).
+    stored_waves = set(frame["wave"].dropna().unique().tolist())
+    present_waves = [wave for wave in wave_names if wave in stored_waves]
     if not present_waves:
         raise EstimationError(
-            f"estimate_study: none of the stored waves {sorted(set(frame['wave']))!r} is a wave "
+            f"estimate_study: none of the stored waves {sorted(stored_waves)!r} is a wave "
             f"of the study file ({wave_names!r}). Fix the wave names in the study file."
         )
     baseline_wave = wave_names[0]
-    frame["wave_order"] = frame["wave"].map({wave: k for k, wave in enumerate(wave_names)})
+    frame["wave_order"] = _wave_order(frame["wave"], wave_names)
     frame["post"] = (frame["wave"] != baseline_wave).astype("float64")
     frame["arm"] = _arm_labels(frame, study)
     frame[UNIT] = inference_unit(frame, study)
