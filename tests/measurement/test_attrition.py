@@ -42,6 +42,25 @@ def test_follow_up_status_marks_who_was_interviewed_again() -> None:
     assert status["followed_up"].sum() == (frame["wave"] == "endline").sum()
 
 
+def test_follow_up_status_never_links_respondents_without_an_identifier() -> None:
+    frame = pd.DataFrame(
+        {
+            "respondent": pd.Series(["a", "b", None, "c", None, "a", "d"], dtype="str"),
+            "wave": ["baseline"] * 4 + ["endline"] * 3,
+        }
+    )
+    status = follow_up_status(
+        frame,
+        respondent="respondent",
+        wave="wave",
+        baseline_wave="baseline",
+        follow_up_wave="endline",
+    )
+    assert status.index.tolist() == [0, 1, 2, 3]
+    assert status["followed_up"].tolist() == [1, 0, 0, 0]
+    assert status["followed_up"].dtype == np.int64
+
+
 def test_attrition_table_reports_rates_by_arm_and_a_clustered_difference() -> None:
     status = follow_up_status(
         panel(),
