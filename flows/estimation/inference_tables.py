@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 from flows.assignment_record import check_record_against_data, read_assignment_record
@@ -120,11 +121,10 @@ def attrition_results(
             except DesignError as error:
                 messages.append((f"differential attrition {wave}", str(error)))
         later = frame.loc[frame["wave"] == wave].drop_duplicates("respondent")
+        keys = ["respondent", "treated", cluster, *([stratum] if stratum else [])]
+        with_outcome = _with_later_outcome(status[list(dict.fromkeys(keys))], later)
         for position, spec in enumerate(data.outcomes):
-            keys = ["respondent", "treated", cluster, *([stratum] if stratum else [])]
-            followed = status[list(dict.fromkeys(keys))].merge(
-                later[["respondent", spec.name]], on="respondent", how="left"
-            )
+            followed = with_outcome(spec.name)
             try:
                 with record_caveats(f"lee bounds {wave} {spec.name}", messages):
                     result = _lee_bounds_within_strata(
@@ -149,6 +149,40 @@ def attrition_results(
         return pd.DataFrame(columns=[name for name, _ in RESULT_TABLES[table]])
 
     return stack(rates, "attrition"), stack(tests, "attrition_tests"), stack(bounds, "lee_bounds")
+
+
+def _with_later_outcome(
+    baseline: pd.DataFrame, later: pd.DataFrame
+) -> Callable[[str], pd.DataFrame]:
+    """``outcome -> baseline`` with the later wave's ``outcome`` of each respondent (NaN when
+    not interviewed then), as a left merge on ``respondent`` gives it (``later`` holds each
+    respondent once).
+
+    The respondents are matched once per wave, not once per outcome: a merge per outcome
+    hashed the string identifiers again each time (46 merges, 7 of the 37 seconds of the
+    attrition tables at 100,000 per wave). A frame whose identifiers are missing somewhere,
+    or an outcome not float64, is merged as before.
+    """
+    baseline = baseline.reset_index(drop=True)
+    matched = not baseline["respondent"].isna().any() and not later["respondent"].isna().any()
+    rows = (
+        pd.Index(later["respondent"]).get_indexer(baseline["respondent"])
+        if matched
+        else np.empty(0, dtype=np.intp)
+    )
+    interviewed = rows >= 0
+
+    def with_outcome(outcome: str) -> pd.DataFrame:
+        if not matched or outcome in baseline or later[outcome].dtype != np.float64:
+            return baseline.merge(later[["respondent", outcome]], on="respondent", how="left")
+        values = later[outcome].to_numpy()
+        column = np.full(len(baseline), np.nan)
+        column[interviewed] = values[rows[interviewed]]
+        followed = baseline.copy(deep=False)
+        followed[outcome] = column
+        return followed
+
+    return with_outcome
 
 
 def _cluster(frame: pd.DataFrame) -> str | None:
