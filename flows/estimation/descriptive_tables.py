@@ -356,21 +356,10 @@ def missing_answers(
         all_items = [
             stored for item in instrument.items for stored in item.stored_names() if stored in part
         ]
-        # One item at a time, as missing_by_reason counts them: each wave and arm cell it
-        # cuts is then a copy of one item, not of the wave's every item.
-        keys = ["wave", *([arm] if arm else [])]
-        table = pd.concat(
-            [
-                missing_by_reason(
-                    part[[*keys, name]],
-                    variables=[name],
-                    wave="wave",
-                    arm=arm,
-                    missing_codes=study.special_codes(),
-                )
-                for name in all_items
-            ],
-            ignore_index=True,
+        # Every item in one call: it groups the wave and arm once and reads one item at a
+        # time (a call per item grouped the keys again for each item).
+        table = missing_by_reason(
+            part, variables=all_items, wave="wave", arm=arm, missing_codes=study.special_codes()
         )
         del part
         parts.append(table)
@@ -381,18 +370,10 @@ def missing_answers(
 
 
 def _describe_each(frame: pd.DataFrame, variables: list[str], *, arm: str | None) -> pd.DataFrame:
-    """``describe_responses`` of ``variables`` per wave (and ``arm``), one variable at a time:
-    the same rows as one call (it describes variable by variable), but each wave and arm cell
-    it cuts is a copy of one variable, not of every column (a copy of the whole frame at
-    three waves of 1,000,000)."""
-    keys = ["wave", *([arm] if arm else [])]
-    parts = [
-        describe_responses(frame[[*keys, name]], variables=[name], wave="wave", arm=arm)
-        for name in variables
-    ]
-    if not parts:
-        return describe_responses(frame[keys], variables=[], wave="wave", arm=arm)
-    return pd.concat(parts, ignore_index=True)
+    """``describe_responses`` of ``variables`` per wave (and ``arm``) in one call: it groups
+    the key columns once and reads one variable at a time, so the frame is not copied (a
+    call per variable grouped the string keys again for each of some hundred variables)."""
+    return describe_responses(frame, variables=variables, wave="wave", arm=arm)
 
 
 def _with_analysed_arm(part: pd.DataFrame, analysed: pd.DataFrame) -> pd.DataFrame:
