@@ -153,15 +153,27 @@ def _trimmed_means(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Mean of the lowest and of the highest share ``keep`` of the arm's drawn weight, per
     draw; the boundary row contributes the fraction of its weight that reaches the share."""
-    mass = copies[:, arm.unit] * arm.weight[None, :]
-    target = (keep * mass.sum(axis=1))[:, None]
+    # Rows x draws in C order, which is the memory layout of ``copies[:, arm.unit]`` (F
+    # order), so the sums and the product over rows below (as ``.T`` views) see the layout
+    # they always saw and add in the same order: the means are bit for bit those of
+    # ``np.clip(target - (np.cumsum(mass, axis=1) - mass), 0, mass)``. One buffer serves
+    # both sides, updated in place, instead of six fresh (draws x rows) arrays a side.
+    mass = np.ascontiguousarray(copies.T)[arm.unit]
+    mass *= arm.weight[:, None]
+    target = keep * mass.T.sum(axis=1)
+    taken = np.empty_like(mass)
     means = []
-    for before in (
-        np.cumsum(mass, axis=1) - mass,
-        np.cumsum(mass[:, ::-1], axis=1)[:, ::-1] - mass,
-    ):
-        taken = np.clip(target - before, 0.0, mass)
-        means.append((taken @ arm.value) / taken.sum(axis=1))
+    for from_top in (False, True):
+        if from_top:
+            np.cumsum(mass[::-1], axis=0, out=taken[::-1])
+        else:
+            np.cumsum(mass, axis=0, out=taken)
+        # The weight before each row, then what of its own weight the share still takes.
+        taken -= mass
+        np.subtract(target, taken, out=taken)
+        np.maximum(taken, 0.0, out=taken)
+        np.minimum(taken, mass, out=taken)
+        means.append((taken.T @ arm.value) / taken.T.sum(axis=1))
     return means[0], means[1]
 
 

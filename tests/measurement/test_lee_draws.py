@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from measurement.attrition import _bounds, _collapsed_rows
-from measurement.lee_draws import BLOCK_CELLS, DrawLayout, block_draws
+from measurement.lee_draws import BLOCK_CELLS, DrawLayout, _ArmRows, _trimmed_means, block_draws
 
 
 def _one_draw_at_a_time(rows: tuple[Any, ...], copies: np.ndarray, stratified: bool) -> np.ndarray:
@@ -78,3 +78,47 @@ def test_blocks_report_every_fifty_draws_and_shrink_to_keep_their_matrices_small
     assert wide.largest_arm == 60_000
     assert block_draws(wide, 50) == 25
     assert 25 * wide.largest_arm <= BLOCK_CELLS < 50 * wide.largest_arm
+
+
+def _trimmed_means_with_fresh_arrays(
+    copies: np.ndarray, arm: _ArmRows, keep: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The trimmed means as first written: a fresh (draws x rows) array per step."""
+    mass = copies[:, arm.unit] * arm.weight[None, :]
+    target = (keep * mass.sum(axis=1))[:, None]
+    means = []
+    for before in (
+        np.cumsum(mass, axis=1) - mass,
+        np.cumsum(mass[:, ::-1], axis=1)[:, ::-1] - mass,
+    ):
+        taken = np.clip(target - before, 0.0, mass)
+        means.append((taken @ arm.value) / taken.sum(axis=1))
+    return means[0], means[1]
+
+
+@pytest.mark.parametrize("draws", [1, 2, 7, 50])
+@pytest.mark.parametrize("rows", [1, 40, 3000])
+def test_trimmed_means_in_place_are_bit_for_bit_those_of_fresh_arrays(
+    draws: int, rows: int
+) -> None:
+    rng = np.random.default_rng(draws * 1000 + rows)
+    units = 30
+    unit = rng.integers(0, units, rows)
+    none = np.zeros(units)
+    arm = _ArmRows(
+        rows=none,
+        seen=none,
+        total=none,
+        observed_total=none,
+        observed_sum=none,
+        unit=unit,
+        weight=rng.uniform(0.2, 3.0, rows),
+        value=np.sort(rng.normal(size=rows)),
+    )
+    copies = rng.integers(0, 4, (draws, units)).astype(float)
+    copies[:, unit[0]] += 1
+    keep = rng.uniform(0.5, 1.0, draws)
+    found = _trimmed_means(copies, arm, keep)
+    expected = _trimmed_means_with_fresh_arrays(copies, arm, keep)
+    for side, reference in zip(found, expected, strict=True):
+        np.testing.assert_array_equal(side, reference)
