@@ -259,6 +259,21 @@ def combine_columns(x: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
 
 def _codes(column: pd.Series, keep: np.ndarray, complete: bool) -> tuple[np.ndarray, int]:
+    """Codes 0..L-1 of the kept rows' values in sorted order, and L (``pd.factorize(sort=True)``).
+
+    A categorical column with sorted categories gives them from its integer codes, without
+    hashing its labels again: the categories present, in their (sorted) order, are the
+    sorted unique values, so the codes are the same.
+    """
+    if isinstance(column.dtype, pd.CategoricalDtype) and (
+        column.cat.categories.is_monotonic_increasing
+    ):
+        raw = column.cat.codes.to_numpy()
+        raw = raw if complete else raw[keep]
+        present = np.bincount(raw[raw >= 0], minlength=len(column.cat.categories)) > 0
+        position = np.cumsum(present) - 1
+        codes = np.where(raw >= 0, position[np.maximum(raw, 0)], -1)
+        return codes.astype(np.int64), int(present.sum())
     values = column.to_numpy() if complete else column.to_numpy()[keep]
     codes, uniques = pd.factorize(values, sort=True)
     return codes.astype(np.int64), len(uniques)

@@ -691,12 +691,27 @@ class _Specifier:
         common = dict(
             treated=treated, cluster=cluster, stratum=stratum, covariates=covariates, weight=weight
         )
+        # The cluster and stratum labels as sorted categoricals, once for every outcome: each
+        # fit's checks and codes then read integer codes instead of hashing the labels again.
+        numeric = {treated, *covariates, *([weight] if weight is not None else [])}
+        labelled = [name for name in dict.fromkeys([cluster, stratum]) if name is not None]
+        labelled = [name for name in labelled if name not in numeric]
+
+        def categorical(rows: pd.DataFrame) -> pd.DataFrame:
+            return rows.assign(
+                **{
+                    name: pd.Categorical(rows[name])
+                    for name in labelled
+                    if not isinstance(rows[name].dtype, pd.CategoricalDtype)
+                }
+            )
+
         if estimator == "ancova":
             first = baseline_rows.drop_duplicates(respondent).reset_index(drop=True)
             linked = pd.Index(first[respondent]).get_indexer(follow_rows[respondent])
             return cls(
                 estimator=estimator,
-                rows=follow_rows.reset_index(drop=True),
+                rows=categorical(follow_rows.reset_index(drop=True)),
                 linked=linked,
                 baseline=first,
                 post=None,
@@ -711,7 +726,7 @@ class _Specifier:
         )
         return cls(
             estimator=estimator,
-            rows=stacked,
+            rows=categorical(stacked),
             linked=None,
             baseline=None,
             post=post,

@@ -6,8 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from measurement.effects import specify_did
-from measurement.linear_model import fit_design, fit_design_variances, prepare_design
+from measurement.effects import EffectModel, specify_did
+from measurement.linear_model import (
+    Design,
+    LinearFit,
+    fit_design,
+    fit_design_variances,
+    prepare_design,
+)
 from measurement.randomization_inference import randomization_inference_effect
 from measurement.wild_bootstrap import wild_bootstrap_effect
 
@@ -26,7 +32,7 @@ def _frame(seed: int = 3) -> pd.DataFrame:
     return frame
 
 
-def _did_design(frame: pd.DataFrame, outcome: str):  # type: ignore[no-untyped-def]
+def _did_design(frame: pd.DataFrame, outcome: str) -> tuple[EffectModel, Design]:
     model = specify_did(
         frame, outcome=outcome, treated="treated", post="post", cluster="cluster", stratum="stratum"
     )
@@ -41,7 +47,7 @@ def _did_design(frame: pd.DataFrame, outcome: str):  # type: ignore[no-untyped-d
     return model, design
 
 
-def _same(left, right) -> None:  # type: ignore[no-untyped-def]
+def _same(left: LinearFit, right: LinearFit) -> None:
     pd.testing.assert_series_equal(left.coefficients, right.coefficients, check_exact=True)
     pd.testing.assert_frame_equal(left.vcov, right.vcov, check_exact=True)
     assert left.variance == right.variance
@@ -52,8 +58,8 @@ def _same(left, right) -> None:  # type: ignore[no-untyped-def]
 def test_both_variances_of_one_solve_equal_two_separate_fits() -> None:
     _, design = _did_design(_frame(), "first")
     for small_sample in ("stata", "fixest"):
-        first, second = fit_design_variances(design, small_sample=small_sample)  # type: ignore[arg-type]
-        _same(first, fit_design(design, small_sample=small_sample))  # type: ignore[arg-type]
+        first, second = fit_design_variances(design, small_sample=small_sample)
+        _same(first, fit_design(design, small_sample=small_sample))
         _same(second, fit_design(design, vcov="CR2"))
         assert first.vcov_type == "CR1" and second.vcov_type == "CR2"
 
@@ -89,3 +95,27 @@ def test_bootstrap_and_randomization_on_a_passed_design_equal_those_preparing_it
         else:
             assert boot == expected[0]
             assert (permutation.p_value, permutation.estimate) == expected[1:]
+
+
+def test_codes_of_a_categorical_equal_the_sorted_factorization_of_its_labels() -> None:
+    from measurement.linear_model import _codes
+
+    rng = np.random.default_rng(7)
+    labels = pd.Series(rng.choice(["b", "a", "d", "c10", "c9"], 300), dtype="object")
+    labels[rng.choice(300, 12, replace=False)] = None
+    categorical = pd.Series(pd.Categorical(labels, categories=["a", "b", "c10", "c9", "d", "z"]))
+    keep = labels.notna().to_numpy() & (rng.random(300) < 0.7)
+    keep[labels.to_numpy() == "a"] = False  # a category with no kept row is not coded
+    for complete, rows in ((False, keep), (True, np.ones(300, dtype=bool))):
+        plain = labels.fillna("a") if complete else labels
+        expected = pd.factorize(
+            plain.to_numpy()[rows] if not complete else plain.to_numpy(), sort=True
+        )
+        given = (
+            pd.Series(pd.Categorical(plain, categories=["a", "b", "c10", "c9", "d", "z"]))
+            if complete
+            else categorical
+        )
+        codes, size = _codes(given, rows, complete)
+        assert size == len(expected[1])
+        assert np.array_equal(codes, expected[0])
