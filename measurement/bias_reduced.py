@@ -11,7 +11,7 @@ regression.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -45,7 +45,10 @@ class _FixedEffectSpace:
 
     def sums(self, values: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
         """D'[rows] values for (n, m) values: an (L, m) array."""
-        columns = self.columns if rows is None else self.columns[rows]
+        return self.sums_over(self.columns if rows is None else self.columns[rows], values)
+
+    def sums_over(self, columns: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """D'values for (n, m) values whose rows of ``columns`` are given: an (L, m) array."""
         if columns.shape[1] == 1:
             # bincount adds in row order as np.add.at does (the same sums), many times faster.
             sums = np.empty((self.n_levels, values.shape[1]))
@@ -138,7 +141,7 @@ def _inverse_square_root(matrix: np.ndarray) -> np.ndarray:
 
 def _cluster_blocks(
     xg: np.ndarray,
-    rows: np.ndarray,
+    columns: np.ndarray | None,
     bread: np.ndarray,
     omega_xx: np.ndarray,
     space: _FixedEffectSpace | None,
@@ -146,17 +149,17 @@ def _cluster_blocks(
     """U_g, the blocks of (U'WU)^-1 and of Omega = M_U U'W^2U M_U for one cluster's rows.
 
     U_g holds the cluster's within-transformed regressors and the dummies of the fixed-effect
-    levels present in the cluster, so that Q_gg = U_g middle U_g' and
-    (Q W^2 Q)_gg = U_g omega U_g'.
+    levels present in the cluster (``columns``: the cluster's rows of ``space.columns``), so
+    that Q_gg = U_g middle U_g' and (Q W^2 Q)_gg = U_g omega U_g'.
     """
-    if space is None:
+    if space is None or columns is None:
         return xg, bread, omega_xx
-    columns = space.columns[rows]
+    n_rows = columns.shape[0]
     levels = np.unique(columns)
     position = np.searchsorted(levels, columns)
-    dummies = np.zeros((rows.size, levels.size))
+    dummies = np.zeros((n_rows, levels.size))
     for j in range(columns.shape[1]):
-        dummies[np.arange(rows.size), position[:, j]] += 1.0
+        dummies[np.arange(n_rows), position[:, j]] += 1.0
     k = xg.shape[1]
     size = k + levels.size
     middle = np.zeros((size, size))
@@ -226,6 +229,45 @@ class BiasReduced:
     adjusted: list[np.ndarray]
     """E_g = X_g' W_g A_g, one (k, n_g) array per cluster."""
     space: _FixedEffectSpace | None
+    cluster_codes: np.ndarray
+    order: np.ndarray
+    """The rows sorted by cluster (stable): cluster g holds ``order[bounds[g]:bounds[g + 1]]``."""
+    bounds: np.ndarray
+    sorted_x: np.ndarray
+    sorted_weights: np.ndarray
+    sorted_columns: np.ndarray | None
+    """``space.columns`` in ``order`` (None without fixed effects)."""
+    degrees_of_freedom: dict[bytes, float]
+    """Satterthwaite degrees of freedom already computed, by contrast: they do not depend on
+    the outcome, so a CR2 reused for another outcome (see ``reuse``) reuses them too."""
+
+    def same_design(
+        self,
+        x: np.ndarray,
+        weights: np.ndarray,
+        cluster_codes: np.ndarray,
+        fixed_effect_codes: list[np.ndarray],
+        n_fixed_effect_levels: list[int],
+    ) -> bool:
+        """Whether a design has this CR2's regressors, weights, clusters and fixed effects
+        exactly (so that its adjustment matrices and degrees of freedom are this CR2's)."""
+        if x.shape != self.x.shape or cluster_codes.shape != self.cluster_codes.shape:
+            return False
+        if not (
+            np.array_equal(x, self.x)
+            and np.array_equal(weights, self.weights)
+            and np.array_equal(cluster_codes, self.cluster_codes)
+        ):
+            return False
+        if self.space is None:
+            return not fixed_effect_codes
+        if not fixed_effect_codes:
+            return False
+        offsets = np.concatenate([[0], np.cumsum(n_fixed_effect_levels)[:-1]])
+        columns = np.column_stack([c + o for c, o in zip(fixed_effect_codes, offsets, strict=True)])
+        return int(sum(n_fixed_effect_levels)) == self.space.n_levels and np.array_equal(
+            columns, self.space.columns
+        )
 
     def _p_array(self, contrasts: np.ndarray) -> np.ndarray:
         """clubSandwich's P array for the rows of ``contrasts``: shape (q, q, G, G)."""
@@ -240,15 +282,18 @@ class BiasReduced:
         levels = self.space.n_levels if self.space is not None else 0
         td = np.zeros((q, g, levels))
         vd = np.zeros((q, g, levels))
-        for index, (rows, values) in enumerate(zip(self.clusters, a, strict=True)):
-            xg = self.x[rows]
-            wg = self.weights[rows]
+        bounds = self.bounds
+        for index, values in enumerate(a):
+            start, stop = bounds[index], bounds[index + 1]
+            xg = self.sorted_x[start:stop]
+            wg = self.sorted_weights[start:stop]
             tx[:, index] = values @ xg
             vx[:, index] = (values * wg) @ xg
             gdot[:, :, index] = values @ values.T
-            if self.space is not None:
-                td[:, index] = self.space.sums(values.T, rows).T
-                vd[:, index] = self.space.sums((values * wg).T, rows).T
+            if self.space is not None and self.sorted_columns is not None:
+                columns = self.sorted_columns[start:stop]
+                td[:, index] = self.space.sums_over(columns, values.T).T
+                vd[:, index] = self.space.sums_over(columns, (values * wg).T).T
         p = np.zeros((q, q, g, g))
         for s in range(q):
             for t in range(q):
@@ -265,9 +310,15 @@ class BiasReduced:
 
     def contrast_df(self, contrast: np.ndarray) -> float:
         """Satterthwaite degrees of freedom of ``contrast @ beta`` (a length-k vector)."""
-        p = self._p_array(np.atleast_2d(contrast))[0, 0]
-        total = float(np.sum(p**2))
-        return float(np.trace(p) ** 2 / total) if total > 0 else float("nan")
+        vector = np.ascontiguousarray(contrast, dtype=float)
+        key = vector.tobytes()
+        if key not in self.degrees_of_freedom:
+            p = self._p_array(np.atleast_2d(vector))[0, 0]
+            total = float(np.sum(p**2))
+            self.degrees_of_freedom[key] = (
+                float(np.trace(p) ** 2 / total) if total > 0 else float("nan")
+            )
+        return self.degrees_of_freedom[key]
 
     def htz(self, contrasts: np.ndarray) -> float:
         """The HTZ degrees of freedom nu of Pustejovsky and Tipton (2018) for q contrasts."""
@@ -293,6 +344,7 @@ def bias_reduced_variance(
     n_clusters: int,
     fixed_effect_codes: list[np.ndarray],
     n_fixed_effect_levels: list[int],
+    reuse: BiasReduced | None = None,
 ) -> BiasReduced:
     """CR2 variance of the coefficients of a within-transformed (weighted) least-squares fit.
 
@@ -321,6 +373,10 @@ def bias_reduced_variance(
         G.
     fixed_effect_codes, n_fixed_effect_levels : list
         Codes (0..L_j-1) and level counts of each absorbed fixed effect.
+    reuse : BiasReduced or None
+        The CR2 of another fit: when its regressors, weights, clusters and fixed effects equal
+        these exactly, its adjustment matrices (and degrees of freedom) are reused and only
+        the meat is computed from ``residuals`` (the same numbers as computing them anew).
 
     Returns
     -------
@@ -350,23 +406,43 @@ def bias_reduced_variance(
     """
     n = x.shape[0]
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
+    if (
+        reuse is not None
+        and reuse.same_design(x, w, cluster_codes, fixed_effect_codes, n_fixed_effect_levels)
+        and np.array_equal(bread, reuse.bread)
+    ):
+        # The adjustment matrices depend on the design only: the new residuals give the meat.
+        meat = np.zeros((x.shape[1], x.shape[1]))
+        sorted_residuals = residuals[reuse.order]
+        for index, e in enumerate(reuse.adjusted):
+            score = e @ sorted_residuals[reuse.bounds[index] : reuse.bounds[index + 1]]
+            meat += np.outer(score, score)
+        vcov = reuse.bread @ meat @ reuse.bread
+        return replace(reuse, vcov=(vcov + vcov.T) / 2)
     # Each cluster's rows in ascending order, from one stable sort (one comparison of the N
-    # codes per cluster was O(N G)).
+    # codes per cluster was O(N G)); the arrays are sorted once and each cluster is a slice.
     order = np.argsort(cluster_codes, kind="stable")
-    bounds = np.cumsum(np.bincount(cluster_codes, minlength=n_clusters))
-    clusters = np.split(order, bounds[:-1])
+    sizes = np.bincount(cluster_codes, minlength=n_clusters)
+    bounds = np.concatenate([[0], np.cumsum(sizes)])
+    clusters = np.split(order, bounds[1:-1])
     x_w2 = x * (w**2)[:, None]
     omega_xx = bread @ (x.T @ x_w2) @ bread
     space = _fixed_effect_space(fixed_effect_codes, n_fixed_effect_levels, w, x_w2 @ bread)
+    sorted_x = x[order]
+    sorted_weights = w[order]
+    sorted_residuals = residuals[order]
+    sorted_columns = space.columns[order] if space is not None else None
     adjusted = []
     meat = np.zeros((x.shape[1], x.shape[1]))
-    for rows in clusters:
-        xg = x[rows]
-        wg = w[rows]
-        basis, middle, omega = _cluster_blocks(xg, rows, bread, omega_xx, space)
+    for index in range(len(clusters)):
+        start, stop = bounds[index], bounds[index + 1]
+        xg = sorted_x[start:stop]
+        wg = sorted_weights[start:stop]
+        columns = sorted_columns[start:stop] if sorted_columns is not None else None
+        basis, middle, omega = _cluster_blocks(xg, columns, bread, omega_xx, space)
         e = _adjusted_estimating_matrix(basis, middle, omega, xg * wg[:, None], wg)
         adjusted.append(e)
-        score = e @ residuals[rows]
+        score = e @ sorted_residuals[start:stop]
         meat += np.outer(score, score)
     vcov = bread @ meat @ bread
     return BiasReduced(
@@ -378,6 +454,13 @@ def bias_reduced_variance(
         clusters=clusters,
         adjusted=adjusted,
         space=space,
+        cluster_codes=cluster_codes,
+        order=order,
+        bounds=bounds,
+        sorted_x=sorted_x,
+        sorted_weights=sorted_weights,
+        sorted_columns=sorted_columns,
+        degrees_of_freedom={},
     )
 
 

@@ -26,6 +26,8 @@ __all__ = [
     "Reference",
     "SmallSample",
     "VcovType",
+    "fit_design",
+    "fit_design_variances",
     "fit_linear_model",
     "prepare_design",
 ]
@@ -257,6 +259,21 @@ def combine_columns(x: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
 
 def _codes(column: pd.Series, keep: np.ndarray, complete: bool) -> tuple[np.ndarray, int]:
+    """Codes 0..L-1 of the kept rows' values in sorted order, and L (``pd.factorize(sort=True)``).
+
+    A categorical column with sorted categories gives them from its integer codes, without
+    hashing its labels again: the categories present, in their (sorted) order, are the
+    sorted unique values, so the codes are the same.
+    """
+    if isinstance(column.dtype, pd.CategoricalDtype) and (
+        column.cat.categories.is_monotonic_increasing
+    ):
+        raw = column.cat.codes.to_numpy()
+        raw = raw if complete else raw[keep]
+        present = np.bincount(raw[raw >= 0], minlength=len(column.cat.categories)) > 0
+        position = np.cumsum(present) - 1
+        codes = np.where(raw >= 0, position[np.maximum(raw, 0)], -1)
+        return codes.astype(np.int64), int(present.sum())
     values = column.to_numpy() if complete else column.to_numpy()[keep]
     codes, uniques = pd.factorize(values, sort=True)
     return codes.astype(np.int64), len(uniques)
@@ -526,6 +543,52 @@ def fit_design(
     clustered = design.cluster_codes is not None
     kind: str = vcov if vcov is not None else ("CR1" if clustered else "HC1")
     _check_vcov(kind, reference, clustered, "fit_linear_model")
+    solved = _solve(design)
+    return _fit_solved(design, solved, kind=kind, small_sample=small_sample, reference=reference)
+
+
+def fit_design_variances(
+    design: Design,
+    *,
+    small_sample: SmallSample = "stata",
+    reference: Reference = "t",
+    reuse: BiasReduced | None = None,
+) -> tuple[LinearFit, LinearFit]:
+    """CR1 and CR2 fits of a clustered design (HC1 and HC2 without clusters), one solve.
+
+    The two fits equal ``fit_design(design, small_sample=small_sample)`` and
+    ``fit_design(design, vcov="CR2")`` (or ``"HC2"``; the second with the Stata convention):
+    the least-squares solution is computed once and each variance reads it. ``reuse`` is the
+    CR2 of an earlier fit: when that fit's regressors, weights, clusters and fixed effects
+    equal this design's (outcomes of one difference-in-differences with the same complete
+    rows), its adjustment matrices and degrees of freedom are reused, only the residuals are
+    new.
+    """
+    clustered = design.cluster_codes is not None
+    first_kind, second_kind = ("CR1", "CR2") if clustered else ("HC1", "HC2")
+    _check_vcov(first_kind, reference, clustered, "fit_linear_model")
+    solved = _solve(design)
+    first = _fit_solved(
+        design, solved, kind=first_kind, small_sample=small_sample, reference=reference
+    )
+    second = _fit_solved(
+        design, solved, kind=second_kind, small_sample="stata", reference=reference, reuse=reuse
+    )
+    return first, second
+
+
+@dataclass(frozen=True, slots=True)
+class _Solved:
+    """The least-squares solution of a design, shared by its variances."""
+
+    bread: np.ndarray
+    beta: np.ndarray
+    residuals: np.ndarray
+    scores: np.ndarray
+    rss: float
+
+
+def _solve(design: Design) -> _Solved:
     x, y, w = design.x, design.y, design.weights
     xw = x if w is None else x * w[:, None]
     _check_collinearity(x, w, design.names)
@@ -540,6 +603,23 @@ def fit_design(
     beta = bread @ cross_product(xw, y)
     residuals = y - combine_columns(x, beta)
     scores = xw * residuals[:, None]
+    rss = float(cross_product(residuals, residuals if w is None else residuals * w))
+    return _Solved(bread=bread, beta=beta, residuals=residuals, scores=scores, rss=rss)
+
+
+def _fit_solved(
+    design: Design,
+    solved: _Solved,
+    *,
+    kind: str,
+    small_sample: SmallSample,
+    reference: Reference,
+    reuse: BiasReduced | None = None,
+) -> LinearFit:
+    """The fit of ``design`` with variance ``kind`` from its least-squares solution."""
+    clustered = design.cluster_codes is not None
+    x, w = design.x, design.weights
+    bread, beta, residuals, scores = solved.bread, solved.beta, solved.residuals, solved.scores
     n = design.n_obs
     k = count_parameters(design, small_sample)
     k_full = count_parameters(design, "stata")
@@ -548,7 +628,7 @@ def fit_design(
             f"fit_linear_model: {n} complete rows cannot identify {max(k, k_full)} parameters. "
             "Collect more data or use fewer regressors and fixed effects."
         )
-    rss = float(cross_product(residuals, residuals if w is None else residuals * w))
+    rss = solved.rss
     bias_reduced: BiasReduced | None = None
     g = design.n_clusters if clustered else n
     if kind in ("CR1", "CR2") and design.cluster_codes is not None:
@@ -583,6 +663,7 @@ def fit_design(
                 n_clusters=g,
                 fixed_effect_codes=design.fixed_effect_codes,
                 n_fixed_effect_levels=design.n_fixed_effect_levels,
+                reuse=reuse,
             )
             matrix = bias_reduced.vcov
             variance = (

@@ -136,6 +136,7 @@ def randomization_inference(
     enumeration: Enumeration = "auto",
     rerandomization: BalanceRule | AssignmentRecord | None = None,
     on_draws_done: Callable[[int], None] | None = None,
+    design: Design | None = None,
 ) -> RandomizationResult:
     """Randomization-inference p-value for an effect of a cluster-level assignment.
 
@@ -189,6 +190,11 @@ def randomization_inference(
     on_draws_done : callable or None, default None
         Called with the number of draws just finished (after each block of draws), for a
         progress display; the calls add up to ``draws`` (at once under enumeration).
+    design : Design or None, default None
+        The design :func:`measurement.linear_model.prepare_design` returns for
+        ``responses`` and the model arguments, when the caller holds it. It is used when no
+        row lacks the stratum, the assignment or a column it multiplies (the rows it was
+        prepared on are then the rows used here); otherwise the design is prepared anew.
 
     Returns
     -------
@@ -284,6 +290,7 @@ def randomization_inference(
         )
     fixed = [name for name in regressors if name not in permuted]
     extra = [treated, *[m for m in permuted.values() if m is not None]]
+    kept = len(responses)
     if stratum is not None:
         if stratum not in responses.columns:
             raise ValueError(
@@ -298,15 +305,19 @@ def randomization_inference(
     # The assignment and the columns it multiplies must be present, but are not regressors
     # themselves (a cluster fixed effect absorbs the assignment in two-way fixed effects).
     responses = responses.loc[responses[list(dict.fromkeys(extra))].notna().all(axis=1)]
-    full = prepare_design(
-        responses,
-        outcome=outcome,
-        regressors=list(regressors),
-        cluster=cluster,
-        fixed_effects=fixed_effects,
-        weight=weight,
-        caller=caller,
-    )
+    if design is not None and len(responses) == kept and design.rows.shape[0] == kept:
+        # No row was dropped above: the caller's design was prepared on these very rows.
+        full = design
+    else:
+        full = prepare_design(
+            responses,
+            outcome=outcome,
+            regressors=list(regressors),
+            cluster=cluster,
+            fixed_effects=fixed_effects,
+            weight=weight,
+            caller=caller,
+        )
     frame = responses.loc[full.rows]
     cluster_codes = full.cluster_codes
     if cluster_codes is None:
@@ -799,8 +810,13 @@ def randomization_inference_effect(
     enumeration: Enumeration = "auto",
     rerandomization: BalanceRule | AssignmentRecord | None = None,
     on_draws_done: Callable[[int], None] | None = None,
+    design: Design | None = None,
 ) -> RandomizationResult:
-    """:func:`randomization_inference` for the effect term of an :class:`EffectModel`."""
+    """:func:`randomization_inference` for the effect term of an :class:`EffectModel`.
+
+    ``design`` is the model's prepared design when the caller holds it (see
+    :func:`randomization_inference`).
+    """
     if model.cluster is None:
         raise ValueError(
             "randomization_inference_effect: the model has no cluster (unit of assignment). "
@@ -823,4 +839,5 @@ def randomization_inference_effect(
         enumeration=enumeration,
         rerandomization=rerandomization,
         on_draws_done=on_draws_done,
+        design=design,
     )

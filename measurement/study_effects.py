@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from measurement.assignment_record import AssignmentRecord
+from measurement.bias_reduced import BiasReduced
 from measurement.effects import (
     EffectEstimate,
     EffectModel,
@@ -19,7 +20,7 @@ from measurement.effects import (
     summarize_effect,
 )
 from measurement.errors import DesignError, FewClustersWarning
-from measurement.linear_model import Design, SmallSample, fit_design, prepare_design
+from measurement.linear_model import Design, SmallSample, fit_design_variances, prepare_design
 from measurement.multiple_testing import adjust_within_families, stepdown_p_values
 from measurement.randomization_inference import randomization_inference_effect
 from measurement.rerandomization import BalanceRule
@@ -445,6 +446,7 @@ def estimate_study_effects(
     rows: list[dict[str, object]] = []
     models: dict[str, EffectModel] = {}
     few_clusters: set[int] = set()
+    shared: BiasReduced | None = None
     waves_compared = f"{waves[0]} -> {waves[1]}"
     for position, spec in enumerate(specs):
         outcome = str(spec["outcome"])
@@ -462,8 +464,12 @@ def estimate_study_effects(
             # One prepared design (complete rows, fixed effects partialled out) for both
             # variances: the preparation is most of a fit's cost.
             design = _design(model)
-            fit = fit_design(design, small_sample=small_sample)
-            second = fit_design(design, vcov="CR2" if cluster is not None else "HC2")
+            # One solve for both variances; outcomes of a difference-in-differences with the
+            # same complete rows share the regressors, so their CR2 adjustment matrices and
+            # Satterthwaite degrees of freedom are computed once (the same numbers).
+            fit, second = fit_design_variances(design, small_sample=small_sample, reuse=shared)
+            if second.bias_reduced is not None:
+                shared = second.bias_reduced
             if stepdown:
                 models[outcome] = _kept_for_stepdown(model, str(spec["family"]), models, specs)
             with warnings.catch_warnings():
@@ -497,6 +503,7 @@ def estimate_study_effects(
                 confidence=confidence,
                 seed=np.random.default_rng(streams[2 * position]),
                 on_draws_done=on_draws_done,
+                design=design,
             )
             row["p_value_wild_bootstrap"] = boot.p_value
             row["conf_low_wild_bootstrap"] = boot.conf_low
@@ -511,6 +518,7 @@ def estimate_study_effects(
                     seed=np.random.default_rng(streams[2 * position + 1]),
                     rerandomization=rerandomization,
                     on_draws_done=on_draws_done,
+                    design=design,
                 )
             except DesignError as error:
                 unidentified.append(f"randomization inference not computed: {error}")
@@ -683,12 +691,27 @@ class _Specifier:
         common = dict(
             treated=treated, cluster=cluster, stratum=stratum, covariates=covariates, weight=weight
         )
+        # The cluster and stratum labels as sorted categoricals, once for every outcome: each
+        # fit's checks and codes then read integer codes instead of hashing the labels again.
+        numeric = {treated, *covariates, *([weight] if weight is not None else [])}
+        labelled = [name for name in dict.fromkeys([cluster, stratum]) if name is not None]
+        labelled = [name for name in labelled if name not in numeric]
+
+        def categorical(rows: pd.DataFrame) -> pd.DataFrame:
+            return rows.assign(
+                **{
+                    name: pd.Categorical(rows[name])
+                    for name in labelled
+                    if not isinstance(rows[name].dtype, pd.CategoricalDtype)
+                }
+            )
+
         if estimator == "ancova":
             first = baseline_rows.drop_duplicates(respondent).reset_index(drop=True)
             linked = pd.Index(first[respondent]).get_indexer(follow_rows[respondent])
             return cls(
                 estimator=estimator,
-                rows=follow_rows.reset_index(drop=True),
+                rows=categorical(follow_rows.reset_index(drop=True)),
                 linked=linked,
                 baseline=first,
                 post=None,
@@ -703,7 +726,7 @@ class _Specifier:
         )
         return cls(
             estimator=estimator,
-            rows=stacked,
+            rows=categorical(stacked),
             linked=None,
             baseline=None,
             post=post,

@@ -383,6 +383,7 @@ def wild_cluster_bootstrap(
     seed: int | np.random.Generator | None = None,
     small_sample: SmallSample = "stata",
     on_draws_done: Callable[[int], None] | None = None,
+    design: Design | None = None,
 ) -> WildBootstrapResult:
     """Wild cluster restricted bootstrap p-value and interval for one coefficient.
 
@@ -414,6 +415,10 @@ def wild_cluster_bootstrap(
     on_draws_done : callable or None, default None
         Called with ``draws`` once the draws are made (they are one matrix, computed
         together), for a progress display.
+    design : Design or None, default None
+        The design :func:`measurement.linear_model.prepare_design` returns for these
+        ``responses`` and model arguments, when the caller holds it already (it is not
+        prepared again); None prepares it.
 
     Returns
     -------
@@ -470,15 +475,16 @@ def wild_cluster_bootstrap(
             f"wild_cluster_bootstrap: confidence must lie strictly between 0 and 1; got "
             f"{confidence!r}. Pass for example 0.95."
         )
-    design = prepare_design(
-        responses,
-        outcome=outcome,
-        regressors=regressors,
-        cluster=cluster,
-        fixed_effects=fixed_effects,
-        weight=weight,
-        caller="wild_cluster_bootstrap",
-    )
+    if design is None:
+        design = prepare_design(
+            responses,
+            outcome=outcome,
+            regressors=regressors,
+            cluster=cluster,
+            fixed_effects=fixed_effects,
+            weight=weight,
+            caller="wild_cluster_bootstrap",
+        )
     column = design.names.index(term)
     pre = _precompute(design, column, small_sample)
     v, kind, enumerated = bootstrap_weights(design.n_clusters, draws, weights=weights, seed=seed)
@@ -521,8 +527,13 @@ def wild_bootstrap_effect(
     confidence: float = 0.95,
     seed: int | np.random.Generator | None = None,
     on_draws_done: Callable[[int], None] | None = None,
+    design: Design | None = None,
 ) -> WildBootstrapResult:
-    """:func:`wild_cluster_bootstrap` for the effect term of an :class:`EffectModel`."""
+    """:func:`wild_cluster_bootstrap` for the effect term of an :class:`EffectModel`.
+
+    ``design`` is the model's prepared design when the caller holds it (see
+    :func:`wild_cluster_bootstrap`).
+    """
     if model.cluster is None:
         raise ValueError(
             "wild_bootstrap_effect: the model has no cluster; the wild cluster bootstrap "
@@ -541,4 +552,5 @@ def wild_bootstrap_effect(
         confidence=confidence,
         seed=seed,
         on_draws_done=on_draws_done,
+        design=design,
     )

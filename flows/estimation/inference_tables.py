@@ -311,15 +311,19 @@ def effect_estimates(
                 study, data, post_only, wave=wave, primary=primary, messages=messages
             )
         )
+    n_comparisons = len(outcomes) * len(data.later_waves)
+    clustered = sum(effects_cluster(study, estimator) is not None for estimator in estimators)
+    # The total counts the draws of every estimate (readers took it for one estimate's draws).
     with stage_progress(
-        "wild bootstrap and randomization draws",
+        "wild bootstrap and randomization",
         effect_draws_total(
             study,
             estimators,
-            n_outcomes=len(outcomes) * len(data.later_waves),
+            n_outcomes=n_comparisons,
             bootstrap_draws=bootstrap_draws if bootstrap else 0,
             randomization_draws=bootstrap_draws,
         ),
+        counting=f"draws across {clustered * n_comparisons} estimates",
     ) as draws_done:
         for offset, wave in enumerate(data.later_waves):
             if not outcomes:

@@ -84,7 +84,7 @@ def test_effect_draws_show_beside_the_estimation_on_a_terminal(
     terminal = Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
     estimate_study(study, bootstrap_draws=19, lee_draws=5, seed=2)
-    assert "wild bootstrap and randomization draws" in terminal.getvalue()
+    assert "wild bootstrap and randomization (draws across" in terminal.getvalue()
     assert "estimating" in terminal.getvalue()
 
 

@@ -42,6 +42,23 @@ def test_progress_on_a_terminal_draws_a_bar_and_logs_nothing(
     assert not caplog.records
 
 
+def test_progress_names_what_it_counts_after_the_counts(
+    prefect_harness: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prefect import flow
+
+    @flow(name="progress-counting-check")
+    def counted() -> None:
+        with stage_progress("draws", 4, counting="draws across 2 estimates") as advance:
+            for _ in range(4):
+                advance(1)
+
+    with flow_run_log_on_a_terminal(monkeypatch) as (collected, _terminal):
+        counted()
+    logged = [message for message in collected.messages if message.startswith("draws:")]
+    assert logged[-1] == "draws: 4 of 4 draws across 2 estimates (100%)"
+
+
 def test_progress_in_a_flow_run_logs_tenths_and_draws_no_bar_even_on_a_terminal(
     prefect_harness: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -79,7 +96,7 @@ def test_effect_draws_in_a_flow_run_are_logged_to_the_end_and_draw_no_bar(
     )
     for path in sorted(study.inbox.iterdir()):
         ingest_wave(study, path)
-    label = "wild bootstrap and randomization draws"
+    label = "wild bootstrap and randomization"
 
     @flow(name="estimate-progress-check")
     def estimate_in_a_flow() -> None:
@@ -89,6 +106,10 @@ def test_effect_draws_in_a_flow_run_are_logged_to_the_end_and_draw_no_bar(
         estimate_in_a_flow()
     logged = [message for message in collected.messages if message.startswith(label)]
     assert logged and logged[-1].endswith("(100%)")
-    done, total = logged[-1].removeprefix(f"{label}: ").split(" (")[0].split(" of ")
+    counts, unit = logged[-1].removeprefix(f"{label}: ").split(" (")[0].split(" draws ")
+    done, total = counts.split(" of ")
     assert int(done) == int(total) > 0
+    # The total is every estimate's draws, and the line says across how many estimates.
+    estimates = int(unit.removeprefix("across ").removesuffix(" estimates"))
+    assert estimates > 1 and int(total) % estimates == 0
     assert "━" not in terminal.getvalue()
