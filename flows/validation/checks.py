@@ -364,14 +364,14 @@ def field_quality(coded: pd.DataFrame, study: Study, items: list[str]) -> FieldQ
     n_answers = np.zeros(len(items), dtype=np.int64)
     n_dont_know = np.zeros(len(items), dtype=np.int64)
     n_refused = np.zeros(len(items), dtype=np.int64)
-    for position, column in enumerate(columns):
+    for index, column in enumerate(columns):
         for found, by_row, by_item in (
             (_equals_any(column, dont_know_codes), dont_know_by_row, n_dont_know),
             (_equals_any(column, refused_codes), refused_by_row, n_refused),
             (~np.isnan(column), answered_by_row, n_answers),
         ):
             by_row += found
-            by_item[position] = np.count_nonzero(found)
+            by_item[index] = np.count_nonzero(found)
     with np.errstate(invalid="ignore", divide="ignore"):
         item_rates = pd.DataFrame(
             {
