@@ -16,6 +16,7 @@ from rich.table import Table
 
 from flows.bundled import EXAMPLE_STUDY_DIR, TEMPLATES_DIR
 from flows.errors import TrustshiftError
+from flows.orchestration import process_memory
 
 app = typer.Typer(
     help="Evidence of what an information campaign changed: ingest, validate, estimate, report.",
@@ -42,6 +43,8 @@ def main(
 ) -> None:
     """trustshift: honest evidence of what a migration information campaign changed."""
     _State.debug = debug
+    # Every command: what one stage (or wave) frees is returned before the next one.
+    process_memory.return_freed_memory()
 
 
 def reported(command: Callable[P, R]) -> Callable[P, R]:
@@ -415,6 +418,8 @@ def validate(
         for name in waves:
             validation = validate_and_store(study, name, run_id=run_id)
             failed |= _print_validation(study.root, name, validation)
+            del validation
+            process_memory.trim_freed_memory()
     raise typer.Exit(1 if failed else 0)
 
 

@@ -29,6 +29,18 @@ from flows.warehouse import INTERVIEW_COLUMNS, WarehouseConnection
 # less time (10 s against 6 s).
 BLOCK_ROWS = 25_000
 
+# Arrow's integer types -> the nullable pandas type ``fetch_df`` gives a column with a NULL.
+_NULLABLE: dict[pa.DataType, pd.api.extensions.ExtensionDtype] = {
+    pa.int8(): pd.Int8Dtype(),
+    pa.int16(): pd.Int16Dtype(),
+    pa.int32(): pd.Int32Dtype(),
+    pa.int64(): pd.Int64Dtype(),
+    pa.uint8(): pd.UInt8Dtype(),
+    pa.uint16(): pd.UInt16Dtype(),
+    pa.uint32(): pd.UInt32Dtype(),
+    pa.uint64(): pd.UInt64Dtype(),
+}
+
 RowFilter = Callable[[pd.DataFrame], np.ndarray]
 """The rows of a wave to read, given its role columns (``wave``, ``row_number``, ...): a
 boolean array with one entry per stored interview of the wave."""
@@ -132,12 +144,57 @@ def _stored_roles(
     version: int | None,
     columns: Sequence[str] = INTERVIEW_COLUMNS,
 ) -> pd.DataFrame:
-    return connection.execute(
+    return sorted_frame(
+        connection,
         "SELECT wave, "
         + ", ".join(columns)
-        + " FROM interviews WHERE study_id = ? AND wave = ? AND version = ? ORDER BY row_number",
+        + " FROM interviews WHERE study_id = ? AND wave = ? AND version = ?",
         [study.id, wave, -1 if version is None else version],
-    ).fetch_df()
+        order_by=["row_number"],
+    )
+
+
+def sorted_frame(
+    connection: WarehouseConnection,
+    query: str,
+    parameters: list[object],
+    *,
+    order_by: Sequence[str],
+) -> pd.DataFrame:
+    """The rows of ``query`` ordered by the result columns ``order_by`` (unique together),
+    the frame ``fetch_df`` gives for ``query ORDER BY order_by``.
+
+    From DuckDB the rows come as Arrow and are ordered by their integer keys afterwards:
+    for the roles of a wave of 1,000,000 interviews (a 0.23 GB frame), ``fetch_df`` held
+    1.26 GB above the process at its peak and sorting in the query 0.27 GB more, Arrow
+    unsorted 0.40 GB.
+    """
+    if not isinstance(connection, duckdb.DuckDBPyConnection):
+        return connection.execute(f"{query} ORDER BY {', '.join(order_by)}", parameters).fetch_df()
+    relation = connection.sql(query, params=parameters)
+    # DuckDB 2 gives a batch reader, DuckDB 1 a table.
+    result = relation.arrow() if relation is not None else pa.table({})
+    table = result.read_all() if isinstance(result, pa.RecordBatchReader) else result
+    if table.num_rows:
+        order = pc.sort_indices(table, sort_keys=[(name, "ascending") for name in order_by])
+        if not np.array_equal(order.to_numpy(), np.arange(table.num_rows)):
+            table = table.take(order)
+    return _as_fetch_df(table)
+
+
+def _as_fetch_df(table: pa.Table) -> pd.DataFrame:
+    """``table`` as DuckDB's ``fetch_df`` converts the same result: an integer column with
+    a missing value as pandas' nullable integers (Arrow gives floats), and text columns of
+    an empty result as objects."""
+    frame = table.to_pandas()
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        if pa.types.is_integer(column.type) and column.null_count:
+            frame[name] = column.to_pandas(types_mapper={column.type: _NULLABLE[column.type]}.get)
+        elif table.num_rows == 0 and (
+            pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
+        ):
+            frame[name] = frame[name].astype(object)
+    return frame
 
 
 def _wave_rows(
@@ -171,12 +228,14 @@ def _wave_rows(
 
 
 def _stored_version(connection: WarehouseConnection, study: Study, wave: str) -> int | None:
+    # fetchall, not fetchone: DuckDB runs no relation (``sorted_frame``) on a connection
+    # whose last result was not read to its end.
     stored = connection.execute(
         "SELECT version FROM waves WHERE study_id = ? AND wave = ? AND status = 'stored' "
         "ORDER BY version DESC LIMIT 1",
         [study.id, wave],
-    ).fetchone()
-    return None if stored is None else int(stored[0])
+    ).fetchall()
+    return int(stored[0][0]) if stored else None
 
 
 def _held_items(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -171,7 +169,6 @@ def _estimate_study(
 ) -> EstimationRun:
     database = warehouse_path(study)
     started = datetime.now()
-    _return_freed_columns()
     # One connection reads everything the run needs (the waves once, block by block);
     # one more writes the results.
     with connect(database) as connection:
@@ -353,26 +350,6 @@ def _estimate_study(
 # memory by default: reading three waves of 1,000,000 interviews cached gigabytes of answers
 # in the process. The estimation reads each block once, so a small pool loses nothing.
 ESTIMATION_DUCKDB_MEMORY = "512MB"
-
-
-# glibc serves an allocation below its mmap threshold from the heap, and raises the threshold
-# to the size of each mmapped block freed (up to 32 MB): after the first frame is freed, every
-# column of 2,600,000 float64 (21 MB) comes from the heap and its memory stays with the
-# process when the column is dropped. A fixed threshold keeps each column its own mapping,
-# returned when it is freed: at 100,000 per wave the frame without its unused items held
-# 0.61 GB instead of 0.83 GB.
-MMAP_THRESHOLD_BYTES = 1 << 20
-_M_MMAP_THRESHOLD = -3
-
-
-def _return_freed_columns() -> None:
-    """Fix glibc's mmap threshold for this process (nothing elsewhere: other C libraries
-    return large blocks on their own)."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
-    except (OSError, AttributeError):
-        return
 
 
 def _limit_cache(connection: WarehouseConnection) -> None:

@@ -24,7 +24,7 @@ from flows.orchestration.records import (
     stored_waves,
 )
 from flows.rederive import waves_to_rederive
-from flows.stored_wave import read_stored_wave
+from flows.stored_wave import read_stored_wave, sorted_frame
 from flows.study import Study
 from flows.warehouse import INTERVIEW_COLUMNS, connect, has_table, warehouse_path
 
@@ -168,14 +168,16 @@ def earlier_roles(study: Study, waves: list[str]) -> pd.DataFrame:
     columns = [c for c in INTERVIEW_COLUMNS if c in ("row_number", "respondent", *CROSS_WAVE_FLAGS)]
     placeholders = ", ".join("?" for _ in waves)
     with connect(warehouse_path(study), read_only=True) as connection:
-        return connection.execute(
+        roles = sorted_frame(
+            connection,
             "SELECT i.wave, "
             + ", ".join(f"i.{column}" for column in columns)
-            + " FROM interviews i JOIN waves w USING (study_id, wave, version) "
-            f"WHERE i.study_id = ? AND w.status = 'stored' AND i.wave IN ({placeholders}) "
-            "ORDER BY w.wave_order, i.row_number",
+            + ", w.wave_order FROM interviews i JOIN waves w USING (study_id, wave, version) "
+            f"WHERE i.study_id = ? AND w.status = 'stored' AND i.wave IN ({placeholders})",
             [study.id, *waves],
-        ).fetch_df()
+            order_by=["wave_order", "row_number"],
+        )
+    return roles.drop(columns="wave_order")
 
 
 def quality_overview(study: Study) -> pd.DataFrame:

@@ -24,6 +24,7 @@ from flows.errors import DataQualityError, IngestError, TrustshiftError
 from flows.faults import fault_point
 from flows.ingest import IngestOutcome, rederive_changed_waves
 from flows.locking import study_lock
+from flows.orchestration import process_memory
 from flows.orchestration.artifacts import (
     estimates_table,
     mask_small_counts,
@@ -206,6 +207,7 @@ def ingest_wave_flow(
     study_file: str, file: str, wave: str | None = None, replace: bool = False
 ) -> IngestOutcome:
     """Ingest one wave file (``file``) of the study in ``study_file``."""
+    process_memory.return_freed_memory()
     study = load_study(study_file)
     path = Path(file)
     inputs = {
@@ -241,6 +243,7 @@ def describe_validation(validation: WaveValidation, *, minimum: int) -> str:
 def validate_wave_flow(study_file: str, wave: str) -> WaveValidation:
     """Validate the stored current version of ``wave``; a structural failure ends the run
     failed (after storing it, so the wave is marked failed in the warehouse)."""
+    process_memory.return_freed_memory()
     study = load_study(study_file)
     run_id = current_run_id()
     inputs = {
@@ -267,6 +270,7 @@ def estimate_effects_flow(
     """Estimate the study from its stored waves; returns the estimation run id."""
     from flows.estimation import new_run_id
 
+    process_memory.return_freed_memory()
     study = load_study(study_file)
     inputs = {
         "study_file": str(study.path),
@@ -289,6 +293,7 @@ def estimate_effects_flow(
 def build_report_flow(study_file: str, run_id: str | None = None) -> str:
     """Build the report of estimation run ``run_id`` (the latest finished one by default);
     returns the report's path."""
+    process_memory.return_freed_memory()
     study = load_study(study_file)
     if run_id is None:
         from flows.estimation import latest_run_id
@@ -328,7 +333,12 @@ def evaluate_study(
     validation decided, the study file, the code and the options are those of an earlier
     finished run, its results are reused: nothing is estimated or written again. The run
     ends failed, naming each file or wave, when a file was refused or a wave failed.
+
+    The stages share this process: freed blocks go back to the system (glibc's mmap
+    threshold fixed, its heaps trimmed after each stage), so each stage starts from what
+    the process holds, not from the peak of the one before.
     """
+    process_memory.return_freed_memory()
     study = load_study(study_file)
     with study_lock(study, purpose="run"):
         return _evaluate_study(study_file, replace, bootstrap_draws, seed)
@@ -383,6 +393,7 @@ def _evaluate_study(
             failures["study file"] = mask_small_counts(str(error), minimum)
             logger.error("%s", failures["study file"])
 
+        process_memory.trim_freed_memory()
         fault_point("run-after-ingest")
         validated: list[str] = []
         quality_failures: list[str] = []
@@ -394,6 +405,7 @@ def _evaluate_study(
                 quality_failures.append(describe_validation(validation, minimum=minimum))
             # A wave's validation holds frames of its rows: never alive into the next stage.
             del validation
+            process_memory.trim_freed_memory()
 
         waves = read_stored_waves(study)
         fingerprint = evaluation_fingerprint(
@@ -428,6 +440,8 @@ def _evaluate_study(
                     study, run_id=estimation_run_id, bootstrap_draws=bootstrap_draws, seed=seed
                 )
                 notes.extend(estimation.warnings)
+                del estimation
+                process_memory.trim_freed_memory()
         report: Path | None = None
         if estimation_run_id is not None:
             previous_report = Path(str(outputs.get("report", ""))) if reused_run_id else None

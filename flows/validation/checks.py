@@ -53,7 +53,8 @@ FOLLOW_UP_COLUMNS: tuple[str, ...] = (
     "follow_up_gap",
 )
 
-# Float sentinel for a missing answer in the answer matrix, so NaN compares equal to NaN.
+# Float sentinel for a missing answer where answers are hashed or compared, so NaN compares
+# equal to NaN.
 _MISSING = -1.0e300
 # A robust z-score divides by 1.4826 x MAD; the floors keep a metric on which almost every
 # enumerator is identical (e.g. no near-duplicates at all) from turning noise into outliers.
@@ -95,31 +96,41 @@ def _codes_of(study: Study, reason: str) -> list[float]:
     return list(study.special_codes().get(reason, []))
 
 
-def _row_hash(matrix: np.ndarray, columns: np.ndarray) -> np.ndarray:
-    """A 64-bit hash of each row over the given columns (float bits, polynomial mix)."""
-    bits = matrix.view(np.uint64)
-    hashed = np.full(matrix.shape[0], np.uint64(1469598103934665603), dtype=np.uint64)
+def _with_sentinel(values: np.ndarray) -> np.ndarray:
+    """An item's answers with every missing one as ``_MISSING`` (one bit pattern for all)."""
+    return np.where(np.isnan(values), _MISSING, values)
+
+
+def _row_hash(columns: list[np.ndarray], n_rows: int) -> np.ndarray:
+    """A 64-bit hash of each row over the given item columns (float bits, polynomial mix)."""
+    hashed = np.full(n_rows, np.uint64(1469598103934665603), dtype=np.uint64)
     prime = np.uint64(1099511628211)
     with np.errstate(over="ignore"):
         for column in columns:
-            hashed = (hashed ^ bits[:, column]) * prime
+            hashed = (hashed ^ _with_sentinel(column).view(np.uint64)) * prime
             hashed ^= hashed >> np.uint64(29)
     return hashed
 
 
-def _answered_agreement(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _answered_agreement(
+    columns: list[np.ndarray], first: np.ndarray, second: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Per pair of rows: the share of equal answers among items answered in both, and how
     many items that is (an item left blank in either row says nothing about copying)."""
-    both = (first != _MISSING) & (second != _MISSING)
-    compared = both.sum(axis=1)
-    equal = ((first == second) & both).sum(axis=1)
+    compared = np.zeros(len(first), dtype=np.int64)
+    equal = np.zeros(len(first), dtype=np.int64)
+    for column in columns:
+        one, other = column[first], column[second]
+        both = ~np.isnan(one) & ~np.isnan(other)
+        compared += both
+        equal += (one == other) & both
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(compared > 0, equal / np.maximum(compared, 1), 0.0)
     return share, compared
 
 
 def _near_duplicate_pairs(
-    matrix: np.ndarray, similarity: float, minimum_items: int
+    columns: list[np.ndarray], n_rows: int, similarity: float, minimum_items: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pairs (earlier, later) of rows agreeing on at least ``similarity`` of the items both
     answered, with at least ``minimum_items`` such items.
@@ -128,9 +139,10 @@ def _near_duplicate_pairs(
     exactly on at least one of d + 1 disjoint blocks of columns, so only rows sharing a block
     hash are compared: each row with the next ``_WINDOW`` rows of its hash group (in row
     order), vectorised. A blank counts as a value in the search, so two rows that differ
-    mostly in which items they left blank are not compared (copies rarely do).
+    mostly in which items they left blank are not compared (copies rarely do). ``columns``
+    are the item columns (NaN for a blank), read one at a time.
     """
-    n_rows, n_columns = matrix.shape
+    n_columns = len(columns)
     empty = np.empty(0, dtype=np.int64)
     if n_rows < 2 or n_columns == 0 or n_columns < minimum_items:
         return empty, empty
@@ -139,7 +151,7 @@ def _near_duplicate_pairs(
     earlier: list[np.ndarray] = []
     later: list[np.ndarray] = []
     for block in range(n_blocks):
-        hashed = _row_hash(matrix, np.arange(block, n_columns, n_blocks))
+        hashed = _row_hash(columns[block::n_blocks], n_rows)
         order = np.argsort(hashed, kind="stable")
         sorted_hash = hashed[order]
         for offset in range(1, _WINDOW + 1):
@@ -148,7 +160,7 @@ def _near_duplicate_pairs(
                 break
             first = order[:-offset][same]
             second = order[offset:][same]
-            share, compared = _answered_agreement(matrix[first], matrix[second])
+            share, compared = _answered_agreement(columns, first, second)
             agree = (share >= similarity) & (compared >= minimum_items)
             earlier.append(np.minimum(first, second)[agree])
             later.append(np.maximum(first, second)[agree])
@@ -174,11 +186,11 @@ def _labels(values: pd.Series) -> pd.Series:
     return labels
 
 
-def _equals_any(matrix: np.ndarray, codes: list[float]) -> np.ndarray:
-    """``np.isin`` for a few codes, without its sort of the whole matrix."""
-    found = np.zeros(matrix.shape, dtype=bool)
+def _equals_any(values: np.ndarray, codes: list[float]) -> np.ndarray:
+    """``np.isin`` for a few codes, without its sort of all the values."""
+    found = np.zeros(values.shape, dtype=bool)
     for code in codes:
-        found |= matrix == code
+        found |= values == code
     return found
 
 
@@ -203,13 +215,10 @@ def field_quality(coded: pd.DataFrame, study: Study, items: list[str]) -> FieldQ
         derived[column] = mask.astype(np.int8)
         reasons[column] = pd.Series(np.asarray(texts, dtype=object), index=coded.index[mask])
 
-    matrix = (
-        coded[items].to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
-        if items
-        else np.empty((n_rows, 0))
-    )
-    # In place: a second matrix of a 1,000,000-row wave is another 0.6 GB.
-    np.copyto(matrix, _MISSING, where=np.isnan(matrix))
+    # One item at a time, never a matrix of all of them: the checks below read each column
+    # and keep per-row counts (a matrix of 72 items of a 1,000,000-row wave is 0.6 GB, and
+    # every mask over it another 72 MB).
+    columns = [coded[name].to_numpy(dtype=np.float64, na_value=np.nan) for name in items]
 
     # -- interview date and duration ----------------------------------------------------
     if "interview_start" in coded.columns:
@@ -243,7 +252,12 @@ def field_quality(coded: pd.DataFrame, study: Study, items: list[str]) -> FieldQ
         first_position = position.groupby(_codes(respondents), sort=False).transform("first")
         later = np.flatnonzero(repeated)
         first = first_position.to_numpy()[later]
-        agree = (matrix[later] == matrix[first]).mean(axis=1) if items else np.ones(len(later))
+        agree = np.ones(len(later))
+        if items:
+            equal = np.zeros(len(later), dtype=np.int64)
+            for column in columns:
+                equal += _with_sentinel(column[later]) == _with_sentinel(column[first])
+            agree = equal / len(items)
         same = agree >= quality.duplicate_similarity
         duplicate[later[same]] = True
         for index, earlier in zip(later[same], first[same], strict=True):
@@ -264,7 +278,7 @@ def field_quality(coded: pd.DataFrame, study: Study, items: list[str]) -> FieldQ
             )
     if quality.near_duplicates:
         earlier_rows, later_rows = _near_duplicate_pairs(
-            matrix, quality.duplicate_similarity, quality.duplicate_minimum_items
+            columns, n_rows, quality.duplicate_similarity, quality.duplicate_minimum_items
         )
     else:
         earlier_rows = later_rows = np.empty(0, dtype=np.int64)
@@ -298,21 +312,30 @@ def field_quality(coded: pd.DataFrame, study: Study, items: list[str]) -> FieldQ
     straight_text = np.full(n_rows, "", dtype=object)
     instrument = study.resolved_instrument()
     for battery in quality.straightlining_batteries:
-        columns = [c for c in battery_items(study, battery) if c in coded.columns]
-        if len(columns) < quality.straightlining_minimum_items:
+        battery_columns = [c for c in battery_items(study, battery) if c in coded.columns]
+        if len(battery_columns) < quality.straightlining_minimum_items:
             continue
         special = sorted(
-            {c for name in columns for c in item_special_codes(study, instrument.item(name))}
+            {
+                c
+                for name in battery_columns
+                for c in item_special_codes(study, instrument.item(name))
+            }
         )
-        values = coded[columns].to_numpy(dtype=np.float64, na_value=np.nan)
-        answered = ~np.isnan(values) & ~np.isin(values, special)
-        low = np.where(answered, values, np.inf).min(axis=1)
-        high = np.where(answered, values, -np.inf).max(axis=1)
-        hit = (answered.sum(axis=1) >= quality.straightlining_minimum_items) & (low == high)
+        low = np.full(n_rows, np.inf)
+        high = np.full(n_rows, -np.inf)
+        n_answered = np.zeros(n_rows, dtype=np.int64)
+        for name in battery_columns:
+            values = coded[name].to_numpy(dtype=np.float64, na_value=np.nan)
+            answered = ~np.isnan(values) & ~np.isin(values, special)
+            np.minimum(low, np.where(answered, values, np.inf), out=low)
+            np.maximum(high, np.where(answered, values, -np.inf), out=high)
+            n_answered += answered
+        hit = (n_answered >= quality.straightlining_minimum_items) & (low == high)
         new = hit & ~straight
         straight_text[new] = [
             f"the same answer {value:g} to all {int(n)} answered items of battery {battery!r}"
-            for value, n in zip(low[new], answered.sum(axis=1)[new], strict=True)
+            for value, n in zip(low[new], n_answered[new], strict=True)
         ]
         straight |= hit
     flag(FIELD_QUALITY_FLAGS["straightliner"], straight, straight_text[straight])
@@ -332,17 +355,30 @@ def field_quality(coded: pd.DataFrame, study: Study, items: list[str]) -> FieldQ
     flag(CONTRADICTION_FLAG, contradiction, contradiction_text[contradiction])
 
     # -- item rates ----------------------------------------------------------------------
-    dont_know = _equals_any(matrix, _codes_of(study, "dont_know"))
-    refused = _equals_any(matrix, _codes_of(study, "refused"))
-    answered_any = matrix != _MISSING
-    n_answers = answered_any.sum(axis=0)
+    # Counted per item (the item table) and per row (the enumerator table), one item at a time.
+    dont_know_codes = _codes_of(study, "dont_know")
+    refused_codes = _codes_of(study, "refused")
+    dont_know_by_row = np.zeros(n_rows, dtype=np.int64)
+    refused_by_row = np.zeros(n_rows, dtype=np.int64)
+    answered_by_row = np.zeros(n_rows, dtype=np.int64)
+    n_answers = np.zeros(len(items), dtype=np.int64)
+    n_dont_know = np.zeros(len(items), dtype=np.int64)
+    n_refused = np.zeros(len(items), dtype=np.int64)
+    for index, column in enumerate(columns):
+        for found, by_row, by_item in (
+            (_equals_any(column, dont_know_codes), dont_know_by_row, n_dont_know),
+            (_equals_any(column, refused_codes), refused_by_row, n_refused),
+            (~np.isnan(column), answered_by_row, n_answers),
+        ):
+            by_row += found
+            by_item[index] = np.count_nonzero(found)
     with np.errstate(invalid="ignore", divide="ignore"):
         item_rates = pd.DataFrame(
             {
                 "item": items,
-                "n_answers": n_answers.astype(np.int64),
-                "dont_know_rate": np.where(n_answers > 0, dont_know.sum(axis=0) / n_answers, 0.0),
-                "refused_rate": np.where(n_answers > 0, refused.sum(axis=0) / n_answers, 0.0),
+                "n_answers": n_answers,
+                "dont_know_rate": np.where(n_answers > 0, n_dont_know / n_answers, 0.0),
+                "refused_rate": np.where(n_answers > 0, n_refused / n_answers, 0.0),
             },
             columns=list(ITEM_RATE_COLUMNS),
         )
@@ -354,11 +390,11 @@ def field_quality(coded: pd.DataFrame, study: Study, items: list[str]) -> FieldQ
             coded,
             study,
             items,
-            matrix=matrix,
+            columns=columns,
             duration=duration,
-            dont_know=dont_know.sum(axis=1),
-            refused=refused.sum(axis=1),
-            answered=answered_any.sum(axis=1),
+            dont_know=dont_know_by_row,
+            refused=refused_by_row,
+            answered=answered_by_row,
             near_duplicate=near_duplicate,
         )
     derived[ENUMERATOR_FLAG] = np.zeros(n_rows, dtype=np.int8)
@@ -377,7 +413,7 @@ def _enumerator_table(
     study: Study,
     items: list[str],
     *,
-    matrix: np.ndarray,
+    columns: list[np.ndarray],
     duration: pd.Series,
     dont_know: np.ndarray,
     refused: np.ndarray,
@@ -415,17 +451,27 @@ def _enumerator_table(
         if name in instrument.item_names and instrument.item(name).scale in ("likert", "percentage")
     ]
     if spread_items:
-        positions = [items.index(name) for name in spread_items]
-        values = matrix[:, positions].copy()
         special = sorted(
             {c for name in spread_items for c in item_special_codes(study, instrument.item(name))}
         )
-        values[(values == _MISSING) | np.isin(values, special)] = np.nan
-        frame = pd.DataFrame(values, columns=spread_items)
-        overall = frame.var()
-        frame["enumerator"] = enumerator.array
-        within = frame.groupby("enumerator", sort=True).var()
-        relative = within.div(overall.where(overall > 0))
+        overall: dict[str, float] = {}
+        within: dict[str, pd.Series] = {}
+        for name in spread_items:
+            values = columns[items.index(name)].copy()
+            values[np.isin(values, special)] = np.nan
+            answers = pd.Series(values, index=enumerator.index, copy=False)
+            overall[name] = answers.var()
+            within[name] = answers.groupby(enumerator, sort=True).var()
+        # Enumerators by items in the layout a groupby of all items at once gives (one
+        # enumerator's items side by side), so the mean over items adds in the same order.
+        by_enumerator = pd.DataFrame(
+            np.column_stack([within[name].to_numpy() for name in spread_items]),
+            index=within[spread_items[0]].index,
+            columns=spread_items,
+            copy=False,
+        )
+        spread = pd.Series(overall)
+        relative = by_enumerator.div(spread.where(spread > 0))
         table["answer_variance"] = relative.mean(axis=1, skipna=True)
     else:
         table["answer_variance"] = np.nan
