@@ -8,7 +8,7 @@ import pandas as pd
 
 from flows.estimation.analysis_data import AnalysisData
 from flows.estimation.caveats import record_caveats
-from flows.estimation.design_inference import cluster_words, inference_cluster
+from flows.estimation.design_inference import cluster_words, inference_cluster, with_one_blas_thread
 from flows.estimation.results import RESULT_TABLES
 from flows.study import HeterogeneityDimension, Study
 from measurement.errors import DesignError
@@ -39,6 +39,7 @@ def _labeller(dimension: HeterogeneityDimension) -> Callable[[str], str]:
     return label
 
 
+@with_one_blas_thread
 def effects_by_group(
     study: Study, data: AnalysisData, messages: list[tuple[str, str]]
 ) -> pd.DataFrame:

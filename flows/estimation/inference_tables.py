@@ -17,6 +17,7 @@ from flows.estimation.design_inference import (
     cluster_bootstrap,
     effects_cluster,
     inference_cluster,
+    with_one_blas_thread,
 )
 from flows.estimation.results import RESULT_TABLES
 from flows.progress import stage_progress
@@ -251,6 +252,7 @@ def smallest_cells(
     }
 
 
+@with_one_blas_thread
 def effect_estimates(
     study: Study,
     data: AnalysisData,
@@ -714,6 +716,7 @@ def binary_robustness(
     return pd.DataFrame(rows)
 
 
+@with_one_blas_thread
 def balance_results(
     study: Study, data: AnalysisData, messages: list[tuple[str, str]]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -795,6 +798,7 @@ def balance_results(
     return table, joint
 
 
+@with_one_blas_thread
 def change_results(
     study: Study, data: AnalysisData, messages: list[tuple[str, str]]
 ) -> pd.DataFrame:

@@ -9,7 +9,11 @@ import pandas as pd
 from flows.estimation.analysis_data import COMPARISON, AnalysisData
 from flows.estimation.caveats import record_caveats
 from flows.estimation.descriptive_tables import _source_label
-from flows.estimation.design_inference import cluster_bootstrap, effects_cluster
+from flows.estimation.design_inference import (
+    cluster_bootstrap,
+    effects_cluster,
+    with_one_blas_thread,
+)
 from flows.estimation.inference_tables import smallest_cells
 from flows.estimation.results import RESULT_TABLES
 from flows.study import Study
@@ -19,6 +23,7 @@ SOURCE_COLUMNS = ("source", "label", "source_group", "source_order")
 """The columns naming the source; the effect columns follow (as in ``estimates``)."""
 
 
+@with_one_blas_thread
 def trust_source_effects(
     study: Study,
     data: AnalysisData,
