@@ -46,8 +46,13 @@ def return_freed_memory() -> bool:
 
 
 def trim_freed_memory() -> None:
-    """Return the free pages inside glibc's heaps to the system (``malloc_trim(0)``): blocks
-    under the threshold freed by the stage that just ended."""
+    """Return what the stage that just ended freed and the allocators kept for reuse: the
+    free pages inside glibc's heaps (``malloc_trim(0)``: blocks under the threshold), and
+    the free blocks of Arrow's memory pool, where the text columns read from the warehouse
+    live (mimalloc keeps them: 63 MB after validating three waves of 100,000)."""
+    import pyarrow
+
     libc = _glibc()
     if libc is not None:
         libc.malloc_trim(0)
+    pyarrow.default_memory_pool().release_unused()

@@ -118,3 +118,35 @@ def test_every_command_fixes_the_threshold_first(monkeypatch: pytest.MonkeyPatch
     result = CliRunner().invoke(cli.app, ["version"])
     assert result.exit_code == 0, result.output
     assert calls == ["set"]
+
+
+# In a fresh interpreter: 200 MB of Arrow arrays of 100 KB each, freed; printed is how much
+# of it stays resident, then how much after trim_freed_memory.
+ARROW_KEPT = """
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from flows.orchestration import process_memory
+
+def resident():
+    with open("/proc/self/status") as status:
+        line = next(line for line in status if line.startswith("VmRSS"))
+    return int(line.split()[1]) * 1024
+
+base = pa.array(np.arange(12_500, dtype=np.int64))
+before = resident()
+arrays = [pc.add(base, step) for step in range(2_000)]
+del arrays
+kept = resident() - before
+process_memory.trim_freed_memory()
+print(kept, resident() - before)
+"""
+
+
+def test_trimming_returns_what_arrows_pool_kept_of_freed_arrays() -> None:
+    found = subprocess.run(
+        [sys.executable, "-c", ARROW_KEPT], capture_output=True, text=True, check=True
+    )
+    kept, after_trim = (int(value) for value in found.stdout.split())
+    assert kept > 150 << 20
+    assert after_trim < 30 << 20
