@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import ctypes
+import gc
 import subprocess
 import sys
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -150,3 +153,22 @@ def test_trimming_returns_what_arrows_pool_kept_of_freed_arrays() -> None:
     kept, after_trim = (int(value) for value in found.stdout.split())
     assert kept > 150 << 20
     assert after_trim < 30 << 20
+
+
+def test_trimming_collects_what_reference_cycles_hold() -> None:
+    class Node:
+        values: np.ndarray
+        itself: Node
+
+    gc.disable()
+    try:
+        node = Node()
+        node.values = np.ones(1_000)
+        node.itself = node
+        values = weakref.ref(node.values)
+        del node
+        assert values() is not None
+        process_memory.trim_freed_memory()
+        assert values() is None
+    finally:
+        gc.enable()
