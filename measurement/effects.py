@@ -296,7 +296,7 @@ def specify_did(
     complete = frame.dropna()
     _check_arms(complete, treated, cluster, [post], caller)
     if cluster is not None:
-        treated_in_cluster = complete.groupby(cluster)[treated].nunique()
+        treated_in_cluster = complete.groupby(cluster, observed=True)[treated].nunique()
         if (treated_in_cluster > 1).any():
             raise DesignError(
                 f"{caller}: {treated!r} varies within cluster "
