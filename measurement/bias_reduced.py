@@ -225,7 +225,6 @@ class BiasReduced:
     weights: np.ndarray
     bread: np.ndarray
     omega_xx: np.ndarray
-    clusters: list[np.ndarray]
     adjusted: list[np.ndarray]
     """E_g = X_g' W_g A_g, one (k, n_g) array per cluster."""
     space: _FixedEffectSpace | None
@@ -240,6 +239,11 @@ class BiasReduced:
     degrees_of_freedom: dict[bytes, float]
     """Satterthwaite degrees of freedom already computed, by contrast: they do not depend on
     the outcome, so a CR2 reused for another outcome (see ``reuse``) reuses them too."""
+
+    @property
+    def clusters(self) -> list[np.ndarray]:
+        """Each cluster's rows in ascending order (slices of ``order``)."""
+        return np.split(self.order, self.bounds[1:-1])
 
     def same_design(
         self,
@@ -272,7 +276,7 @@ class BiasReduced:
     def _p_array(self, contrasts: np.ndarray) -> np.ndarray:
         """clubSandwich's P array for the rows of ``contrasts``: shape (q, q, G, G)."""
         q = contrasts.shape[0]
-        g = len(self.clusters)
+        g = len(self.bounds) - 1
         k = self.x.shape[1]
         rows_cm = contrasts @ self.bread
         a = [rows_cm @ e for e in self.adjusted]  # each (q, n_g)
@@ -424,7 +428,6 @@ def bias_reduced_variance(
     order = np.argsort(cluster_codes, kind="stable")
     sizes = np.bincount(cluster_codes, minlength=n_clusters)
     bounds = np.concatenate([[0], np.cumsum(sizes)])
-    clusters = np.split(order, bounds[1:-1])
     x_w2 = x * (w**2)[:, None]
     omega_xx = bread @ (x.T @ x_w2) @ bread
     space = _fixed_effect_space(fixed_effect_codes, n_fixed_effect_levels, w, x_w2 @ bread)
@@ -434,7 +437,7 @@ def bias_reduced_variance(
     sorted_columns = space.columns[order] if space is not None else None
     adjusted = []
     meat = np.zeros((x.shape[1], x.shape[1]))
-    for index in range(len(clusters)):
+    for index in range(len(bounds) - 1):
         start, stop = bounds[index], bounds[index + 1]
         xg = sorted_x[start:stop]
         wg = sorted_weights[start:stop]
@@ -451,7 +454,6 @@ def bias_reduced_variance(
         weights=w,
         bread=bread,
         omega_xx=omega_xx,
-        clusters=clusters,
         adjusted=adjusted,
         space=space,
         cluster_codes=cluster_codes,
