@@ -1,8 +1,9 @@
 """Ordered logit of a Likert outcome: a robustness check beside the linear model.
 
 The proportional-odds model is fitted by Newton's method on the exact log-likelihood to a
-gradient below 1e-9 (R ``ordinal::clm`` agrees to 1e-6 relative; see tests/reference), with
-model-based and cluster-robust standard errors for every coefficient and cut point.
+gradient below 1e-9, or below the rounding floor of its sum on large samples (R
+``ordinal::clm`` agrees to 1e-6 relative; see tests/reference), with model-based and
+cluster-robust standard errors for every coefficient and cut point.
 """
 
 from __future__ import annotations
@@ -46,6 +47,12 @@ ORDERED_LOGIT_COLUMNS = [
 GRADIENT_TOLERANCE = 1e-9
 """Newton stops when the largest absolute score (gradient of the summed log-likelihood)
 falls below this; R ``clm``'s default ``gradTol`` is 1e-6."""
+RELATIVE_GRADIENT_TOLERANCE = 1e-12
+"""... or when each parameter's score is below this share of the sum of its rows' absolute
+scores. A summed gradient cannot be computed more exactly than about machine epsilon times
+that sum: at 2.6 million rows its rounding alone is near 1e-8, so the absolute 1e-9 was
+never reached and Newton ran its 200 iterations, then warned of a fit that had converged.
+Below a few thousand rows the absolute tolerance is the larger, so small fits are unchanged."""
 MAXIMUM_ITERATIONS = 200
 
 
@@ -150,13 +157,26 @@ def _derivatives(
     return log_likelihood, scores, hessian, probability
 
 
+def _gradient_tolerance(scores: np.ndarray) -> np.ndarray:
+    """Per parameter: the larger of the absolute and the relative (rounding-floor) tolerance."""
+    return np.maximum(GRADIENT_TOLERANCE, RELATIVE_GRADIENT_TOLERANCE * np.abs(scores).sum(axis=0))
+
+
 def _newton(
     x: np.ndarray, codes: np.ndarray, n_cuts: int
-) -> tuple[np.ndarray, float, np.ndarray, np.ndarray, bool, int, float]:
+) -> tuple[np.ndarray, float, np.ndarray, np.ndarray, bool, int, float, float]:
+    """Theta, log-likelihood, scores, Hessian, converged, iterations, and the largest score
+    with the tolerance of its parameter."""
     shares = np.cumsum(np.bincount(codes, minlength=n_cuts + 1))[:-1] / codes.size
     theta = np.concatenate([np.zeros(x.shape[1]), special.logit(shares)])
     log_likelihood, scores, hessian, _ = _derivatives(theta, x, codes, n_cuts)
     gradient = scores.sum(axis=0)
+
+    def worst() -> tuple[float, float]:
+        tolerance = _gradient_tolerance(scores)
+        index = int(np.argmax(np.abs(gradient) / tolerance))
+        return float(np.max(np.abs(gradient))), float(tolerance[index])
+
     for iteration in range(1, MAXIMUM_ITERATIONS + 1):
         try:
             step = np.linalg.solve(hessian, -gradient)
@@ -176,17 +196,9 @@ def _newton(
         theta = candidate
         log_likelihood, scores, hessian, _ = new
         gradient = scores.sum(axis=0)
-        if float(np.max(np.abs(gradient))) < GRADIENT_TOLERANCE:
-            return (
-                theta,
-                log_likelihood,
-                scores,
-                hessian,
-                True,
-                iteration,
-                float(np.max(np.abs(gradient))),
-            )
-    return theta, log_likelihood, scores, hessian, False, iteration, float(np.max(np.abs(gradient)))
+        if bool(np.all(np.abs(gradient) < _gradient_tolerance(scores))):
+            return (theta, log_likelihood, scores, hessian, True, iteration, *worst())
+    return (theta, log_likelihood, scores, hessian, False, iteration, *worst())
 
 
 def fit_ordered_logit(
@@ -202,7 +214,9 @@ def fit_ordered_logit(
     The model is :math:`\\operatorname{logit} P(y_i \\le j) = \\kappa_j - x_i'\\beta` for
     the ordered categories :math:`j` of ``outcome`` (its distinct values, sorted), fitted
     by maximum likelihood with Newton's method (exact gradient and Hessian, step halving)
-    until the largest absolute score is below :data:`GRADIENT_TOLERANCE`. The slopes have
+    until every score is below :data:`GRADIENT_TOLERANCE` or, on large samples, below
+    :data:`RELATIVE_GRADIENT_TOLERANCE` times the sum of its rows' absolute scores (the
+    rounding floor of the summed gradient). The slopes have
     R ``ordinal::clm``'s sign: a positive :math:`\\beta` shifts answers up.
 
     Parameters
@@ -283,14 +297,14 @@ def fit_ordered_logit(
     else:
         groups, n_clusters = np.arange(len(frame)), len(frame)
     n_cuts = categories.size - 1
-    theta, log_likelihood, scores, hessian, converged, iterations, gradient_max = _newton(
-        x, codes, n_cuts
+    theta, log_likelihood, scores, hessian, converged, iterations, gradient_max, tolerance = (
+        _newton(x, codes, n_cuts)
     )
     caveats: list[str] = []
     if not converged:
         caveats.append(
             f"{caller}: Newton's method stopped after {iterations} iterations with a largest "
-            f"score of {gradient_max:.3g} (tolerance {GRADIENT_TOLERANCE:g}); the estimates "
+            f"score of {gradient_max:.3g} (tolerance {tolerance:.3g}); the estimates "
             "may not be the maximum-likelihood ones"
         )
     for message in caveats:

@@ -84,3 +84,37 @@ def test_non_convergence_is_reported_as_a_statistical_caveat(
             baseline="baseline",
         )
     assert any("may not be the maximum-likelihood" in caveat for caveat in effect.warnings)
+
+
+def test_a_large_sample_converges_at_the_rounding_floor_of_its_summed_gradient() -> None:
+    # 100,000 rows with a regressor in units of 10,000 (an income, say): the summed score of
+    # its slope cannot be computed to better than ~1e-7, far above the absolute 1e-9, so
+    # with that tolerance alone Newton went on for 67 iterations of rounding noise (and, at
+    # 2.6 million rows, warned after 200 of a fit that had converged). The fit is the same
+    # as on the unscaled regressor, whose slope is 10,000 times larger.
+    rng = np.random.default_rng(5)
+    n = 100_000
+    frame = pd.DataFrame({"treated": rng.integers(0, 2, n).astype(float)})
+    frame["baseline"] = rng.integers(1, 6, n).astype(float)
+    strata = rng.integers(0, 20, n)
+    for level in range(1, 20):
+        frame[f"stratum_{level}"] = (strata == level).astype(float)
+    latent = 0.2 * frame["treated"] + 0.5 * frame["baseline"] + 0.05 * strata
+    frame["answer"] = np.digitize(latent + rng.logistic(size=n), [0.5, 1.5, 2.5, 3.5]) + 1.0
+    frame["cluster"] = rng.integers(0, 2000, n)
+    regressors = ["treated", "baseline", *(f"stratum_{level}" for level in range(1, 20))]
+    unscaled = fit_ordered_logit(frame, outcome="answer", regressors=regressors, cluster="cluster")
+    scaled = fit_ordered_logit(
+        frame.assign(baseline=frame["baseline"] * 1e4),
+        outcome="answer",
+        regressors=regressors,
+        cluster="cluster",
+    )
+    assert scaled.converged and not scaled.warnings
+    assert scaled.iterations <= unscaled.iterations + 2
+    assert scaled.coefficients["baseline"] * 1e4 == pytest.approx(
+        unscaled.coefficients["baseline"], rel=1e-9
+    )
+    assert scaled.coefficients["treated"] == pytest.approx(
+        unscaled.coefficients["treated"], rel=1e-9
+    )
