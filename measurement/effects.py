@@ -116,6 +116,17 @@ def _check_columns(responses: pd.DataFrame, columns: list[str], caller: str) -> 
 
 def _indicator(responses: pd.DataFrame, name: str, caller: str) -> pd.Series:
     column = responses[name]
+    if isinstance(column.dtype, np.dtype) and column.dtype.kind in "biuf":
+        # Plain numpy numbers: the same check without the nullable Float64 round trip,
+        # whose isin is most of a model's specification at a million rows.
+        numbers = np.array(column.to_numpy(dtype=float), copy=True)
+        if (~np.isnan(numbers) & (numbers != 0) & (numbers != 1)).any():
+            bad = column.notna() & (column != 0) & (column != 1)
+            raise ValueError(
+                f"{caller}: column {name!r} must hold 0/1; found {column[bad].unique()[:5]!r}. "
+                "Code it 1 for treated (or post) and 0 otherwise."
+            )
+        return pd.Series(numbers, index=column.index, name=column.name)
     values = pd.to_numeric(column, errors="coerce").astype("Float64")
     bad = column.notna() & ~values.isin([0, 1]).fillna(False)
     if bad.any():
