@@ -558,9 +558,7 @@ class _BaselineLink:
     def of(cls, frame: pd.DataFrame, later: pd.DataFrame, baseline_wave: str) -> _BaselineLink:
         earlier = frame.loc[frame["wave"] == baseline_wave].drop_duplicates("respondent")
         positions = pd.Index(earlier["respondent"]).get_indexer(later["respondent"])
-        return cls(
-            later=later.reset_index(drop=True), baseline=earlier, positions=positions
-        )
+        return cls(later=later.reset_index(drop=True), baseline=earlier, positions=positions)
 
     def with_baseline(self, outcome: str, name: str) -> pd.DataFrame:
         values = pd.api.extensions.take(
