@@ -413,11 +413,17 @@ def _bounds(
         cell = _cell_bounds(y, treated, observed, weights, presorted)
         side = (1, 0) if cell[3] >= cell[4] else (0, 1)
         return (cell[0], cell[1], cell[2], rate_t, rate_c, *side)
-    cells = (
-        [strata == level for level in np.unique(strata)]
-        if not isinstance(strata, list)
-        else [slice(start, stop) for start, stop in strata if stop > start]
-    )
+    if not isinstance(strata, list):
+        # Rows grouped by stratum once (a stable sort keeps each stratum's rows in their
+        # order, so every cell sums as its mask did): a mask and five copies of every row
+        # per stratum cost more than the cells' bounds.
+        order = np.argsort(strata, kind="stable")
+        y, treated, observed, weights = y[order], treated[order], observed[order], weights[order]
+        edges = np.flatnonzero(np.diff(strata[order])) + 1
+        starts = np.concatenate([[0], edges])
+        stops = np.concatenate([edges, [y.size]])
+        strata = list(zip(starts.tolist(), stops.tolist(), strict=True)) if y.size else []
+    cells = [slice(start, stop) for start, stop in strata if stop > start]
     lowers, uppers, shares, masses, sizes = [], [], [], [], []
     trimmed_t = trimmed_c = 0
     for members in cells:
@@ -444,6 +450,14 @@ def _bounds(
         trimmed_t,
         trimmed_c,
     )
+
+
+def _first_rows(codes: np.ndarray, n_units: int) -> np.ndarray:
+    """The position of each code's first row, for codes 0 .. n_units - 1 (all present)."""
+    positions = np.flatnonzero(~pd.Series(codes).duplicated().to_numpy())
+    first = np.empty(n_units, dtype=np.intp)
+    first[codes[positions]] = positions
+    return first
 
 
 def _collapsed_rows(
@@ -631,7 +645,8 @@ def lee_bounds(
         codes, n_units = np.arange(len(frame)), len(frame)
     n_clusters = n_units
     # The unit of each stratum: the stratum of its first row, as the resampling pools.
-    first_rows = np.unique(codes, return_index=True)[1]
+    # (np.unique's return_index sorts every row to find them.)
+    first_rows = _first_rows(codes, n_units)
     unit_strata = strata[first_rows] if strata is not None else np.zeros(n_units, dtype=np.int64)
     pools = [np.flatnonzero(unit_strata == level) for level in np.unique(unit_strata)]
     # A draw is a count of copies per unit; rows are collapsed once into one row per unit,

@@ -116,6 +116,17 @@ def _check_columns(responses: pd.DataFrame, columns: list[str], caller: str) -> 
 
 def _indicator(responses: pd.DataFrame, name: str, caller: str) -> pd.Series:
     column = responses[name]
+    if isinstance(column.dtype, np.dtype) and column.dtype.kind in "biuf":
+        # Plain numpy numbers: the same check without the nullable Float64 round trip,
+        # whose isin is most of a model's specification at a million rows.
+        numbers = np.array(column.to_numpy(dtype=float), copy=True)
+        if (~np.isnan(numbers) & (numbers != 0) & (numbers != 1)).any():
+            bad = column.notna() & (column != 0) & (column != 1)
+            raise ValueError(
+                f"{caller}: column {name!r} must hold 0/1; found {column[bad].unique()[:5]!r}. "
+                "Code it 1 for treated (or post) and 0 otherwise."
+            )
+        return pd.Series(numbers, index=column.index, name=column.name)
     values = pd.to_numeric(column, errors="coerce").astype("Float64")
     bad = column.notna() & ~values.isin([0, 1]).fillna(False)
     if bad.any():
@@ -130,6 +141,8 @@ def _check_arms(
     frame: pd.DataFrame, treated: str, cluster: str | None, cells: list[str], caller: str
 ) -> None:
     """Each arm (by wave when ``cells`` has the wave indicator) needs rows (and two clusters)."""
+    if _arms_complete(frame, treated, cluster, cells):
+        return
     counts = frame.groupby([treated, *cells], observed=True)[treated].size().to_frame("size")
     expected = pd.MultiIndex.from_product(
         [[0.0, 1.0]] + [[0.0, 1.0] for _ in cells], names=[treated, *cells]
@@ -196,7 +209,70 @@ def _in_words(
     return words + (f", weighted by {weight}" if weight else "")
 
 
+def _indicator_values(frame: pd.DataFrame, name: str) -> np.ndarray | None:
+    """The column as a float array when it is a plain float 0/1 column, else None."""
+    column = frame[name]
+    if not (isinstance(column.dtype, np.dtype) and column.dtype.kind == "f"):
+        return None
+    values = column.to_numpy()
+    return None if ((values != 0) & (values != 1)).any() else values
+
+
+def _category_codes(frame: pd.DataFrame, name: str) -> tuple[np.ndarray, int] | None:
+    """A categorical column's codes (missing labels dropped by the callers' masks: -1)."""
+    column = frame[name]
+    if not isinstance(column.dtype, pd.CategoricalDtype):
+        return None
+    return column.cat.codes.to_numpy(dtype=np.int64), len(column.cat.categories)
+
+
+def _arms_complete(
+    frame: pd.DataFrame, treated: str, cluster: str | None, cells: list[str]
+) -> bool:
+    """True when every arm(-by-cell) has rows and, with ``cluster``, two clusters per arm,
+    read from 0/1 float columns and categorical codes with counts; False when it does not
+    hold or the columns are of other kinds (then the grouping in ``_check_arms`` decides and
+    says why). Grouping the labels again for every outcome cost more than the fit checks."""
+    arrays = [_indicator_values(frame, name) for name in (treated, *cells)]
+    if any(values is None for values in arrays):
+        return False
+    cell = np.zeros(len(frame), dtype=np.int64)
+    for values in arrays:
+        cell = cell * 2 + (values == 1)
+    if (np.bincount(cell, minlength=2 ** len(arrays)) == 0).any():
+        return False
+    if cluster is None:
+        return True
+    coded = _category_codes(frame, cluster)
+    if coded is None:
+        return False
+    codes, levels = coded
+    if (codes < 0).any():
+        return False
+    arm = arrays[0] == 1
+    return all(
+        np.count_nonzero(np.bincount(codes[rows], minlength=levels)) >= 2 for rows in (arm, ~arm)
+    )
+
+
+def _constant_by_counts(frame: pd.DataFrame, column: str, group: str) -> bool | None:
+    """Whether a 0/1 float column is constant within each category of ``group`` (missing
+    groups left out, as the grouping does), from counts; None for other kinds of columns."""
+    values = _indicator_values(frame, column)
+    coded = _category_codes(frame, group)
+    if values is None or coded is None:
+        return None
+    codes, levels = coded
+    present = codes >= 0
+    rows = np.bincount(codes[present], minlength=levels)
+    ones = np.bincount(codes[present], weights=values[present], minlength=levels)
+    return not bool(((ones > 0) & (ones < rows)).any())
+
+
 def _constant_within(frame: pd.DataFrame, column: str, group: str) -> bool:
+    counted = _constant_by_counts(frame, column, group)
+    if counted is not None:
+        return counted
     return bool((frame.groupby(group, observed=True)[column].nunique(dropna=True) <= 1).all())
 
 
@@ -295,7 +371,7 @@ def specify_did(
     frame[interaction] = frame[treated] * frame[post]
     complete = frame.dropna()
     _check_arms(complete, treated, cluster, [post], caller)
-    if cluster is not None:
+    if cluster is not None and not _constant_by_counts(complete, treated, cluster):
         treated_in_cluster = complete.groupby(cluster, observed=True)[treated].nunique()
         if (treated_in_cluster > 1).any():
             raise DesignError(

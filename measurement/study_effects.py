@@ -156,15 +156,25 @@ def _attrition_caveats(
     responses: pd.DataFrame,
     *,
     respondent: str,
-    wave: str,
+    wave_labels: pd.Series,
     waves: tuple[str, str],
     treated: str,
 ) -> list[str]:
-    base = responses.loc[responses[wave] == waves[0], [respondent, treated]].drop_duplicates(
-        respondent
+    # Respondent identifiers as integer codes, once: matching the baseline's identifiers
+    # against the follow-up's as (Arrow) strings iterated them in Python.
+    codes, labels = pd.factorize(responses[respondent], use_na_sentinel=False)
+    at_baseline = np.flatnonzero((wave_labels == waves[0]).to_numpy(dtype=bool, na_value=False))
+    at_follow_up = (wave_labels == waves[1]).to_numpy(dtype=bool, na_value=False)
+    base_codes = codes[at_baseline]
+    first = ~pd.Series(base_codes).duplicated().to_numpy()
+    followed = np.zeros(len(labels), dtype=bool)
+    followed[codes[at_follow_up]] = True
+    base = pd.DataFrame(
+        {
+            treated: responses[treated].iloc[at_baseline[first]].reset_index(drop=True),
+            "followed_up": followed[base_codes[first]].astype(float),
+        }
     )
-    followed = set(responses.loc[responses[wave] == waves[1], respondent])
-    base = base.assign(followed_up=base[respondent].isin(followed).astype(float))
     rates = base.groupby(treated)["followed_up"].mean()
     caveats = []
     overall = 1 - float(base["followed_up"].mean()) if len(base) else float("nan")
@@ -404,7 +414,8 @@ def estimate_study_effects(
         raise ValueError(
             f"{caller}: columns {missing!r} are not in responses. Pass existing column names."
         )
-    present_waves = set(responses[wave].dropna().astype(str))
+    # unique() first: a set over the column iterates every row's label in Python.
+    present_waves = set(responses[wave].dropna().astype(str).unique())
     absent = [name for name in waves if name not in present_waves]
     if absent:
         raise ValueError(
@@ -416,14 +427,15 @@ def estimate_study_effects(
             f"{caller}: ANCOVA links each respondent's baseline outcome and needs "
             "respondent=...; got None. Pass the respondent column or use estimator='did'."
         )
-    baseline_rows = responses.loc[responses[wave].astype(str) == waves[0]]
-    follow_rows = responses.loc[responses[wave].astype(str) == waves[1]]
+    wave_labels = responses[wave].astype(str)
+    baseline_rows = responses.loc[wave_labels == waves[0]]
+    follow_rows = responses.loc[wave_labels == waves[1]]
     study_caveats: list[str] = []
     if respondent is not None:
         study_caveats = _attrition_caveats(
-            responses.assign(**{wave: responses[wave].astype(str)}),
+            responses,
             respondent=respondent,
-            wave=wave,
+            wave_labels=wave_labels,
             waves=(waves[0], waves[1]),
             treated=treated,
         )
@@ -440,7 +452,7 @@ def estimate_study_effects(
     )
     # The specifier holds its own rows: the selected waves would otherwise stay alive for
     # the whole loop (two thirds of the frame again at three waves).
-    del baseline_rows, follow_rows
+    del baseline_rows, follow_rows, wave_labels
     stepdown = bool(bootstrap_draws) and cluster is not None
     streams = np.random.SeedSequence(seed).spawn(2 * len(specs) + 1)
     rows: list[dict[str, object]] = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import partial
 from typing import Literal
 
@@ -539,6 +540,35 @@ def post_only_estimates(
     return pd.DataFrame(rows)
 
 
+@dataclass(frozen=True, slots=True)
+class _BaselineLink:
+    """The later wave's rows with each respondent's (first) baseline row found once.
+
+    ``with_baseline`` gives the frame the left merge of the later rows with the baseline
+    answers (one per respondent) gave: the later rows in order, index reset, the baseline
+    answer last. The merge copied every column of the later wave for each outcome.
+    """
+
+    later: pd.DataFrame
+    baseline: pd.DataFrame
+    positions: np.ndarray
+    """Per later row, its respondent's first baseline row (-1: none)."""
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame, later: pd.DataFrame, baseline_wave: str) -> _BaselineLink:
+        earlier = frame.loc[frame["wave"] == baseline_wave].drop_duplicates("respondent")
+        positions = pd.Index(earlier["respondent"]).get_indexer(later["respondent"])
+        return cls(later=later.reset_index(drop=True), baseline=earlier, positions=positions)
+
+    def with_baseline(self, outcome: str, name: str) -> pd.DataFrame:
+        values = pd.api.extensions.take(
+            self.baseline[outcome].array, self.positions, allow_fill=True
+        )
+        working = self.later.copy(deep=False)
+        working[name] = values
+        return working
+
+
 ORDINAL_NOTE = (
     "robustness check: ordered logit (proportional odds); the estimate is a log-odds ratio of "
     "answering in a higher category, not a difference in means"
@@ -567,18 +597,14 @@ def ordinal_robustness(
     ]
     later = frame[frame["wave"] == wave]
     panel = study.design.sampling == "panel"
+    linked = _BaselineLink.of(frame, later, data.baseline_wave) if panel else None
     rows = []
     for spec in likert:
         working = later
         baseline = None
-        if panel:
+        if linked is not None:
             baseline = f"{spec.name}__baseline"
-            earlier = frame.loc[frame["wave"] == data.baseline_wave, ["respondent", spec.name]]
-            working = later.merge(
-                earlier.drop_duplicates("respondent").rename(columns={spec.name: baseline}),
-                on="respondent",
-                how="left",
-            )
+            working = linked.with_baseline(spec.name, baseline)
         try:
             with record_caveats(f"ordered logit {spec.name} {wave}", messages):
                 effect = estimate_ordered_logit(
@@ -653,18 +679,14 @@ def binary_robustness(
     cluster = "cluster" if "cluster" in frame and frame["cluster"].notna().any() else None
     vcov = study.inference.vcov_for(int(later["cluster"].nunique())) if cluster else "CR1"
     panel = study.design.sampling == "panel"
+    linked = _BaselineLink.of(frame, later, data.baseline_wave) if panel else None
     rows = []
     for spec in binary:
         working = later
         baseline = None
-        if panel:
+        if linked is not None:
             baseline = f"{spec.name}__baseline"
-            earlier = frame.loc[frame["wave"] == data.baseline_wave, ["respondent", spec.name]]
-            working = later.merge(
-                earlier.drop_duplicates("respondent").rename(columns={spec.name: baseline}),
-                on="respondent",
-                how="left",
-            )
+            working = linked.with_baseline(spec.name, baseline)
         for link in ("logit", "probit"):
             label = f"{link} {spec.name} {wave}"
             try:

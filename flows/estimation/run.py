@@ -224,7 +224,8 @@ def _estimate_study(
                 )
             )
             responses = responses[~repeated].reset_index(drop=True)
-        analysed_waves = [name for name in study.wave_names if name in set(responses["wave"])]
+        present = set(responses["wave"].unique())
+        analysed_waves = [name for name in study.wave_names if name in present]
         if len(analysed_waves) < 2:
             raise EstimationError(
                 f"estimate_study: study {study.id!r} has analysable interviews in "
