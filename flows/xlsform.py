@@ -515,7 +515,7 @@ def skip_rules_toml(rules: list[SkipRule]) -> str:
     """The `[[quality.contradictions]]` tables of the skip rules (empty list when none)."""
     head = (
         "[quality]\n# For an eligibility check, name the age item and its limits, for "
-        'example age_item = "age" and minimum_age = 18.\n'
+        'example age_item = "respondent_age" and minimum_age = 18.\n'
     )
     if not rules:
         return head + "contradictions = []\n"

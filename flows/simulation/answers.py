@@ -27,12 +27,19 @@ _HERMITE_WEIGHTS = _HERMITE_WEIGHTS / _HERMITE_WEIGHTS.sum()
 class Profile:
     """The baseline distribution of one item (before strata, trends and effects)."""
 
-    kind: str  # likert | binary | quiz | percentage | lognormal | categorical | select | fixed
+    # likert | binary | quiz | percentage | lognormal | categorical | select | fixed |
+    # respondent | age_at_interview | relatives_abroad_count (the last three: drawn with the
+    # respondent, the same in every wave but the age)
+    kind: str
     location: float = 0.0  # latent mean: code units, probit, logit or log
     spread: float = 1.0  # latent standard deviation in the same units
     rounding: float = 1.0  # lognormal answers are rounded to this unit
     probabilities: dict[str, float] = field(default_factory=dict)  # categorical / select
     own_latent: bool = False  # not loaded on the construct's latent
+    respondent: str | None = None  # kind "respondent": the Respondents field it reports
+    sensitive: bool = False  # refused now and then, as the intention items are
+    by_campaign: dict[str, tuple[float, float]] | None = None
+    """select: each choice's share before and after the campaign (else ``probabilities``)."""
 
 
 def _likert(mean: float, spread: float = 1.1, *, own: bool = False) -> Profile:
@@ -51,12 +58,28 @@ def _percentage(median: float, spread: float = 1.0) -> Profile:
     return Profile(kind="percentage", location=float(special.logit(median / 100)), spread=spread)
 
 
-def _lognormal(median: float, spread: float, rounding: float, *, own: bool = False) -> Profile:
+def _lognormal(
+    median: float, spread: float, rounding: float, *, own: bool = False, sensitive: bool = False
+) -> Profile:
     return Profile(
         kind="lognormal", location=float(np.log(median)), spread=spread, rounding=rounding,
-        own_latent=own,
+        own_latent=own, sensitive=sensitive,
     )  # fmt: skip
 
+
+def _respondent(field: str) -> Profile:
+    return Profile(kind="respondent", respondent=field)
+
+
+# Channels the campaign's recall names: share before (or in the comparison arm) and after.
+EXPOSURE_CHANNELS: dict[str, tuple[float, float]] = {
+    "radio": (0.50, 0.40),
+    "television": (0.30, 0.25),
+    "town_hall": (0.05, 0.70),
+    "social_media": (0.40, 0.35),
+    "school": (0.10, 0.10),
+    "word_of_mouth": (0.40, 0.45),
+}
 
 # Baselines consistent with the review: most people overestimate the dangers (risk_death's true
 # value is 2 of 100) and the chance to stay; official sources are distrusted (about 2 of 5),
@@ -154,19 +177,19 @@ PROFILES: dict[str, Profile] = {
     "family_pressure": _likert(2.8),
     "family_would_fund": _binary(0.55),
     "exposure_recall": _binary(0.30, own=True),
-    "exposure_channel": Profile(kind="select"),  # arm-dependent, see draw_exposure_followups
+    "exposure_channel": Profile(kind="select", by_campaign=EXPOSURE_CHANNELS),
     "recall_core_message": Profile(kind="fixed"),
     "attended_event": Profile(kind="fixed"),
     "liked_campaign": _likert(3.7, own=True),
     "recall_statistic": Profile(kind="fixed"),
-    "age": Profile(kind="fixed"),
-    "gender": Profile(kind="fixed"),
-    "education": Profile(kind="fixed"),
-    "household_size": Profile(kind="fixed"),
+    "age": Profile(kind="age_at_interview"),
+    "gender": _respondent("gender"),
+    "education": _respondent("education"),
+    "household_size": _respondent("household_size"),
     "employed": _binary(0.45, own=True),
-    "monthly_income": _lognormal(75_000.0, 0.7, 5_000.0, own=True),
-    "relatives_abroad": Profile(kind="fixed"),
-    "number_relatives_abroad": Profile(kind="fixed"),
+    "monthly_income": _lognormal(75_000.0, 0.7, 5_000.0, own=True, sensitive=True),
+    "relatives_abroad": _respondent("relatives_abroad"),
+    "number_relatives_abroad": Profile(kind="relatives_abroad_count"),
     "knows_returnee": _binary(0.45),
     "discussed_migration": _binary(0.55),
 }
@@ -191,14 +214,6 @@ EXPOSURE_FOLLOWUPS: dict[str, tuple[float, float]] = {
     "recall_core_message": (0.20, 0.65),
     "attended_event": (0.05, 0.55),
     "recall_statistic": (0.10, 0.40),
-}
-EXPOSURE_CHANNELS: dict[str, tuple[float, float]] = {
-    "radio": (0.50, 0.40),
-    "television": (0.30, 0.25),
-    "town_hall": (0.05, 0.70),
-    "social_media": (0.40, 0.35),
-    "school": (0.10, 0.10),
-    "word_of_mouth": (0.40, 0.45),
 }
 
 
@@ -231,6 +246,11 @@ def profile_of(item: Item) -> Profile:
     return profile
 
 
+# Kinds not drawn from a latent, and the scales they fit.
+_NOT_LATENT_KINDS = ("fixed", "respondent", "age_at_interview", "relatives_abroad_count")
+_NOT_LATENT_SCALES = {"binary", "count", "categorical", "likert", "select_multiple"}
+
+
 def _fits(profile: Profile, item: Item) -> bool:
     expected = {
         "likert": {"likert"},
@@ -240,7 +260,7 @@ def _fits(profile: Profile, item: Item) -> bool:
         "lognormal": {"count", "money"},
         "categorical": {"categorical"},
         "select": {"select_multiple"},
-        "fixed": {"binary", "count", "categorical", "likert", "select_multiple"},
+        **dict.fromkeys(_NOT_LATENT_KINDS, _NOT_LATENT_SCALES),
     }[profile.kind]
     if item.scale not in expected:
         return False

@@ -175,7 +175,7 @@ def _item_columns(instrument: Instrument) -> list[tuple[Item, str]]:
 
 
 def _uniform_answers(
-    item: Item, rng: np.random.Generator, size: int | tuple[int, ...]
+    item: Item, rng: np.random.Generator, size: int | tuple[int, ...], *, age_item: str | None
 ) -> np.ndarray:
     """Answers a fabricator makes up: any valid code, picked without care."""
     low = item.bounds[0]
@@ -185,7 +185,7 @@ def _uniform_answers(
     if item.scale == "percentage":
         return rng.integers(0, 11, size) * 10
     if item.scale == "count":
-        if item.name == "age":
+        if item.name == age_item:
             return rng.integers(18, 36, size)
         bottom = int(low or 0)
         return rng.integers(bottom, bottom + 10, size)
@@ -198,10 +198,12 @@ def _fabricate(
     """One made-up answer vector, copied into every fabricated interview with a few changes."""
     if len(rows) == 0:
         return
+    age_item = context.study.quality.age_item
     for item, stored in _item_columns(context.instrument):
-        template = _uniform_answers(item, rng, 1)[0]
+        template = _uniform_answers(item, rng, 1, age_item=age_item)[0]
         varied = rng.random(len(rows)) < FABRICATION_VARIATION
-        data[stored][rows] = np.where(varied, _uniform_answers(item, rng, len(rows)), template)
+        fresh = _uniform_answers(item, rng, len(rows), age_item=age_item)
+        data[stored][rows] = np.where(varied, fresh, template)
 
 
 def _break_straight_lines(

@@ -10,7 +10,6 @@ import pandas as pd
 
 from flows.instrument import Instrument, Item
 from flows.simulation.answers import (
-    EXPOSURE_CHANNELS,
     EXPOSURE_FOLLOWUPS,
     LATENT_KINDS,
     SKIPS,
@@ -446,10 +445,10 @@ def _select(
     rng: np.random.Generator, item: Item, profile: Profile, campaign_now: np.ndarray
 ) -> dict[str, np.ndarray]:
     n = len(campaign_now)
-    if item.name == "exposure_channel" and set(item.choices) == set(EXPOSURE_CHANNELS):
+    if profile.by_campaign is not None and set(item.choices) == set(profile.by_campaign):
         shares = {
             choice: np.where(campaign_now, after, before)
-            for choice, (before, after) in EXPOSURE_CHANNELS.items()
+            for choice, (before, after) in profile.by_campaign.items()
         }
     else:
         shares = {
@@ -478,18 +477,13 @@ def _fixed(
     if name in EXPOSURE_FOLLOWUPS:
         before, after = EXPOSURE_FOLLOWUPS[name]
         return (rng.random(n) < np.where(campaign_now, after, before)).astype(float)
-    if name == "age":
+    profile = model.profiles[name]
+    if profile.kind == "age_at_interview":
         elapsed = (model.windows[t][0] - model.windows[0][0]).days / 365.25
         return np.floor(respondents.age_years + elapsed)
-    if name == "gender":
-        return respondents.gender.astype(float)
-    if name == "education":
-        return respondents.education.astype(float)
-    if name == "household_size":
-        return respondents.household_size.astype(float)
-    if name == "relatives_abroad":
-        return respondents.relatives_abroad.astype(float)
-    if name == "number_relatives_abroad":
+    if profile.kind == "respondent" and profile.respondent is not None:
+        return getattr(respondents, profile.respondent).astype(float)
+    if profile.kind == "relatives_abroad_count":
         return np.where(respondents.relatives_abroad == 1, 1 + rng.poisson(1.2, n), 0).astype(float)
     raise ValueError(f"simulate_study: no generator for item {name!r}")  # pragma: no cover
 
@@ -537,7 +531,7 @@ def _apply_missing_codes(
             hit = answered & (rng.random(len(values)) < dont_know)
             values[hit] = codes["dont_know"]
             answered &= ~hit
-        sensitive = domain == "intention" or item.name == "monthly_income"
+        sensitive = domain == "intention" or model.profiles[item.name].sensitive
         if sensitive and "refused" in item.special_codes and "refused" in codes:
             hit = answered & (rng.random(len(values)) < settings.refused_rate)
             values[hit] = codes["refused"]
