@@ -166,18 +166,15 @@ def _newton(
     x: np.ndarray, codes: np.ndarray, n_cuts: int
 ) -> tuple[np.ndarray, float, np.ndarray, np.ndarray, bool, int, float, float]:
     """Theta, log-likelihood, scores, Hessian, converged, iterations, and the largest score
-    with the tolerance of its parameter."""
+    with the tolerance of the parameter furthest above its tolerance."""
     shares = np.cumsum(np.bincount(codes, minlength=n_cuts + 1))[:-1] / codes.size
     theta = np.concatenate([np.zeros(x.shape[1]), special.logit(shares)])
     log_likelihood, scores, hessian, _ = _derivatives(theta, x, codes, n_cuts)
     gradient = scores.sum(axis=0)
-
-    def worst() -> tuple[float, float]:
-        tolerance = _gradient_tolerance(scores)
-        index = int(np.argmax(np.abs(gradient) / tolerance))
-        return float(np.max(np.abs(gradient))), float(tolerance[index])
-
-    for iteration in range(1, MAXIMUM_ITERATIONS + 1):
+    converged = False
+    iterations = 0
+    while iterations < MAXIMUM_ITERATIONS:
+        iterations += 1
         try:
             step = np.linalg.solve(hessian, -gradient)
         except np.linalg.LinAlgError:
@@ -197,8 +194,21 @@ def _newton(
         log_likelihood, scores, hessian, _ = new
         gradient = scores.sum(axis=0)
         if bool(np.all(np.abs(gradient) < _gradient_tolerance(scores))):
-            return (theta, log_likelihood, scores, hessian, True, iteration, *worst())
-    return (theta, log_likelihood, scores, hessian, False, iteration, *worst())
+            converged = True
+            break
+    tolerance = _gradient_tolerance(scores)
+    worst = int(np.argmax(np.abs(gradient) / tolerance))
+    largest = float(np.max(np.abs(gradient)))
+    return (
+        theta,
+        log_likelihood,
+        scores,
+        hessian,
+        converged,
+        iterations,
+        largest,
+        float(tolerance[worst]),
+    )
 
 
 def fit_ordered_logit(
